@@ -1,0 +1,27 @@
+# Shared helpers for the project's scripts (sourced, not run).
+
+# Prints the path of a Python interpreter that has moto and boto3 (the machine image's
+# pyenv Python); Debian's /usr/bin/python3 has Alembic but not moto.
+find_moto_python() {
+  local candidates=("${ROLLBACK_PYTHON:-}" python3 /root/.pyenv/versions/3.11.7/bin/python3)
+  local c
+  for c in "${candidates[@]}"; do
+    [[ -n "$c" ]] || continue
+    command -v "$c" >/dev/null 2>&1 || continue
+    if "$c" -c 'import moto, boto3' >/dev/null 2>&1; then
+      command -v "$c"
+      return 0
+    fi
+  done
+  for c in /root/.pyenv/versions/*/bin/python3; do
+    if [[ -x "$c" ]] && "$c" -c 'import moto, boto3' >/dev/null 2>&1; then
+      echo "$c"
+      return 0
+    fi
+  done
+  return 1
+}
+
+jobs_for_build() {
+  nproc 2>/dev/null || echo 2
+}

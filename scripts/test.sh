@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds, and runs every test: unit + end-to-end in the dev build,
+# then the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Usage: scripts/test.sh [--no-asan] [ctest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+asan=1
+if [[ "${1:-}" == "--no-asan" ]]; then asan=0; shift; fi
+
+scripts/install-deps.sh
+PY=$(find_moto_python)
+export PATH="$(dirname "$PY"):$PATH"
+
+presets=(dev)
+((asan)) && presets+=(asan)
+for preset in "${presets[@]}"; do
+  echo "== build ($preset)"
+  cmake --preset "$preset" -DROLLBACK_PYTHON="$PY" >/dev/null
+  cmake --build --preset "$preset" -j "$(jobs_for_build)"
+  echo "== test ($preset)"
+  # Sanitizer reports must fail the run; leak checking is on by default with ASan.
+  ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" \
+  UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+    ctest --preset "$preset" -j 2 "$@"
+done

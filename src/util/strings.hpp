@@ -1,0 +1,33 @@
+// Small string helpers shared by every layer.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace rb {
+
+std::string trim(std::string_view s);
+std::vector<std::string> split(std::string_view s, char sep);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+std::string to_lower(std::string_view s);
+bool contains(std::string_view haystack, std::string_view needle);
+
+// Edit distance, for "did you mean" suggestions.
+size_t edit_distance(std::string_view a, std::string_view b);
+// The candidate closest to `word`, if it is close enough to be a plausible typo.
+std::optional<std::string> closest_match(std::string_view word, const std::vector<std::string>& candidates);
+
+// "10m", "90s", "1h30m", "500ms", "2m30s"; a bare number means seconds.
+Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+// 75s -> "1m15s", 2500ms -> "2.5s"
+std::string format_duration(std::chrono::milliseconds d);
+
+// ISO-8601 UTC "2026-11-26T10:37:24Z" for a system_clock time.
+std::string iso8601(std::chrono::system_clock::time_point t);
+
+}  // namespace rb
