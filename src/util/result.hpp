@@ -27,19 +27,19 @@ struct Error {
 };
 
 inline Error failure(std::string message, std::string hint = {}) {
-  return Error{ExitCode::Failed, std::move(message), std::move(hint)};
+  return Error{ExitCode::Failed, std::move(message), std::move(hint), {}};
 }
 inline Error usage_error(std::string message, std::string hint = {}) {
-  return Error{ExitCode::Usage, std::move(message), std::move(hint)};
+  return Error{ExitCode::Usage, std::move(message), std::move(hint), {}};
 }
 inline Error refusal(std::string message, std::string hint = {}) {
-  return Error{ExitCode::Refused, std::move(message), std::move(hint)};
+  return Error{ExitCode::Refused, std::move(message), std::move(hint), {}};
 }
 inline Error lock_error(std::string message, std::string hint = {}) {
-  return Error{ExitCode::Locked, std::move(message), std::move(hint)};
+  return Error{ExitCode::Locked, std::move(message), std::move(hint), {}};
 }
 inline Error interrupted_error(std::string message = "interrupted") {
-  return Error{ExitCode::Interrupted, std::move(message), {}};
+  return Error{ExitCode::Interrupted, std::move(message), {}, {}};
 }
 
 template <class T>
