@@ -1,3 +1,71 @@
-#include <cstdio>
+// rollback: the runbook's rollback procedures as safe, fast, audited commands.
+#include <CLI/CLI.hpp>
 
-int main() { std::puts("rollback"); return 0; }
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/command.hpp"
+#include "core/output.hpp"
+#include "util/clock.hpp"
+#include "util/strings.hpp"
+
+namespace {
+
+// Prints a command-line parse error the same way every other error is printed, exit code 2.
+int report_parse_error(const CLI::App& app, const CLI::ParseError& e, const std::vector<std::string>& args) {
+  bool json = false;
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--output" && args[i + 1] == "json") json = true;
+  for (const auto& a : args)
+    if (a == "--output=json") json = true;
+  std::string hint = "run `rollback --help` or `rollback COMMAND --help`";
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  if (!args.empty() && args[0][0] != '-' && std::find(names.begin(), names.end(), args[0]) == names.end()) {
+    if (auto close = rb::closest_match(args[0], names))
+      hint = "did you mean `rollback " + *close + "`?";
+    else
+      hint = "commands: " + rb::join(names, ", ");
+  }
+  rb::Output out(json ? rb::OutputFormat::Json : rb::OutputFormat::Text);
+  out.error(rb::usage_error(e.what(), hint));
+  return static_cast<int>(rb::ExitCode::Usage);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  rb::install_interrupt_handlers();
+  std::vector<std::string> args(argv + 1, argv + argc);
+
+  CLI::App app{"rollback: the runbook's rollback procedures as safe, fast, audited commands.\n"
+               "Every command shows its plan first, supports --dry-run, confirms protected environments,\n"
+               "holds a per-environment lock and records what it did in the journal."};
+  app.set_version_flag("--version", std::string(ROLLBACK_VERSION));
+  app.require_subcommand(1);
+  app.failure_message(CLI::FailureMessage::simple);
+
+  rb::GlobalOptions g;
+  g.command_line = "rollback " + rb::join(args, " ");
+  rb::cli::Action action;
+  rb::cli::register_ecs(app, g, action);
+  rb::cli::register_status(app, g, action);
+  rb::cli::register_history(app, g, action);
+  rb::cli::register_unlock(app, g, action);
+  rb::cli::register_init(app, g, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return report_parse_error(app, e, args);
+  }
+  if (!action) return static_cast<int>(rb::ExitCode::Usage);
+  return action();
+}

@@ -1,0 +1,136 @@
+// rollback ecs: the runbook's "Method 2: Emergency ECS Rollback" in one command.
+#include <fmt/format.h>
+
+#include <regex>
+
+#include "cli/command.hpp"
+#include "ecs/aws_gateway.hpp"
+#include "ecs/rollback.hpp"
+#include "util/strings.hpp"
+
+namespace rb::cli {
+
+namespace {
+
+// How long the health URL may take to answer 2xx after ECS reports a steady state.
+constexpr auto kHealthTimeout = std::chrono::seconds(60);
+
+struct EcsOptions {
+  std::string env;
+  std::optional<std::string> to_revision;
+  std::string reason;
+};
+
+// The commit a bad image was built from, when its tag follows the configured pattern.
+std::optional<std::string> commit_from_image(const std::string& image) {
+  static const std::regex sha(R"((?:^|[^0-9a-f])([0-9a-f]{7,40})(?:$|[^0-9a-f]))");
+  std::smatch m;
+  std::string tag = ecs::image_tag(image);
+  if (std::regex_search(tag, m, sha)) return m[1].str();
+  return std::nullopt;
+}
+
+std::string follow_up_command(const EnvironmentConfig& env, const std::string& bad_image) {
+  if (auto sha = commit_from_image(bad_image))
+    return fmt::format("rollback app --env {} --commit {}", env.name, *sha);
+  return fmt::format("rollback app --env {} --pr <PR number>", env.name);
+}
+
+Status run(Context& ctx, const EcsOptions& o) {
+  const GlobalOptions& g = ctx.options();
+  Output& out = ctx.out();
+  RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
+  RB_TRY_ASSIGN(auto gateway, ecs::make_aws_gateway(ctx.config(), *env, ctx.clock()));
+  RB_TRY_ASSIGN(Journal * journal, ctx.journal());
+  RB_TRY_ASSIGN(auto known_good, ecs::known_good_revisions(*journal, ctx.config().app, *env));
+
+  if (g.dry_run) {
+    RB_TRY_ASSIGN(auto plan, ecs::plan_rollback(*gateway, *env, known_good, o.to_revision));
+    ecs::print_plan(out, plan);
+    out.line("dry run: nothing was changed");
+    out.result({{"ok", true}, {"dry_run", true}, {"env", env->name}, {"layer", "ecs"}, {"plan", plan.to_json()}});
+    return {};
+  }
+
+  // Plan under the lock, so nobody changes the service between our plan and our update.
+  RB_TRY_ASSIGN(auto lock, ctx.lock(*env));
+  RB_TRY_ASSIGN(auto plan, ecs::plan_rollback(*gateway, *env, known_good, o.to_revision));
+  ecs::print_plan(out, plan);
+  RB_TRY(confirm_environment(ctx, *env, fmt::format("roll {} back to {}", env->service, plan.target.ref.label())));
+
+  JournalEntry entry;
+  entry.env = env->name;
+  entry.layer = "ecs";
+  entry.from = plan.current.ref.arn;
+  entry.to = plan.target.ref.arn;
+  entry.reason = o.reason;
+  entry.details = {{"cluster", env->cluster},
+                   {"service", env->service},
+                   {"from_revision", plan.current.ref.revision},
+                   {"to_revision", plan.target.ref.revision},
+                   {"from_image", plan.current.image_of(env->container)},
+                   {"to_image", plan.target.image_of(env->container)},
+                   {"why", plan.choice.why}};
+  RB_TRY_ASSIGN(auto record, RollbackRecord::begin(ctx, lock, entry));
+  auto emit = [&](const std::string& m) { record->event(m); };
+  out.line(fmt::format("rollback {} started", record->id()));
+
+  double started = ecs::epoch_seconds(ctx.clock().wall_now());
+  if (auto st = ecs::send_update(*gateway, ctx.clock(), emit, env->cluster, env->service, plan.target.ref.arn, started);
+      !st)
+    return record->fail(st.take_error());
+  emit(fmt::format("UpdateService sent: {} -> {} (force new deployment)", plan.current.ref.label(),
+                   plan.target.ref.label()));
+
+  std::string follow_up = follow_up_command(*env, plan.current.image_of(env->container));
+  nlohmann::json result = {{"ok", true},
+                           {"rollback_id", record->id()},
+                           {"env", env->name},
+                           {"layer", "ecs"},
+                           {"plan", plan.to_json()},
+                           {"follow_up", follow_up}};
+  if (g.no_wait) {
+    (void)record->finish("started", {{"waited", false}});
+    out.line(fmt::format("not waiting (--no-wait): follow it with `rollback status --env {}`", env->name));
+    result["outcome"] = "started";
+    out.result(result);
+    return {};
+  }
+
+  auto waited = ecs::wait_for_rollout(*gateway, ctx.clock(), out, emit, env->cluster, env->service,
+                                      plan.target.ref.arn, started, ctx.timeout());
+  if (!waited) return record->fail(waited.take_error());
+  emit(fmt::format("{} runs {} on all {} tasks ({})", env->service, plan.target.ref.label(), waited->last.desired,
+                   format_duration(waited->elapsed)));
+  if (!env->health_url.empty()) {
+    if (auto st = ecs::check_health(env->health_url, ctx.clock(), kHealthTimeout, emit); !st)
+      return record->fail(st.take_error());
+  }
+  RB_TRY(record->finish(kOutcomeSucceeded, {{"deployed_task_definition", plan.target.ref.arn},
+                                            {"elapsed_seconds", waited->elapsed.count() / 1000.0}}));
+  out.line(fmt::format("rollback {} succeeded: {} is back on {}", record->id(), env->name, plan.target.ref.label()));
+  out.line("");
+  out.line("Next: the bad change is still in git and the next deploy would bring it back.");
+  out.line(fmt::format("Revert it too (the runbook: \"still create a revert PR\"):  {}", follow_up));
+  result["outcome"] = kOutcomeSucceeded;
+  result["elapsed_seconds"] = waited->elapsed.count() / 1000.0;
+  out.result(result);
+  return {};
+}
+
+}  // namespace
+
+void register_ecs(CLI::App& app, GlobalOptions& g, Action& action) {
+  auto opts = std::make_shared<EcsOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "ecs", "Emergency rollback: point the ECS service at the last known good task definition, wait, verify");
+  sub->add_option("--env,-e", opts->env, "Environment (from rollback.yaml)")->required();
+  sub->add_option("--to-revision", opts->to_revision, "Roll back to this revision (N, family:N or an ARN)");
+  sub->add_option("--reason", opts->reason, "Why (recorded in the journal)");
+  add_global_options(*sub, g);
+  sub->callback([&g, &action, opts] {
+    action = [&g, opts] { return execute(g, true, [opts](Context& ctx) { return run(ctx, *opts); }); };
+  });
+}
+
+}  // namespace rb::cli

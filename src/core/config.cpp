@@ -1,0 +1,311 @@
+#include "core/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fmt/format.h>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+namespace rb {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kConfigNames[] = {"rollback.yaml", "rollback.yml"};
+
+class Parser {
+ public:
+  explicit Parser(fs::path source) : source_(std::move(source)) {}
+
+  Error error_at(const YAML::Node& node, const std::string& message, std::string hint = {}) const {
+    auto mark = node.Mark();
+    std::string where = source_.string();
+    if (!mark.is_null()) where += fmt::format(":{}:{}", mark.line + 1, mark.column + 1);
+    return usage_error(fmt::format("{}: {}", where, message), std::move(hint));
+  }
+
+  // Fails on keys not in `allowed`, suggesting the closest allowed one.
+  Status check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, const std::string& what) const {
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      std::string key = it->first.as<std::string>();
+      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+      std::string hint;
+      if (auto close = closest_match(key, allowed)) hint = fmt::format("did you mean '{}'?", *close);
+      else hint = fmt::format("valid keys in {}: {}", what, join(allowed, ", "));
+      return error_at(it->first, fmt::format("unknown key '{}' in {}", key, what), hint);
+    }
+    return {};
+  }
+
+  Status require_map(const YAML::Node& node, const std::string& what) const {
+    if (!node.IsMap()) return error_at(node, fmt::format("{} must be a mapping (key: value pairs)", what));
+    return {};
+  }
+
+  Status get_string(const YAML::Node& map, const std::string& key, std::string& out) const {
+    YAML::Node n = map[key];
+    if (!n) return {};
+    if (!n.IsScalar()) return error_at(n, fmt::format("'{}' must be a string", key));
+    out = n.Scalar();
+    return {};
+  }
+
+  Status get_bool(const YAML::Node& map, const std::string& key, bool& out) const {
+    YAML::Node n = map[key];
+    if (!n) return {};
+    std::string v = n.IsScalar() ? to_lower(n.Scalar()) : "";
+    if (v == "true" || v == "yes" || v == "on") out = true;
+    else if (v == "false" || v == "no" || v == "off") out = false;
+    else return error_at(n, fmt::format("'{}' must be true or false", key));
+    return {};
+  }
+
+  Status get_string_list(const YAML::Node& map, const std::string& key, std::vector<std::string>& out) const {
+    YAML::Node n = map[key];
+    if (!n) return {};
+    if (n.IsScalar()) {
+      out = split(n.Scalar(), ' ');
+      out.erase(std::remove(out.begin(), out.end(), ""), out.end());
+      return {};
+    }
+    if (!n.IsSequence()) return error_at(n, fmt::format("'{}' must be a list of strings", key));
+    out.clear();
+    for (const auto& item : n) {
+      if (!item.IsScalar()) return error_at(item, fmt::format("'{}' must be a list of strings", key));
+      out.push_back(item.Scalar());
+    }
+    if (out.empty()) return error_at(n, fmt::format("'{}' must not be empty", key));
+    return {};
+  }
+
+  Status migrations(const YAML::Node& n, MigrationsConfig& m) const {
+    RB_TRY(require_map(n, "'migrations'"));
+    RB_TRY(check_keys(n, {"path", "versions", "version_table", "version_table_schema", "command", "url_env", "url"},
+                      "'migrations'"));
+    RB_TRY(get_string(n, "path", m.path));
+    RB_TRY(get_string(n, "versions", m.versions));
+    RB_TRY(get_string(n, "version_table", m.version_table));
+    RB_TRY(get_string(n, "version_table_schema", m.version_table_schema));
+    RB_TRY(get_string_list(n, "command", m.command));
+    RB_TRY(get_string(n, "url_env", m.url_env));
+    RB_TRY(get_string(n, "url", m.url));
+    return {};
+  }
+
+  Status terraform(const YAML::Node& n, TerraformConfig& t) const {
+    RB_TRY(require_map(n, "'terraform'"));
+    RB_TRY(check_keys(n, {"dir", "binary", "state"}, "'terraform'"));
+    RB_TRY(get_string(n, "dir", t.dir));
+    RB_TRY(get_string(n, "binary", t.binary));
+    if (YAML::Node s = n["state"]) {
+      RB_TRY(require_map(s, "'terraform.state'"));
+      RB_TRY(check_keys(s, {"bucket", "key", "dynamodb_table", "use_lockfile", "workspace", "workspace_key_prefix"},
+                        "'terraform.state'"));
+      RB_TRY(get_string(s, "bucket", t.state.bucket));
+      RB_TRY(get_string(s, "key", t.state.key));
+      RB_TRY(get_string(s, "dynamodb_table", t.state.dynamodb_table));
+      RB_TRY(get_bool(s, "use_lockfile", t.state.use_lockfile));
+      RB_TRY(get_string(s, "workspace", t.state.workspace));
+      RB_TRY(get_string(s, "workspace_key_prefix", t.state.workspace_key_prefix));
+    }
+    return {};
+  }
+
+ private:
+  fs::path source_;
+};
+
+std::string expand(std::string text, const std::string& app, const std::string& env) {
+  auto replace = [&](const std::string& from, const std::string& to) {
+    size_t pos = 0;
+    while ((pos = text.find(from, pos)) != std::string::npos) {
+      text.replace(pos, from.size(), to);
+      pos += to.size();
+    }
+  };
+  replace("{app}", app);
+  replace("{env}", env);
+  return text;
+}
+
+void expand_environment(EnvironmentConfig& e, const std::string& app) {
+  auto x = [&](std::string& s) { s = expand(s, app, e.name); };
+  x(e.cluster);
+  x(e.service);
+  x(e.task_family);
+  x(e.container);
+  x(e.health_url);
+  x(e.terraform.dir);
+  x(e.terraform.state.bucket);
+  x(e.terraform.state.key);
+  x(e.terraform.state.dynamodb_table);
+  x(e.migrations.path);
+  x(e.migrations.versions);
+}
+
+}  // namespace
+
+Result<const EnvironmentConfig*> Config::environment(const std::string& name) const {
+  for (const auto& e : environments)
+    if (e.name == name) return &e;
+  auto names = environment_names();
+  std::string hint = fmt::format("environments in {}: {}", file.string(), join(names, ", "));
+  if (auto close = closest_match(name, names)) hint = fmt::format("did you mean '{}'? ({})", *close, hint);
+  return usage_error(fmt::format("unknown environment '{}'", name), hint);
+}
+
+std::vector<std::string> Config::environment_names() const {
+  std::vector<std::string> out;
+  for (const auto& e : environments) out.push_back(e.name);
+  return out;
+}
+
+Result<Config> parse_config(const std::string& text, const fs::path& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& ex) {
+    return usage_error(fmt::format("{}:{}:{}: invalid YAML: {}", source.string(), ex.mark.line + 1, ex.mark.column + 1,
+                                   ex.msg));
+  }
+  Parser p(source);
+  if (!root || root.IsNull()) return usage_error(fmt::format("{}: the file is empty", source.string()),
+                                                 "run `rollback init --app NAME` to write a starting file");
+  RB_TRY(p.require_map(root, "the configuration"));
+  RB_TRY(p.check_keys(root,
+                      {"app", "region", "environments", "repo", "remote", "journal", "backup_dir", "guards",
+                       "migrations", "terraform"},
+                      "the top level"));
+
+  Config cfg;
+  cfg.file = source;
+  if (!root["app"]) return usage_error(fmt::format("{}: missing required key 'app'", source.string()),
+                                       "add `app: <name>` (e.g. app: connect2-api)");
+  RB_TRY(p.get_string(root, "app", cfg.app));
+  if (cfg.app.empty()) return p.error_at(root["app"], "'app' must not be empty");
+  RB_TRY(p.get_string(root, "region", cfg.region));
+  RB_TRY(p.get_string(root, "remote", cfg.remote));
+  std::string repo;
+  RB_TRY(p.get_string(root, "repo", repo));
+  fs::path base = source.has_parent_path() ? source.parent_path() : fs::current_path();
+  cfg.repo = repo.empty() ? base : (fs::path(repo).is_absolute() ? fs::path(repo) : base / repo);
+  cfg.repo = cfg.repo.lexically_normal();
+  std::string backup_dir;
+  RB_TRY(p.get_string(root, "backup_dir", backup_dir));
+  if (!backup_dir.empty()) cfg.backup_dir = fs::path(backup_dir).is_absolute() ? fs::path(backup_dir) : base / backup_dir;
+  if (YAML::Node j = root["journal"]) {
+    RB_TRY(p.require_map(j, "'journal'"));
+    RB_TRY(p.check_keys(j, {"path"}, "'journal'"));
+    std::string jp;
+    RB_TRY(p.get_string(j, "path", jp));
+    if (!jp.empty()) cfg.journal_path = fs::path(jp).is_absolute() ? fs::path(jp) : base / jp;
+  }
+  if (YAML::Node g = root["guards"]) {
+    RB_TRY(p.require_map(g, "'guards'"));
+    RB_TRY(p.check_keys(g, {"migrations", "terraform"}, "'guards'"));
+    RB_TRY(p.get_string(g, "migrations", cfg.migrations_guard));
+    RB_TRY(p.get_string(g, "terraform", cfg.terraform_guard));
+  }
+
+  // Top-level migrations/terraform blocks are defaults for every environment.
+  MigrationsConfig default_migrations;
+  TerraformConfig default_terraform;
+  if (YAML::Node m = root["migrations"]) RB_TRY(p.migrations(m, default_migrations));
+  if (YAML::Node t = root["terraform"]) RB_TRY(p.terraform(t, default_terraform));
+
+  YAML::Node envs = root["environments"];
+  if (!envs) return usage_error(fmt::format("{}: missing required key 'environments'", source.string()),
+                                "add e.g.\nenvironments:\n  prod: { branch: main, protected: true }");
+  RB_TRY(p.require_map(envs, "'environments'"));
+  if (envs.size() == 0) return p.error_at(envs, "'environments' is empty");
+  for (auto it = envs.begin(); it != envs.end(); ++it) {
+    EnvironmentConfig e;
+    e.name = it->first.as<std::string>();
+    const YAML::Node& n = it->second;
+    std::string what = fmt::format("environment '{}'", e.name);
+    RB_TRY(p.require_map(n, what));
+    RB_TRY(p.check_keys(n,
+                        {"branch", "protected", "cluster", "service", "task_family", "container", "health_url",
+                         "aws_profile", "region", "image_tag", "migrations", "terraform"},
+                        what));
+    if (!n["branch"])
+      return p.error_at(n, fmt::format("{} is missing required key 'branch'", what),
+                        "add the git branch this environment deploys from, e.g. branch: main");
+    RB_TRY(p.get_string(n, "branch", e.branch));
+    RB_TRY(p.get_bool(n, "protected", e.is_protected));
+    e.cluster = "{app}-cluster-{env}";
+    e.service = "{app}-service-{env}";
+    e.task_family = "{app}-{env}";
+    e.container = "{app}";
+    e.image_tag = "{sha}";
+    RB_TRY(p.get_string(n, "cluster", e.cluster));
+    RB_TRY(p.get_string(n, "service", e.service));
+    RB_TRY(p.get_string(n, "task_family", e.task_family));
+    RB_TRY(p.get_string(n, "container", e.container));
+    RB_TRY(p.get_string(n, "health_url", e.health_url));
+    RB_TRY(p.get_string(n, "aws_profile", e.aws_profile));
+    RB_TRY(p.get_string(n, "region", e.region));
+    RB_TRY(p.get_string(n, "image_tag", e.image_tag));
+    if (e.image_tag.find("{sha}") == std::string::npos && e.image_tag.find("{short_sha}") == std::string::npos)
+      return p.error_at(n["image_tag"], "'image_tag' must contain {sha} or {short_sha}");
+    if (e.region.empty()) e.region = cfg.region;
+    e.migrations = default_migrations;
+    e.terraform = default_terraform;
+    if (YAML::Node m = n["migrations"]) RB_TRY(p.migrations(m, e.migrations));
+    if (YAML::Node t = n["terraform"]) RB_TRY(p.terraform(t, e.terraform));
+    expand_environment(e, cfg.app);
+    cfg.environments.push_back(std::move(e));
+  }
+  return cfg;
+}
+
+Result<Config> load_config(const std::optional<fs::path>& explicit_path, const fs::path& start) {
+  fs::path path;
+  if (explicit_path) {
+    path = *explicit_path;
+    std::error_code ec;
+    if (!fs::exists(path, ec))
+      return usage_error(fmt::format("configuration file {} does not exist", path.string()),
+                         "check the --config path, or run `rollback init --app NAME` to write one");
+  } else {
+    for (fs::path dir = fs::absolute(start); !dir.empty(); dir = dir.parent_path()) {
+      for (const char* name : kConfigNames) {
+        std::error_code ec;
+        if (fs::exists(dir / name, ec)) {
+          path = dir / name;
+          break;
+        }
+      }
+      if (!path.empty() || dir == dir.root_path()) break;
+    }
+    if (path.empty())
+      return usage_error(
+          fmt::format("no rollback.yaml found in {} or any parent folder", fs::absolute(start).string()),
+          "run `rollback init --app NAME` to write one, or pass --config FILE");
+  }
+  RB_TRY_ASSIGN(std::string text, read_file(path));
+  return parse_config(text, fs::absolute(path).lexically_normal());
+}
+
+std::string starter_config(const std::string& app, const std::string& region) {
+  return fmt::format(R"(# rollback configuration. Reference: docs/CONFIGURATION.md
+app: {app}
+region: {region}
+
+# Per environment the defaults follow the runbook's naming:
+#   cluster: {{app}}-cluster-{{env}}, service: {{app}}-service-{{env}},
+#   task_family: {{app}}-{{env}}, container: {{app}}
+environments:
+  dev:     {{ branch: development }}
+  staging: {{ branch: staging }}
+  prod:    {{ branch: main, protected: true }}
+)",
+                     fmt::arg("app", app), fmt::arg("region", region));
+}
+
+}  // namespace rb

@@ -1,0 +1,81 @@
+// rollback.yaml: the application, its environments, and how each layer reaches them.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace rb {
+
+struct MigrationsConfig {
+  std::string path = "alembic";                 // where `alembic` runs (relative to the repo)
+  std::string versions = "alembic/versions";    // the versions folder (relative to the repo)
+  std::string version_table = "alembic_version";
+  std::string version_table_schema;             // empty: the default schema
+  std::vector<std::string> command{"alembic"};  // argv prefix; "downgrade <rev>" is appended
+  std::string url_env = "DATABASE_URL";         // environment variable holding the database URL
+  std::string url;                              // or the URL itself (discouraged: secrets in files)
+};
+
+struct TerraformStateConfig {
+  std::string bucket = "{app}-terraform-state-{env}";
+  std::string key = "api/terraform.tfstate";
+  std::string dynamodb_table;  // empty: no DynamoDB lock table
+  bool use_lockfile = false;   // S3 native lock (<key>.tflock), Terraform >= 1.10
+  std::string workspace = "default";
+  std::string workspace_key_prefix = "env:";
+};
+
+struct TerraformConfig {
+  std::string dir = "infrastructure/terraform/environments/{env}";
+  std::string binary = "terraform";
+  TerraformStateConfig state;
+};
+
+struct EnvironmentConfig {
+  std::string name;
+  std::string branch;
+  bool is_protected = false;
+  std::string cluster;      // default {app}-cluster-{env}
+  std::string service;      // default {app}-service-{env}
+  std::string task_family;  // default {app}-{env}
+  std::string container;    // default {app}
+  std::string health_url;   // optional: must answer 2xx after a rollback
+  std::string aws_profile;  // optional
+  std::string region;       // default: the top-level region
+  std::string image_tag;    // how a deployed image names its commit; default "{sha}"
+  MigrationsConfig migrations;
+  TerraformConfig terraform;
+};
+
+struct Config {
+  std::filesystem::path file;  // where it was read from
+  std::string app;
+  std::string region;
+  std::filesystem::path repo;          // the git repository (default: the config file's folder)
+  std::string remote = "origin";
+  std::string migrations_guard = "alembic/versions/";        // a revert touching this is a DB change
+  std::string terraform_guard = "infrastructure/terraform/";  // a revert touching this is infrastructure
+  std::filesystem::path journal_path;  // empty: $XDG_STATE_HOME/rollback/journal.db
+  std::filesystem::path backup_dir;    // empty: $XDG_STATE_HOME/rollback/backups
+  std::vector<EnvironmentConfig> environments;
+
+  // The environment called `name`, or a usage error that suggests the closest one.
+  Result<const EnvironmentConfig*> environment(const std::string& name) const;
+  std::vector<std::string> environment_names() const;
+};
+
+// Parses YAML text; `source` names the file in error messages ("rollback.yaml:4:3: ...").
+Result<Config> parse_config(const std::string& text, const std::filesystem::path& source);
+
+// Loads `explicit_path` if given, else rollback.yaml (or .yml) in `start` or the nearest parent.
+Result<Config> load_config(const std::optional<std::filesystem::path>& explicit_path,
+                           const std::filesystem::path& start);
+
+// The starting file `rollback init` writes.
+std::string starter_config(const std::string& app, const std::string& region);
+
+}  // namespace rb

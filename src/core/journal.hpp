@@ -1,0 +1,72 @@
+// The journal: every rollback, who did it, from what to what, how it ended, and its events.
+// An interface, so a shared (PostgreSQL) journal for teams can sit beside the local SQLite one.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/result.hpp"
+
+namespace rb {
+
+// Outcomes recorded in `JournalEntry::outcome`.
+inline constexpr const char* kOutcomeRunning = "running";
+inline constexpr const char* kOutcomeSucceeded = "succeeded";
+inline constexpr const char* kOutcomeFailed = "failed";
+inline constexpr const char* kOutcomeRefused = "refused";
+inline constexpr const char* kOutcomeInterrupted = "interrupted";
+
+struct JournalEntry {
+  std::string id;
+  std::string app, env;
+  std::string layer;  // ecs, app, db, infra, state
+  std::string user, host;
+  std::string from, to;  // e.g. task definition ARNs, commits, revisions, state version ids
+  std::string reason;
+  std::string started_at, ended_at;  // ISO-8601 UTC
+  std::string outcome = kOutcomeRunning;
+  nlohmann::json details = nlohmann::json::object();  // layer-specific facts (backups, commits, ...)
+};
+
+struct JournalEvent {
+  std::string at;
+  std::string message;
+};
+
+struct JournalFilter {
+  std::string app, env, layer;  // empty: any
+  std::string outcome;          // empty: any
+  size_t limit = 50;
+};
+
+class Journal {
+ public:
+  virtual ~Journal() = default;
+  // Records a new entry (id, user, host and start time are filled in when empty); returns the id.
+  virtual Result<std::string> begin(JournalEntry entry) = 0;
+  virtual Status event(const std::string& id, const std::string& message) = 0;
+  // Sets the outcome, end time and (merged) details.
+  virtual Status finish(const std::string& id, const std::string& outcome, const nlohmann::json& details) = 0;
+  virtual Result<std::optional<JournalEntry>> get(const std::string& id) = 0;
+  // Newest first.
+  virtual Result<std::vector<JournalEntry>> list(const JournalFilter& filter) = 0;
+  virtual Result<std::vector<JournalEvent>> events(const std::string& id) = 0;
+  virtual std::string location() const = 0;
+};
+
+// The local journal: an SQLite file created with mode 0600.
+Result<std::unique_ptr<Journal>> open_sqlite_journal(const std::filesystem::path& path);
+
+// "20261126-103724-3f9a": sortable by time, unique enough for one team.
+std::string new_rollback_id();
+std::string current_user();
+std::string current_host();
+
+nlohmann::json entry_to_json(const JournalEntry& e);
+
+}  // namespace rb

@@ -1,0 +1,240 @@
+#include <fcntl.h>
+#include <pwd.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fmt/format.h>
+
+#include "core/journal.hpp"
+#include "util/fs.hpp"
+#include "util/hash.hpp"
+#include "util/redact.hpp"
+#include "util/strings.hpp"
+
+namespace rb {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// How long a writer waits for another process holding the journal (SQLite busy timeout).
+constexpr int kBusyTimeoutMs = 5000;
+
+constexpr const char* kSchema = R"(
+CREATE TABLE IF NOT EXISTS rollbacks (
+  id TEXT PRIMARY KEY,
+  app TEXT NOT NULL, env TEXT NOT NULL, layer TEXT NOT NULL,
+  user TEXT NOT NULL, host TEXT NOT NULL,
+  from_ref TEXT NOT NULL, to_ref TEXT NOT NULL, reason TEXT NOT NULL,
+  started_at TEXT NOT NULL, ended_at TEXT NOT NULL DEFAULT '',
+  outcome TEXT NOT NULL, details TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS rollbacks_env ON rollbacks(app, env, started_at);
+CREATE TABLE IF NOT EXISTS events (
+  rollback_id TEXT NOT NULL REFERENCES rollbacks(id),
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL, message TEXT NOT NULL
+);
+)";
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  Statement& bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind(int i, long long v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  int step() { return sqlite3_step(stmt_); }
+  std::string text(int col) const {
+    auto p = sqlite3_column_text(stmt_, col);
+    return p ? reinterpret_cast<const char*>(p) : "";
+  }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_ = SQLITE_ERROR;
+};
+
+std::string now_iso() { return iso8601(std::chrono::system_clock::now()); }
+
+class SqliteJournal final : public Journal {
+ public:
+  SqliteJournal(sqlite3* db, fs::path path) : db_(db), path_(std::move(path)) {}
+  ~SqliteJournal() override { sqlite3_close(db_); }
+
+  Result<std::string> begin(JournalEntry e) override {
+    if (e.id.empty()) e.id = new_rollback_id();
+    if (e.user.empty()) e.user = current_user();
+    if (e.host.empty()) e.host = current_host();
+    if (e.started_at.empty()) e.started_at = now_iso();
+    Statement st(db_,
+                 "INSERT INTO rollbacks(id, app, env, layer, user, host, from_ref, to_ref, reason, started_at, "
+                 "outcome, details) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!st.ok()) return db_error("record the rollback");
+    st.bind(1, e.id).bind(2, e.app).bind(3, e.env).bind(4, e.layer).bind(5, e.user).bind(6, e.host);
+    st.bind(7, redact(e.from)).bind(8, redact(e.to)).bind(9, redact(e.reason)).bind(10, e.started_at);
+    st.bind(11, e.outcome).bind(12, redact(e.details.dump()));
+    if (st.step() != SQLITE_DONE) return db_error("record the rollback");
+    return e.id;
+  }
+
+  Status event(const std::string& id, const std::string& message) override {
+    Statement st(db_, "INSERT INTO events(rollback_id, at, message) VALUES(?,?,?)");
+    if (!st.ok()) return db_error("record an event");
+    st.bind(1, id).bind(2, now_iso()).bind(3, redact(message));
+    if (st.step() != SQLITE_DONE) return db_error("record an event");
+    return {};
+  }
+
+  Status finish(const std::string& id, const std::string& outcome, const nlohmann::json& details) override {
+    RB_TRY_ASSIGN(auto existing, get(id));
+    if (!existing) return failure(fmt::format("journal {} has no rollback {}", path_.string(), id));
+    nlohmann::json merged = existing->details.is_object() ? existing->details : nlohmann::json::object();
+    if (details.is_object()) merged.update(details);
+    Statement st(db_, "UPDATE rollbacks SET outcome = ?, ended_at = ?, details = ? WHERE id = ?");
+    if (!st.ok()) return db_error("record the outcome");
+    st.bind(1, outcome).bind(2, now_iso()).bind(3, redact(merged.dump())).bind(4, id);
+    if (st.step() != SQLITE_DONE) return db_error("record the outcome");
+    return {};
+  }
+
+  Result<std::optional<JournalEntry>> get(const std::string& id) override {
+    Statement st(db_, (std::string(kSelect) + " WHERE id = ?").c_str());
+    if (!st.ok()) return db_error("read the journal");
+    st.bind(1, id);
+    int rc = st.step();
+    if (rc == SQLITE_ROW) return std::optional<JournalEntry>(row(st));
+    if (rc == SQLITE_DONE) return std::optional<JournalEntry>();
+    return db_error("read the journal");
+  }
+
+  Result<std::vector<JournalEntry>> list(const JournalFilter& f) override {
+    std::string sql = std::string(kSelect) +
+                      " WHERE (?1 = '' OR app = ?1) AND (?2 = '' OR env = ?2) AND (?3 = '' OR layer = ?3)"
+                      " AND (?4 = '' OR outcome = ?4) ORDER BY started_at DESC, id DESC LIMIT ?5";
+    Statement st(db_, sql.c_str());
+    if (!st.ok()) return db_error("read the journal");
+    st.bind(1, f.app).bind(2, f.env).bind(3, f.layer).bind(4, f.outcome).bind(5, static_cast<long long>(f.limit));
+    std::vector<JournalEntry> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out.push_back(row(st));
+    if (rc != SQLITE_DONE) return db_error("read the journal");
+    return out;
+  }
+
+  Result<std::vector<JournalEvent>> events(const std::string& id) override {
+    Statement st(db_, "SELECT at, message FROM events WHERE rollback_id = ? ORDER BY seq");
+    if (!st.ok()) return db_error("read the journal");
+    st.bind(1, id);
+    std::vector<JournalEvent> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out.push_back({st.text(0), st.text(1)});
+    if (rc != SQLITE_DONE) return db_error("read the journal");
+    return out;
+  }
+
+  std::string location() const override { return path_.string(); }
+
+ private:
+  static constexpr const char* kSelect =
+      "SELECT id, app, env, layer, user, host, from_ref, to_ref, reason, started_at, ended_at, outcome, details "
+      "FROM rollbacks";
+
+  static JournalEntry row(const Statement& st) {
+    JournalEntry e;
+    e.id = st.text(0);
+    e.app = st.text(1);
+    e.env = st.text(2);
+    e.layer = st.text(3);
+    e.user = st.text(4);
+    e.host = st.text(5);
+    e.from = st.text(6);
+    e.to = st.text(7);
+    e.reason = st.text(8);
+    e.started_at = st.text(9);
+    e.ended_at = st.text(10);
+    e.outcome = st.text(11);
+    e.details = nlohmann::json::parse(st.text(12), nullptr, false);
+    if (e.details.is_discarded()) e.details = nlohmann::json::object();
+    return e;
+  }
+
+  Error db_error(const std::string& what) const {
+    return failure(fmt::format("cannot {} in the journal {}: {}", what, path_.string(), sqlite3_errmsg(db_)),
+                   "check that the file is writable and not corrupted (sqlite3 FILE 'PRAGMA integrity_check')");
+  }
+
+  sqlite3* db_;
+  fs::path path_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Journal>> open_sqlite_journal(const fs::path& path) {
+  if (path.has_parent_path()) RB_TRY(ensure_private_dir(path.parent_path()));
+  // Create the file ourselves with 0600 so SQLite (and its journal files, which copy the
+  // database file's mode) never exist with wider permissions.
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return failure(fmt::format("cannot open the journal {}: {}", path.string(), strerror(errno)));
+  fchmod(fd, 0600);
+  close(fd);
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return failure(fmt::format("cannot open the journal {}: {}", path.string(), msg));
+  }
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  char* err = nullptr;
+  if (sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    return failure(fmt::format("cannot initialise the journal {}: {}", path.string(), msg),
+                   "if the file is not a rollback journal, point journal.path elsewhere");
+  }
+  return std::unique_ptr<Journal>(new SqliteJournal(db, path));
+}
+
+std::string new_rollback_id() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t tt = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  return fmt::format("{}-{}", buf, random_hex(2));
+}
+
+std::string current_user() {
+  if (const char* u = getenv("ROLLBACK_USER"); u && *u) return u;
+  if (const char* u = getenv("USER"); u && *u) return u;
+  if (struct passwd* pw = getpwuid(getuid())) return pw->pw_name;
+  return fmt::format("uid{}", getuid());
+}
+
+std::string current_host() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown-host";
+  return buf;
+}
+
+nlohmann::json entry_to_json(const JournalEntry& e) {
+  return {{"id", e.id},         {"app", e.app},         {"env", e.env},       {"layer", e.layer},
+          {"user", e.user},     {"host", e.host},       {"from", e.from},     {"to", e.to},
+          {"reason", e.reason}, {"started_at", e.started_at}, {"ended_at", e.ended_at},
+          {"outcome", e.outcome}, {"details", e.details}};
+}
+
+}  // namespace rb

@@ -1,0 +1,184 @@
+#include "core/lock.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+namespace rb {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_fd(int fd) {
+  std::string out;
+  char buf[4096];
+  lseek(fd, 0, SEEK_SET);
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+std::optional<LockHolder> parse_holder(const std::string& text) {
+  if (trim(text).empty()) return std::nullopt;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    LockHolder h;
+    h.command = "(unreadable lock file)";
+    return h;
+  }
+  return LockHolder::from_json(j);
+}
+
+Result<int> open_lock_file(const fs::path& path) {
+  RB_TRY(ensure_private_dir(path.parent_path()));
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return failure(fmt::format("cannot open lock file {}: {}", path.string(), strerror(errno)));
+  return fd;
+}
+
+std::string unlock_hint(const std::string& env) {
+  return fmt::format(
+      "the process that held it is gone, so its rollback may be incomplete: check `rollback history --env {0}` "
+      "and `rollback status --env {0}`, then break the lock with `rollback unlock --env {0}`",
+      env);
+}
+
+}  // namespace
+
+nlohmann::json LockHolder::to_json() const {
+  return {{"user", user}, {"host", host}, {"pid", pid}, {"command", command}, {"since", since},
+          {"rollback_id", rollback_id}};
+}
+
+LockHolder LockHolder::from_json(const nlohmann::json& j) {
+  LockHolder h;
+  h.user = j.value("user", "");
+  h.host = j.value("host", "");
+  h.pid = j.value("pid", 0L);
+  h.command = j.value("command", "");
+  h.since = j.value("since", "");
+  h.rollback_id = j.value("rollback_id", "");
+  return h;
+}
+
+std::string LockHolder::describe() const {
+  std::string out = fmt::format("{}@{} (pid {}", user, host, pid);
+  if (!command.empty()) out += fmt::format(", `{}`", command);
+  if (!rollback_id.empty()) out += fmt::format(", rollback {}", rollback_id);
+  out += ")";
+  if (!since.empty()) out += " since " + since;
+  return out;
+}
+
+fs::path EnvironmentLock::path_for(const fs::path& dir, const std::string& app, const std::string& env) {
+  return dir / fmt::format("{}.{}.lock", app, env);
+}
+
+Result<EnvironmentLock> EnvironmentLock::acquire(const fs::path& dir, const std::string& app, const std::string& env,
+                                                 LockHolder holder) {
+  fs::path path = path_for(dir, app, env);
+  RB_TRY_ASSIGN(int fd, open_lock_file(path));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    auto current = parse_holder(read_fd(fd));
+    close(fd);
+    if (e != EWOULDBLOCK) return failure(fmt::format("cannot lock {}: {}", path.string(), strerror(e)));
+    return lock_error(
+        fmt::format("{} is locked: another rollback is running, by {}", env,
+                    current ? current->describe() : std::string("an unknown process")),
+        fmt::format("wait for it to finish (`rollback history --env {}` shows it); two rollbacks of one "
+                    "environment at once would fight each other",
+                    env));
+  }
+  if (auto stale = parse_holder(read_fd(fd))) {
+    flock(fd, LOCK_UN);
+    close(fd);
+    Error err = lock_error(fmt::format("{} has a lock left by a process that died: {}", env, stale->describe()),
+                           unlock_hint(env));
+    err.tag = "stale";
+    return err;
+  }
+  std::string data = holder.to_json().dump() + "\n";
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, data.data(), data.size(), 0) != static_cast<ssize_t>(data.size())) {
+    flock(fd, LOCK_UN);
+    close(fd);
+    return failure(fmt::format("cannot write lock file {}: {}", path.string(), strerror(errno)));
+  }
+  fsync(fd);
+  return EnvironmentLock(fd, path, std::move(holder));
+}
+
+Result<LockInspection> EnvironmentLock::inspect(const fs::path& dir, const std::string& app, const std::string& env) {
+  fs::path path = path_for(dir, app, env);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return LockInspection{};
+  RB_TRY_ASSIGN(int fd, open_lock_file(path));
+  LockInspection out;
+  out.holder = parse_holder(read_fd(fd));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    out.state = LockState::Held;
+  } else {
+    out.state = out.holder ? LockState::Stale : LockState::Free;
+    flock(fd, LOCK_UN);
+  }
+  close(fd);
+  return out;
+}
+
+Result<LockInspection> EnvironmentLock::break_stale(const fs::path& dir, const std::string& app, const std::string& env) {
+  fs::path path = path_for(dir, app, env);
+  RB_TRY_ASSIGN(int fd, open_lock_file(path));
+  LockInspection out;
+  out.holder = parse_holder(read_fd(fd));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    out.state = LockState::Held;
+    return lock_error(fmt::format("{} is locked by a running process: {}", env,
+                                  out.holder ? out.holder->describe() : std::string("unknown")),
+                      "a live lock is not broken: wait for it, or stop that process first (Ctrl-C releases the lock)");
+  }
+  out.state = out.holder ? LockState::Stale : LockState::Free;
+  if (ftruncate(fd, 0) != 0) {
+    int e = errno;
+    flock(fd, LOCK_UN);
+    close(fd);
+    return failure(fmt::format("cannot clear lock file {}: {}", path.string(), strerror(e)));
+  }
+  flock(fd, LOCK_UN);
+  close(fd);
+  return out;
+}
+
+EnvironmentLock::EnvironmentLock(EnvironmentLock&& other) noexcept
+    : fd_(other.fd_), path_(std::move(other.path_)), holder_(std::move(other.holder_)) {
+  other.fd_ = -1;
+}
+
+EnvironmentLock::~EnvironmentLock() { release(); }
+
+void EnvironmentLock::set_rollback_id(const std::string& id) {
+  if (fd_ < 0) return;
+  holder_.rollback_id = id;
+  std::string data = holder_.to_json().dump() + "\n";
+  if (ftruncate(fd_, 0) == 0 && pwrite(fd_, data.data(), data.size(), 0) == static_cast<ssize_t>(data.size()))
+    fsync(fd_);
+}
+
+void EnvironmentLock::release() {
+  if (fd_ < 0) return;
+  // Emptying the file before dropping the flock marks a clean release (not a stale lock).
+  if (ftruncate(fd_, 0) == 0) fsync(fd_);
+  flock(fd_, LOCK_UN);
+  close(fd_);
+  fd_ = -1;
+}
+
+}  // namespace rb

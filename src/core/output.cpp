@@ -1,0 +1,82 @@
+#include "core/output.hpp"
+
+#include <cstdio>
+#include <fmt/format.h>
+
+#include "util/redact.hpp"
+#include "util/terminal.hpp"
+
+namespace rb {
+
+namespace {
+
+void write(FILE* f, std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::fflush(f);
+}
+
+}  // namespace
+
+Output::Output(OutputFormat format) : format_(format), live_(format == OutputFormat::Text && stdout_is_terminal()) {}
+
+void Output::line(std::string_view text) {
+  clear_status();
+  write(json() ? stderr : stdout, redact(text) + "\n");
+}
+
+void Output::warn(std::string_view text) {
+  clear_status();
+  write(stderr, "warning: " + redact(text) + "\n");
+}
+
+void Output::status(std::string_view text) {
+  if (!live_) return;
+  write(stdout, "\r\033[K" + redact(text));
+  status_shown_ = true;
+}
+
+void Output::clear_status() {
+  if (!status_shown_) return;
+  write(stdout, "\r\033[K");
+  status_shown_ = false;
+}
+
+void Output::result(const nlohmann::json& j) {
+  if (!json()) return;
+  write(stdout, redact(j.dump(2)) + "\n");
+}
+
+void Output::error(const Error& e) {
+  clear_status();
+  if (json()) {
+    nlohmann::json j = {{"ok", false},
+                        {"exit_code", exit_code_of(e)},
+                        {"error", {{"kind", exit_code_name(e.code)}, {"message", e.message}, {"hint", e.hint}}}};
+    if (!e.tag.empty()) j["error"]["tag"] = e.tag;
+    write(stdout, redact(j.dump(2)) + "\n");
+    return;
+  }
+  std::string text = "rollback: error: " + e.message + "\n";
+  if (!e.hint.empty()) {
+    std::string hint = e.hint;
+    for (size_t pos = 0; (pos = hint.find('\n', pos)) != std::string::npos; pos += 3) hint.replace(pos, 1, "\n  ");
+    text += "  hint: " + hint + "\n";
+  }
+  write(stderr, redact(text));
+}
+
+int exit_code_of(const Error& e) { return static_cast<int>(e.code); }
+
+const char* exit_code_name(ExitCode code) {
+  switch (code) {
+    case ExitCode::Ok: return "ok";
+    case ExitCode::Failed: return "failed";
+    case ExitCode::Usage: return "usage";
+    case ExitCode::Refused: return "refused";
+    case ExitCode::Locked: return "locked";
+    case ExitCode::Interrupted: return "interrupted";
+  }
+  return "failed";
+}
+
+}  // namespace rb

@@ -1,0 +1,98 @@
+// ECS objects as the rollback logic sees them, parsed from ECS API responses.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/result.hpp"
+
+namespace rb::ecs {
+
+// family:revision, with the ARN when known.
+struct TaskDefRef {
+  std::string family;
+  int revision = 0;
+  std::string arn;
+  std::string label() const;  // "connect2-api-prod:41"
+};
+
+// Accepts "arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REV" and "FAMILY:REV".
+std::optional<TaskDefRef> parse_task_def(std::string_view text);
+
+struct Deployment {
+  std::string id;
+  std::string status;  // PRIMARY | ACTIVE | INACTIVE
+  std::string task_definition;
+  int desired = 0, pending = 0, running = 0, failed_tasks = 0;
+  std::string rollout_state;  // IN_PROGRESS | COMPLETED | FAILED, empty when the controller has none
+  std::string rollout_state_reason;
+  double created_at = 0, updated_at = 0;  // epoch seconds
+};
+
+struct ServiceEvent {
+  std::string id;
+  double created_at = 0;
+  std::string message;
+};
+
+struct Service {
+  std::string name, arn, cluster, status;
+  std::string task_definition;
+  int desired = 0, running = 0, pending = 0;
+  std::vector<Deployment> deployments;
+  std::vector<ServiceEvent> events;  // newest first, as ECS returns them
+  bool circuit_breaker = false, circuit_breaker_rollback = false;
+  nlohmann::json network_configuration;
+  std::string launch_type;
+
+  const Deployment* primary() const;
+  // The task definition the service runs now: the PRIMARY deployment's, else the service's.
+  std::string current_task_definition() const;
+};
+
+struct ContainerImage {
+  std::string container, image;
+};
+
+struct TaskDefinition {
+  TaskDefRef ref;
+  std::string status;  // ACTIVE | INACTIVE
+  std::vector<ContainerImage> images;
+  // The image of `container`, or of the first container when not found.
+  std::string image_of(const std::string& container) const;
+};
+
+struct RevisionInfo {
+  TaskDefRef ref;
+  std::string status;  // ACTIVE | INACTIVE
+};
+
+struct StoppedContainer {
+  std::string name, reason;
+  std::optional<int> exit_code;
+};
+
+struct StoppedTask {
+  std::string arn, task_definition, stop_code, stopped_reason, started_by, last_status;
+  std::vector<StoppedContainer> containers;
+  std::string describe() const;  // "task 1a2b: EssentialContainerExited: Essential container in task exited (connect2-api exit 1)"
+};
+
+// Timestamps arrive as epoch seconds (number) or ISO-8601 strings; both are accepted.
+double parse_timestamp(const nlohmann::json& j);
+
+Result<Service> parse_service(const nlohmann::json& j);
+Result<TaskDefinition> parse_task_definition(const nlohmann::json& j);
+StoppedTask parse_task(const nlohmann::json& j);
+
+// The short id at the end of a task ARN.
+std::string short_task_id(std::string_view arn);
+
+// The image tag ("repo:tag" -> "tag"; digests "repo@sha256:..." -> the digest).
+std::string image_tag(std::string_view image);
+
+}  // namespace rb::ecs

@@ -1,0 +1,63 @@
+// The emergency rollback: plan, send the update safely, follow the deployment to its end.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/config.hpp"
+#include "core/journal.hpp"
+#include "core/output.hpp"
+#include "ecs/gateway.hpp"
+#include "ecs/target.hpp"
+#include "ecs/waiter.hpp"
+#include "util/clock.hpp"
+
+namespace rb::ecs {
+
+struct EcsPlan {
+  std::string cluster, service_name;
+  Service service;
+  TaskDefinition current, target;
+  Target choice;
+  std::string container;
+  std::vector<std::string> api_calls;  // what will be sent, in AWS CLI terms
+  nlohmann::json to_json() const;
+};
+
+// Revisions this service completed successfully, according to the journal (newest first).
+Result<std::vector<KnownGood>> known_good_revisions(Journal& journal, const std::string& app, const EnvironmentConfig& env);
+
+// Reads the service and the family and chooses the target. Read-only.
+Result<EcsPlan> plan_rollback(EcsGateway& ecs, const EnvironmentConfig& env, const std::vector<KnownGood>& known_good,
+                              const std::optional<std::string>& requested);
+
+void print_plan(Output& out, const EcsPlan& plan);
+
+using Emit = std::function<void(const std::string&)>;
+
+// Sends UpdateService once. After an ambiguous failure (5xx, dropped connection) it reads the
+// service before sending again, so a lost response never starts a second deployment.
+Status send_update(EcsGateway& ecs, Clock& clock, const Emit& emit, const std::string& cluster,
+                   const std::string& service, const std::string& target_arn, double started_at);
+
+struct WaitResult {
+  Service last;
+  std::chrono::milliseconds elapsed{0};
+};
+
+// Polls until the deployment of `target_arn` succeeds (Ok), fails or times out (ExitCode::Failed),
+// or the user interrupts (ExitCode::Interrupted). Progress lines go to `emit`; a live status line
+// goes to `out`.
+Result<WaitResult> wait_for_rollout(EcsGateway& ecs, Clock& clock, Output& out, const Emit& emit,
+                                    const std::string& cluster, const std::string& service,
+                                    const std::string& target_arn, double started_at, std::chrono::milliseconds timeout);
+
+// epoch seconds of a wall clock reading.
+double epoch_seconds(std::chrono::system_clock::time_point t);
+
+}  // namespace rb::ecs

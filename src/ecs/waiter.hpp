@@ -1,0 +1,61 @@
+// Waiting for a deployment: a pure state machine fed with DescribeServices snapshots.
+//
+// Unlike `aws ecs wait services-stable` (one deployment and runningCount == desiredCount,
+// never looking at rolloutState), success here means the PRIMARY deployment runs the target.
+// A deployment the circuit breaker rolled back also ends "stable", but is a failure here.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ecs/model.hpp"
+
+namespace rb::ecs {
+
+enum class WaitPhase { InProgress, Succeeded, Failed };
+
+struct WaitVerdict {
+  WaitPhase phase = WaitPhase::InProgress;
+  std::string summary;  // "2/2 running, 0 pending, 0 failed, rollout COMPLETED"
+  std::string reason;   // why it failed (empty otherwise)
+  const Deployment* target_deployment = nullptr;
+};
+
+// The number of failed tasks at which ECS's circuit breaker gives up on a deployment:
+// max(3, min(200, ceil(0.5 x desired))) (DOMAIN.md §1, AWS ECS circuit breaker docs).
+int circuit_breaker_threshold(int desired);
+
+// `target_arn` is the task definition rolled back to; `started_at` (epoch seconds) is when the
+// UpdateService was sent, so a deployment of the target that predates it is not mistaken for ours.
+WaitVerdict evaluate(const Service& s, const std::string& target_arn, double started_at);
+
+// Reports what changed between snapshots: new service events (oldest first) and deployment changes.
+class ChangeTracker {
+ public:
+  // Events created before `since` (epoch seconds) are history, not news.
+  explicit ChangeTracker(double since) : since_(since) {}
+  std::vector<std::string> update(const Service& s);
+
+ private:
+  double since_;
+  std::set<std::string> seen_events_;
+  std::map<std::string, std::string> deployments_;  // id -> last summary
+};
+
+// Poll delay: about 1 s at first so the end of a deployment is seen within a second, backing
+// off to kMaxPollDelay on long deployments; back to 1 s whenever something changes.
+class PollSchedule {
+ public:
+  std::chrono::milliseconds next(bool something_changed);
+
+ private:
+  std::chrono::milliseconds current_{0};
+  int quiet_polls_ = 0;
+};
+
+std::string deployment_summary(const Deployment& d);
+
+}  // namespace rb::ecs

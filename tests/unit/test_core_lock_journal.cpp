@@ -1,0 +1,159 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "core/journal.hpp"
+#include "core/lock.hpp"
+#include "util/fs.hpp"
+
+using namespace rb;
+
+namespace {
+
+LockHolder holder(const std::string& user) {
+  LockHolder h;
+  h.user = user;
+  h.host = "host";
+  h.pid = getpid();
+  h.command = "rollback ecs --env prod";
+  h.since = "2026-11-26T10:00:00Z";
+  return h;
+}
+
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = std::make_unique<TempDir>(*TempDir::create("rollback-test")); }
+  std::filesystem::path dir() const { return dir_->path(); }
+  std::unique_ptr<TempDir> dir_;
+};
+
+}  // namespace
+
+using Lock = TempDirTest;
+
+TEST_F(Lock, SecondAcquireIsRefusedWithHolder) {
+  auto first = EnvironmentLock::acquire(dir(), "app", "prod", holder("alice"));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  auto second = EnvironmentLock::acquire(dir(), "app", "prod", holder("bob"));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, ExitCode::Locked);
+  EXPECT_NE(second.error().message.find("alice@host"), std::string::npos) << second.error().message;
+  // Another environment is independent.
+  EXPECT_TRUE(EnvironmentLock::acquire(dir(), "app", "staging", holder("bob")).ok());
+  struct stat st {};
+  ASSERT_EQ(stat(EnvironmentLock::path_for(dir(), "app", "prod").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(Lock, ReleasedLockCanBeTakenAgain) {
+  {
+    auto first = EnvironmentLock::acquire(dir(), "app", "prod", holder("alice"));
+    ASSERT_TRUE(first.ok());
+  }
+  auto again = EnvironmentLock::acquire(dir(), "app", "prod", holder("bob"));
+  EXPECT_TRUE(again.ok());
+  auto seen = EnvironmentLock::inspect(dir(), "app", "prod");
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(seen->state, LockState::Held);
+}
+
+TEST_F(Lock, LockOfDeadProcessIsStaleAndCanBeBroken) {
+  // A child takes the lock and dies without releasing it.
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto l = EnvironmentLock::acquire(dir(), "app", "prod", holder("ghost"));
+    if (!l.ok()) _exit(1);
+    _exit(0);  // no destructor runs: the file still names the holder
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+
+  auto seen = EnvironmentLock::inspect(dir(), "app", "prod");
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(seen->state, LockState::Stale);
+  ASSERT_TRUE(seen->holder.has_value());
+  EXPECT_EQ(seen->holder->user, "ghost");
+
+  auto refused = EnvironmentLock::acquire(dir(), "app", "prod", holder("bob"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ExitCode::Locked);
+  EXPECT_EQ(refused.error().tag, "stale");
+  EXPECT_NE(refused.error().hint.find("rollback unlock --env prod"), std::string::npos);
+
+  ASSERT_TRUE(EnvironmentLock::break_stale(dir(), "app", "prod").ok());
+  EXPECT_TRUE(EnvironmentLock::acquire(dir(), "app", "prod", holder("bob")).ok());
+}
+
+TEST_F(Lock, LiveLockIsNotBroken) {
+  auto held = EnvironmentLock::acquire(dir(), "app", "prod", holder("alice"));
+  ASSERT_TRUE(held.ok());
+  auto broken = EnvironmentLock::break_stale(dir(), "app", "prod");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.error().code, ExitCode::Locked);
+}
+
+using JournalTest = TempDirTest;
+
+TEST_F(JournalTest, RecordsEntriesEventsAndOutcomes) {
+  auto path = dir() / "state" / "journal.db";
+  auto journal = open_sqlite_journal(path);
+  ASSERT_TRUE(journal.ok()) << journal.error().message;
+  JournalEntry e;
+  e.app = "app";
+  e.env = "prod";
+  e.layer = "ecs";
+  e.from = "fam:6";
+  e.to = "fam:4";
+  e.reason = "500s after deploy";
+  auto id = (*journal)->begin(e);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE((*journal)->event(*id, "UpdateService sent").ok());
+  ASSERT_TRUE((*journal)->finish(*id, kOutcomeSucceeded, {{"deployed_task_definition", "fam:4"}}).ok());
+
+  auto got = (*journal)->get(*id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->outcome, "succeeded");
+  EXPECT_EQ((*got)->details["deployed_task_definition"], "fam:4");
+  EXPECT_FALSE((*got)->ended_at.empty());
+  EXPECT_FALSE((*got)->user.empty());
+  auto events = (*journal)->events(*id);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].message, "UpdateService sent");
+
+  JournalFilter f;
+  f.env = "staging";
+  EXPECT_TRUE((*journal)->list(f)->empty());
+  f.env = "prod";
+  EXPECT_EQ((*journal)->list(f)->size(), 1u);
+
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat(path.parent_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+TEST_F(JournalTest, ListsNewestFirst) {
+  auto journal = open_sqlite_journal(dir() / "j.db");
+  ASSERT_TRUE(journal.ok());
+  for (int i = 0; i < 3; ++i) {
+    JournalEntry e;
+    e.app = "app";
+    e.env = "prod";
+    e.layer = "ecs";
+    e.started_at = "2026-11-2" + std::to_string(i) + "T00:00:00Z";
+    e.id = "id" + std::to_string(i);
+    ASSERT_TRUE((*journal)->begin(e).ok());
+  }
+  auto all = (*journal)->list({});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].id, "id2");
+  EXPECT_EQ((*all)[2].id, "id0");
+}

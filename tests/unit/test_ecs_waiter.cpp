@@ -1,0 +1,254 @@
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "ecs/rollback.hpp"
+#include "ecs/waiter.hpp"
+
+using namespace rb;
+using namespace rb::ecs;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kOld = "arn:aws:ecs:us-east-1:1:task-definition/api-prod:6";
+const std::string kTarget = "arn:aws:ecs:us-east-1:1:task-definition/api-prod:4";
+constexpr double kStart = 1000.0;
+
+Deployment dep(const std::string& id, const std::string& status, const std::string& td, int running, int desired,
+               const std::string& rollout, double created, int failed = 0) {
+  Deployment d;
+  d.id = id;
+  d.status = status;
+  d.task_definition = td;
+  d.running = running;
+  d.desired = desired;
+  d.pending = desired - running;
+  d.rollout_state = rollout;
+  d.created_at = created;
+  d.failed_tasks = failed;
+  return d;
+}
+
+Service svc(std::vector<Deployment> deps, int running = 2) {
+  Service s;
+  s.name = "api";
+  s.status = "ACTIVE";
+  s.desired = 2;
+  s.running = running;
+  s.deployments = std::move(deps);
+  s.circuit_breaker_rollback = true;
+  return s;
+}
+
+// Recorded DescribeServices sequence of a good rollback.
+std::vector<Service> good_rollout() {
+  return {
+      svc({dep("ecs-svc/new", "PRIMARY", kTarget, 0, 2, "IN_PROGRESS", kStart + 1),
+           dep("ecs-svc/old", "ACTIVE", kOld, 2, 2, "COMPLETED", 10)}),
+      svc({dep("ecs-svc/new", "PRIMARY", kTarget, 2, 2, "IN_PROGRESS", kStart + 1),
+           dep("ecs-svc/old", "ACTIVE", kOld, 2, 2, "COMPLETED", 10)}, 4),
+      svc({dep("ecs-svc/new", "PRIMARY", kTarget, 2, 2, "COMPLETED", kStart + 1)}),
+  };
+}
+
+class FakeClock final : public Clock {
+ public:
+  std::chrono::steady_clock::time_point now() const override { return t_; }
+  std::chrono::system_clock::time_point wall_now() const override {
+    return std::chrono::system_clock::time_point(std::chrono::seconds(1000));
+  }
+  bool sleep_for(std::chrono::milliseconds d) override {
+    sleeps.push_back(d);
+    t_ += d;
+    return true;
+  }
+  std::vector<std::chrono::milliseconds> sleeps;
+
+ private:
+  std::chrono::steady_clock::time_point t_{};
+};
+
+class FakeGateway final : public EcsGateway {
+ public:
+  std::deque<Service> snapshots;
+  std::vector<StoppedTask> stopped;
+  std::deque<Status> update_results;
+  int updates = 0, describes = 0;
+  Service last;
+
+  Result<Service> describe_service(const std::string&, const std::string&) override {
+    ++describes;
+    if (!snapshots.empty()) {
+      last = snapshots.front();
+      if (snapshots.size() > 1) snapshots.pop_front();
+    }
+    return last;
+  }
+  Result<std::vector<RevisionInfo>> list_revisions(const std::string&) override { return std::vector<RevisionInfo>{}; }
+  Result<TaskDefinition> describe_task_definition(const std::string&) override { return TaskDefinition{}; }
+  Status update_service(const std::string&, const std::string&, const std::string&) override {
+    ++updates;
+    if (update_results.empty()) return {};
+    Status s = update_results.front();
+    update_results.pop_front();
+    return s;
+  }
+  Result<std::vector<StoppedTask>> stopped_tasks(const std::string&, const std::string&, const std::string&) override {
+    return stopped;
+  }
+};
+
+}  // namespace
+
+TEST(EcsWaiter, CircuitBreakerThreshold) {
+  EXPECT_EQ(circuit_breaker_threshold(1), 3);
+  EXPECT_EQ(circuit_breaker_threshold(2), 3);
+  EXPECT_EQ(circuit_breaker_threshold(10), 5);
+  EXPECT_EQ(circuit_breaker_threshold(11), 6);
+  EXPECT_EQ(circuit_breaker_threshold(1000), 200);
+}
+
+TEST(EcsWaiter, GoodRolloutSucceedsOnlyAtTheEnd) {
+  auto seq = good_rollout();
+  EXPECT_EQ(evaluate(seq[0], kTarget, kStart).phase, WaitPhase::InProgress);
+  EXPECT_EQ(evaluate(seq[1], kTarget, kStart).phase, WaitPhase::InProgress);  // two deployments still
+  EXPECT_EQ(evaluate(seq[2], kTarget, kStart).phase, WaitPhase::Succeeded);
+}
+
+TEST(EcsWaiter, StableButRolledBackByCircuitBreakerIsFailure) {
+  // What `aws ecs wait services-stable` calls success: one deployment, running == desired.
+  Service s = svc({dep("ecs-svc/back", "PRIMARY", kOld, 2, 2, "COMPLETED", kStart + 60)});
+  Deployment failed = dep("ecs-svc/new", "INACTIVE", kTarget, 0, 2, "FAILED", kStart + 1, 3);
+  failed.rollout_state_reason = "ECS deployment circuit breaker: tasks failed to start.";
+  auto with_failed = s;
+  with_failed.deployments.push_back(failed);
+  auto v1 = evaluate(with_failed, kTarget, kStart);
+  EXPECT_EQ(v1.phase, WaitPhase::Failed);
+  EXPECT_NE(v1.reason.find("circuit breaker"), std::string::npos);
+  // Even once the failed deployment is gone, PRIMARY no longer runs the target.
+  auto v2 = evaluate(s, kTarget, kStart);
+  EXPECT_EQ(v2.phase, WaitPhase::Failed);
+  EXPECT_NE(v2.reason.find("api-prod:6"), std::string::npos);
+}
+
+TEST(EcsWaiter, FailedTasksAtThresholdAndRolloutFailed) {
+  auto s = svc({dep("ecs-svc/new", "PRIMARY", kTarget, 0, 2, "IN_PROGRESS", kStart + 1, 3),
+                dep("ecs-svc/old", "ACTIVE", kOld, 2, 2, "COMPLETED", 10)});
+  EXPECT_EQ(evaluate(s, kTarget, kStart).phase, WaitPhase::Failed);
+  s.deployments[0].failed_tasks = 1;
+  EXPECT_EQ(evaluate(s, kTarget, kStart).phase, WaitPhase::InProgress);
+  s.deployments[0].rollout_state = "FAILED";
+  EXPECT_EQ(evaluate(s, kTarget, kStart).phase, WaitPhase::Failed);
+}
+
+TEST(EcsWaiter, OldDeploymentOfTargetIsNotOurs) {
+  // The target ran long ago (created before our update) and nothing new appeared yet.
+  auto s = svc({dep("ecs-svc/old", "PRIMARY", kOld, 2, 2, "COMPLETED", 10)});
+  auto v = evaluate(s, kTarget, kStart);
+  EXPECT_EQ(v.phase, WaitPhase::InProgress);
+}
+
+TEST(EcsWaiter, ChangeTrackerReportsNewEventsOnceOldestFirst) {
+  ChangeTracker t(kStart);
+  Service s = good_rollout()[0];
+  s.events = {{"e2", kStart + 2, "has started 2 tasks"}, {"e1", kStart + 1, "deployment started"},
+              {"e0", kStart - 100, "old news"}};
+  auto first = t.update(s);
+  ASSERT_GE(first.size(), 2u);
+  EXPECT_EQ(first[0], "event: deployment started");
+  EXPECT_EQ(first[1], "event: has started 2 tasks");
+  for (const auto& line : first) EXPECT_EQ(line.find("old news"), std::string::npos);
+  EXPECT_TRUE(t.update(s).empty());  // nothing new
+}
+
+TEST(EcsWaiter, PollScheduleStartsAtOneSecondAndBacksOff) {
+  PollSchedule p;
+  EXPECT_EQ(p.next(false), 1000ms);
+  std::chrono::milliseconds last{};
+  for (int i = 0; i < 30; ++i) last = p.next(false);
+  EXPECT_EQ(last, 3000ms);
+  EXPECT_EQ(p.next(true), 1000ms);
+}
+
+TEST(EcsRollback, WaitFollowsARecordedRolloutToSuccess) {
+  FakeGateway gw;
+  for (auto& s : good_rollout()) gw.snapshots.push_back(s);
+  FakeClock clock;
+  Output out(OutputFormat::Json);
+  std::vector<std::string> lines;
+  auto r = wait_for_rollout(gw, clock, out, [&](const std::string& l) { lines.push_back(l); }, "c", "api", kTarget,
+                            kStart, 10min);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(gw.describes, 3);
+  EXPECT_EQ(clock.sleeps.size(), 2u);
+  EXPECT_EQ(clock.sleeps[0], 1000ms);
+}
+
+TEST(EcsRollback, WaitReportsStoppedTasksAndFails) {
+  FakeGateway gw;
+  gw.snapshots.push_back(svc({dep("ecs-svc/new", "PRIMARY", kTarget, 0, 2, "IN_PROGRESS", kStart + 1, 3),
+                              dep("ecs-svc/old", "ACTIVE", kOld, 2, 2, "COMPLETED", 10)}));
+  StoppedTask t;
+  t.arn = "arn:aws:ecs:us-east-1:1:task/c/abc123";
+  t.stop_code = "EssentialContainerExited";
+  t.stopped_reason = "Essential container in task exited";
+  t.containers = {{"api", "", 1}};
+  gw.stopped = {t};
+  FakeClock clock;
+  Output out(OutputFormat::Json);
+  std::vector<std::string> lines;
+  auto r = wait_for_rollout(gw, clock, out, [&](const std::string& l) { lines.push_back(l); }, "c", "api", kTarget,
+                            kStart, 10min);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ExitCode::Failed);
+  bool reported = false;
+  for (const auto& l : lines)
+    if (l.find("EssentialContainerExited") != std::string::npos && l.find("api exit 1") != std::string::npos) reported = true;
+  EXPECT_TRUE(reported);
+}
+
+TEST(EcsRollback, WaitTimesOut) {
+  FakeGateway gw;
+  gw.snapshots.push_back(good_rollout()[0]);
+  FakeClock clock;
+  Output out(OutputFormat::Json);
+  auto r = wait_for_rollout(gw, clock, out, [](const std::string&) {}, "c", "api", kTarget, kStart, 5s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("timed out after 5s"), std::string::npos) << r.error().message;
+}
+
+TEST(EcsRollback, AmbiguousUpdateThatReachedEcsIsNotSentTwice) {
+  FakeGateway gw;
+  Error ambiguous = failure("ECS UpdateService failed: InternalFailure (HTTP 500)");
+  ambiguous.tag = "ambiguous";
+  gw.update_results.push_back(ambiguous);
+  gw.snapshots.push_back(good_rollout()[0]);  // the new deployment of the target exists
+  FakeClock clock;
+  auto st = send_update(gw, clock, [](const std::string&) {}, "c", "api", kTarget, kStart);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(gw.updates, 1);
+}
+
+TEST(EcsRollback, AmbiguousUpdateThatDidNotReachEcsIsSentAgain) {
+  FakeGateway gw;
+  Error ambiguous = failure("connection reset");
+  ambiguous.tag = "ambiguous";
+  gw.update_results.push_back(ambiguous);
+  gw.snapshots.push_back(svc({dep("ecs-svc/old", "PRIMARY", kOld, 2, 2, "COMPLETED", 10)}));
+  FakeClock clock;
+  auto st = send_update(gw, clock, [](const std::string&) {}, "c", "api", kTarget, kStart);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(gw.updates, 2);
+}
+
+TEST(EcsRollback, ClearRefusalIsNotRetried) {
+  FakeGateway gw;
+  Error refused = failure("ECS UpdateService failed: ClientException: TaskDefinition is inactive (HTTP 400)");
+  refused.tag = "ClientException";
+  gw.update_results.push_back(refused);
+  FakeClock clock;
+  auto st = send_update(gw, clock, [](const std::string&) {}, "c", "api", kTarget, kStart);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(gw.updates, 1);
+}
