@@ -1,0 +1,166 @@
+"""Shared helpers for the end-to-end tests: they run the real `rollback` binary against real
+substitutes (the moto sandbox, git repositories, PostgreSQL + Alembic) and check what it left
+behind, not only what it printed."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+SOURCE_DIR = os.environ.get("ROLLBACK_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BINARY = os.environ.get("ROLLBACK_BIN") or os.path.join(SOURCE_DIR, "build", "dev", "rollback")
+SHARED_DIR = os.environ.get("ROLLBACK_SHARED_DIR") or os.path.abspath(os.path.join(SOURCE_DIR, "..", "shared"))
+
+# Credentials planted to prove they never leak: long enough to be recognisable anywhere.
+PLANTED_SECRET_KEY = "PLANTEDsecretKEY0123456789abcdefghijklmnopq"
+PLANTED_SESSION_TOKEN = "PLANTEDsessionTOKEN/IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJGMEQCIFAKE"
+
+RUNBOOK_CONFIG = """app: connect2-api
+region: us-east-1
+environments:
+  dev:     { branch: development }
+  staging: { branch: staging }
+  prod:    { branch: main, protected: true }
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Sandbox:
+    """The moto server extended to behave like ECS (sandbox/server.py), on a free loopback port."""
+
+    def __init__(self, task_start_delay=0.5, seed=True):
+        self.dir = tempfile.mkdtemp(prefix="rollback-sandbox-")
+        port_file = os.path.join(self.dir, "port")
+        args = [sys.executable, os.path.join(SOURCE_DIR, "sandbox", "server.py"), "--port", "0",
+                "--port-file", port_file, "--task-start-delay", str(task_start_delay), "--quiet"]
+        if seed:
+            args.append("--seed")
+        self.log = open(os.path.join(self.dir, "server.log"), "w")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                break
+            if self.proc.poll() is not None:
+                raise RuntimeError("sandbox exited: " + open(os.path.join(self.dir, "server.log")).read())
+            time.sleep(0.05)
+        else:
+            self.stop()
+            raise RuntimeError("sandbox did not start in 60 s")
+        self.port = int(open(port_file).read().strip())
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def client(self, service):
+        import boto3
+        return boto3.client(service, endpoint_url=self.url, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def control(self, path, body=None, method=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + "/_sandbox/" + path, data=data,
+                                     method=method or ("POST" if body is not None else "GET"),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            text = r.read().decode()
+            return json.loads(text) if text.strip() else None
+
+
+class RollbackTestCase(unittest.TestCase):
+    """A temporary working folder with rollback.yaml, its own state dir (journal, locks) and HOME."""
+
+    config_text = RUNBOOK_CONFIG
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="rollback-e2e-")
+        self.addCleanup(shutil.rmtree, self.work, True)
+        self.home = os.path.join(self.work, "home")
+        self.state = os.path.join(self.work, "state")
+        os.makedirs(self.home)
+        self.write_config(self.config_text)
+
+    def write_config(self, text, name="rollback.yaml"):
+        with open(os.path.join(self.work, name), "w") as f:
+            f.write(text)
+
+    def env(self, sandbox=None, **extra):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update({"HOME": self.home, "XDG_STATE_HOME": self.state, "ROLLBACK_USER": "e2e-tester",
+                    "AWS_ACCESS_KEY_ID": "AKIAE2ETESTKEY000001", "AWS_SECRET_ACCESS_KEY": PLANTED_SECRET_KEY,
+                    "AWS_SESSION_TOKEN": PLANTED_SESSION_TOKEN, "AWS_REGION": "us-east-1"})
+        if sandbox is not None:
+            env["AWS_ENDPOINT_URL"] = sandbox.url
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def rollback(self, *args, sandbox=None, input=None, timeout=120, env=None, cwd=None):
+        return subprocess.run([BINARY, *args], cwd=cwd or self.work, env=env or self.env(sandbox),
+                              input=input, capture_output=True, text=True, timeout=timeout)
+
+    def start_rollback(self, *args, sandbox=None, env=None, cwd=None):
+        return subprocess.Popen([BINARY, *args], cwd=cwd or self.work, env=env or self.env(sandbox),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def journal_path(self):
+        return os.path.join(self.state, "rollback", "journal.db")
+
+    def journal(self):
+        """Rows of the journal, newest first, as dicts (details parsed)."""
+        if not os.path.exists(self.journal_path()):
+            return []
+        con = sqlite3.connect(self.journal_path())
+        con.row_factory = sqlite3.Row
+        rows = [dict(r) for r in con.execute("SELECT * FROM rollbacks ORDER BY started_at DESC, id DESC")]
+        for r in rows:
+            r["details"] = json.loads(r["details"])
+            r["events"] = [e[0] for e in con.execute(
+                "SELECT message FROM events WHERE rollback_id = ? ORDER BY seq", (r["id"],))]
+        con.close()
+        return rows
+
+    def assertExit(self, proc, code):
+        self.assertEqual(proc.returncode, code,
+                         f"exit {proc.returncode}, expected {code}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
+
+    def assertNoSecrets(self, *texts):
+        for t in texts:
+            self.assertNotIn(PLANTED_SECRET_KEY, t)
+            self.assertNotIn(PLANTED_SESSION_TOKEN, t)
+        for root, _, files in os.walk(self.state):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as f:
+                    data = f.read()
+                self.assertNotIn(PLANTED_SECRET_KEY.encode(), data, name)
+                self.assertNotIn(PLANTED_SESSION_TOKEN.encode(), data, name)
+
+
+def wait_for(predicate, timeout=30, interval=0.1, message="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message}")
