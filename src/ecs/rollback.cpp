@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 #include "util/strings.hpp"
 
 namespace rb::ecs {
@@ -15,7 +17,68 @@ constexpr int kMaxUpdateAttempts = 3;
 // ECS has time to show its deployment.
 constexpr auto kAmbiguityPause = std::chrono::milliseconds(1000);
 
+// Polling for the redeploy of a pushed revert: CI needs minutes to build, so a few seconds
+// between reads costs nothing and keeps DescribeServices traffic low.
+constexpr auto kRedeployPollDelay = std::chrono::milliseconds(2000);
+constexpr size_t kShortShaLength = 7;
+
 }  // namespace
+
+bool image_matches_commit(const std::string& image, const std::string& pattern, const std::string& commit) {
+  if (commit.size() < kShortShaLength) return false;
+  std::string tag = image_tag(image);
+  std::string short_sha = commit.substr(0, kShortShaLength);
+  auto expand = [&](const std::string& sha_value) {
+    std::string out = pattern;
+    for (const auto& [key, value] : {std::pair<std::string, std::string>{"{sha}", sha_value}, {"{short_sha}", short_sha}}) {
+      for (size_t pos = 0; (pos = out.find(key, pos)) != std::string::npos; pos += value.size()) out.replace(pos, key.size(), value);
+    }
+    return out;
+  };
+  if (tag.find(expand(commit)) != std::string::npos) return true;
+  // "{sha}" accepts the short form too.
+  return pattern.find("{sha}") != std::string::npos && tag.find(expand(short_sha)) != std::string::npos;
+}
+
+Result<std::string> wait_for_commit_deployment(EcsGateway& ecs, Clock& clock, Output& out, const Emit& emit,
+                                               const EnvironmentConfig& env, const std::string& commit,
+                                               std::chrono::milliseconds timeout) {
+  auto start = clock.now();
+  std::map<std::string, std::string> image_cache;  // task definition ARN -> image
+  std::string last_seen;
+  emit(fmt::format("waiting for CI to deploy {} to {} (an image whose tag matches '{}')", commit.substr(0, 12),
+                   env.service, env.image_tag));
+  for (;;) {
+    RB_TRY_ASSIGN(auto svc, ecs.describe_service(env.cluster, env.service));
+    for (const auto& d : svc.deployments) {
+      auto cached = image_cache.find(d.task_definition);
+      if (cached == image_cache.end()) {
+        RB_TRY_ASSIGN(auto td, ecs.describe_task_definition(d.task_definition));
+        cached = image_cache.emplace(d.task_definition, td.image_of(env.container)).first;
+      }
+      if (image_matches_commit(cached->second, env.image_tag, commit)) {
+        emit(fmt::format("deployment {} runs {} ({})", d.id, cached->second,
+                         parse_task_def(d.task_definition) ? parse_task_def(d.task_definition)->label() : d.task_definition));
+        return d.task_definition;
+      }
+    }
+    std::string now = svc.current_task_definition();
+    if (now != last_seen) {
+      last_seen = now;
+      auto it = image_cache.find(now);
+      emit(fmt::format("the service still runs {}{}", parse_task_def(now) ? parse_task_def(now)->label() : now,
+                       it != image_cache.end() ? " (" + it->second + ")" : ""));
+    }
+    auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - start);
+    if (elapsed >= timeout)
+      return failure(fmt::format("timed out after {}: no deployment of {} built from {} appeared", format_duration(timeout),
+                                 env.service, commit.substr(0, 12)),
+                     "check the CI pipeline of the branch; when it deploys, `rollback status` shows it");
+    out.status(fmt::format("[{}] waiting for the deployment of {}", format_duration(elapsed), commit.substr(0, 12)));
+    if (!clock.sleep_for(kRedeployPollDelay))
+      return interrupted_error("interrupted while waiting for CI to deploy the revert (the revert is pushed)");
+  }
+}
 
 double epoch_seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();

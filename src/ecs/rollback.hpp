@@ -57,6 +57,18 @@ Result<WaitResult> wait_for_rollout(EcsGateway& ecs, Clock& clock, Output& out, 
                                     const std::string& cluster, const std::string& service,
                                     const std::string& target_arn, double started_at, std::chrono::milliseconds timeout);
 
+// Whether an image was built from `commit` according to the environment's image_tag pattern:
+// "{sha}" (the default) matches a tag containing the full SHA or its first 7 characters;
+// "{short_sha}" the first 7; other text in the pattern must appear around it as written.
+bool image_matches_commit(const std::string& image, const std::string& pattern, const std::string& commit);
+
+// After a revert is pushed, the team's CI builds and deploys it. Polls the service until a
+// deployment appears whose image (of `container`) was built from `commit`, and returns that
+// deployment's task definition ARN. Times out with ExitCode::Failed naming what runs instead.
+Result<std::string> wait_for_commit_deployment(EcsGateway& ecs, Clock& clock, Output& out, const Emit& emit,
+                                               const EnvironmentConfig& env, const std::string& commit,
+                                               std::chrono::milliseconds timeout);
+
 // epoch seconds of a wall clock reading.
 double epoch_seconds(std::chrono::system_clock::time_point t);
 

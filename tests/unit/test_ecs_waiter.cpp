@@ -252,3 +252,16 @@ TEST(EcsRollback, ClearRefusalIsNotRetried) {
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(gw.updates, 1);
 }
+
+TEST(EcsRedeploy, ImageMatchesCommitByPattern) {
+  const std::string sha = "4f2a9c1d0e5b6a7c8d9e0f1a2b3c4d5e6f7a8b9c";
+  const std::string repo = "123.dkr.ecr.us-east-1.amazonaws.com/api:";
+  EXPECT_TRUE(image_matches_commit(repo + sha, "{sha}", sha));
+  EXPECT_TRUE(image_matches_commit(repo + "4f2a9c1", "{sha}", sha));
+  EXPECT_TRUE(image_matches_commit(repo + "main-4f2a9c1-build7", "{sha}", sha));
+  EXPECT_FALSE(image_matches_commit(repo + "4f2a9c2", "{sha}", sha));
+  EXPECT_TRUE(image_matches_commit(repo + "v-4f2a9c1", "v-{short_sha}", sha));
+  EXPECT_FALSE(image_matches_commit(repo + "x-4f2a9c1", "v-{short_sha}", sha));
+  // The registry host's port is not a tag.
+  EXPECT_FALSE(image_matches_commit("localhost:4f2a9c1/api", "{sha}", sha));
+}
