@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 
 #include "util/strings.hpp"
 
@@ -23,6 +24,29 @@ std::optional<long> parse_count(std::string_view s, bool& ok) {
 Result<std::string> empty_tree(Git& git) {
   RB_TRY_ASSIGN(std::string out, git.run({"hash-object", "-t", "tree", "--stdin"}, RunOptions::with_stdin({})));
   return trim(out);
+}
+
+// git's revert message quotes the first line of the message, while %s (used to search the
+// history) joins the whole first paragraph: take the first line, as git does.
+Status use_first_lines(Git& git, std::vector<CommitInfo>& commits) {
+  std::vector<std::string> args{"log", "--no-walk=unsorted", "--no-show-signature", "--format=%H%x00%B%x1e"};
+  for (auto& c : commits) args.push_back(c.sha);
+  RB_TRY_ASSIGN(std::string out, git.run(args));
+  std::map<std::string, std::string> first_lines;
+  for (auto& record : split(out, '\x1e')) {
+    std::string_view r = record;
+    while (!r.empty() && r.front() == '\n') r.remove_prefix(1);
+    auto nul = r.find('\0');
+    if (nul == std::string_view::npos) continue;
+    std::string_view body = r.substr(nul + 1);
+    while (!body.empty() && body.front() == '\n') body.remove_prefix(1);
+    first_lines[std::string(r.substr(0, nul))] = std::string(body.substr(0, body.find('\n')));
+  }
+  for (auto& c : commits) {
+    auto it = first_lines.find(c.sha);
+    if (it != first_lines.end() && !it->second.empty()) c.subject = it->second;
+  }
+  return {};
 }
 
 }  // namespace
@@ -75,6 +99,7 @@ Result<Plan> make_plan(Git& git, const Resolved& resolved, const PlanOptions& op
   plan.branch = resolved.branch;
   plan.base_sha = resolved.base_sha;
   plan.commits = resolved.commits;
+  RB_TRY(use_first_lines(git, plan.commits));
   plan.range_from = resolved.range_from;
 
   if (resolved.kind == RevertKind::Range) {

@@ -37,7 +37,7 @@ struct Plan {
   RevertKind kind = RevertKind::Plain;
   std::string remote, branch;
   std::string base_sha;                     // tip of <remote>/<branch> when resolved; the revert goes on top
-  std::vector<CommitInfo> commits;          // oldest first
+  std::vector<CommitInfo> commits;          // oldest first; subject: the message's first line, as git quotes it
   std::string range_from;                   // Range: full sha of A (excluded)
   std::string diff_from, diff_to;           // the change being undone is diff_from..diff_to
   std::vector<FileChange> files;            // sorted by path

@@ -242,6 +242,13 @@ TEST_F(git_repo, RevertsAPlainCommitAndASquashCommit) {
   EXPECT_EQ(origin_tip(), squash);  // not pushed
 }
 
+TEST_F(git_repo, MultiLineFirstParagraphIsQuotedLikeGitDoes) {
+  std::string sha = push_commit("Fix the handler\nwhen the cache is cold\n\nDetails.", {{"app/main.py", "x\n"}});
+  Plan plan = plan_for(Target::single_commit(sha), "", "");
+  EXPECT_EQ(plan.message, gits_own_revert_message({sha}));
+  EXPECT_TRUE(plan.message.starts_with("Revert \"Fix the handler\"\n")) << plan.message;
+}
+
 TEST_F(git_repo, RevertsARebaseMergedRangeAsOneCommit) {
   std::string before = origin_tip();
   auto shas = rebase_pr({{"Add cache", {{"app/cache.py", "c = 1\n"}}},
