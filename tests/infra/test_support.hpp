@@ -39,7 +39,13 @@ inline std::string read_fixture(const std::string& relative) {
 inline std::vector<std::string> fixture_names(const std::string& folder, const std::string& suffix) {
   std::vector<std::string> names;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(fixture_path(folder), ec)) {
+  std::filesystem::directory_iterator it(fixture_path(folder), ec);
+  if (ec) {
+    ADD_FAILURE() << "cannot list fixtures in " << fixture_path(folder) << ": " << ec.message()
+                  << " (set ROLLBACK_SHARED_DIR to the folder holding fixtures/)";
+    return names;
+  }
+  for (const auto& entry : it) {
     std::string name = entry.path().filename().string();
     if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) names.push_back(name);
   }
