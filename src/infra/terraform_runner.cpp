@@ -1,0 +1,83 @@
+#include "infra/terraform_runner.hpp"
+
+#include <fmt/format.h>
+
+#include "util/strings.hpp"
+
+namespace rb::infra {
+
+namespace {
+
+constexpr const char* kInput = "-input=false";
+constexpr const char* kNoColor = "-no-color";
+
+}  // namespace
+
+std::string last_lines(std::string_view text, size_t n) {
+  std::vector<std::string> lines;
+  for (auto& line : split(text, '\n')) {
+    if (!trim(line).empty()) lines.push_back(line);
+  }
+  if (lines.size() > n) lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(n));
+  return join(lines, "\n");
+}
+
+TerraformRunner::TerraformRunner(CommandRunner& runner, TerraformRunnerOptions options)
+    : runner_(runner), options_(std::move(options)) {}
+
+Result<ProcessResult> TerraformRunner::run(const std::vector<std::string>& args, bool stream, const std::string& hint) {
+  std::vector<std::string> argv{options_.binary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessOptions popts;
+  popts.cwd = options_.working_dir;
+  popts.env_set = options_.env;
+  popts.env_set["TF_IN_AUTOMATION"] = "1";
+  popts.timeout = options_.timeout;
+  if (stream && options_.on_line) popts.on_line = options_.on_line;
+
+  auto result = runner_.run(argv, popts);
+  if (!result) return result.take_error();
+  if (result->ok()) return result;
+
+  std::string where = options_.working_dir.empty() ? std::string() : fmt::format(" in {}", options_.working_dir.string());
+  std::string tail = last_lines(result->err, kErrorTailLines);
+  if (tail.empty()) tail = last_lines(result->out, kErrorTailLines);
+  std::string message = fmt::format("`{}` failed{} ({})", format_argv(argv), where, result->describe());
+  if (!tail.empty()) message += ":\n" + tail;
+  Error err = failure(std::move(message), hint);
+  err.tag = "terraform";
+  return err;
+}
+
+Status TerraformRunner::init() {
+  RB_TRY(run({"init", kInput, kNoColor}, true,
+             "check the backend configuration and the credentials it uses (the output above says which)"));
+  return {};
+}
+
+Status TerraformRunner::plan(const std::filesystem::path& out_file) {
+  RB_TRY(run({"plan", kInput, kNoColor, "-out=" + out_file.string()}, true,
+             "fix what the plan reports (configuration, credentials, a held state lock), then plan again"));
+  return {};
+}
+
+Result<PlanSummary> TerraformRunner::show_json(const std::filesystem::path& plan_file) {
+  RB_TRY_ASSIGN(ProcessResult result, run({"show", "-json", plan_file.string()}, false,
+                                          "the plan file may be missing or from another Terraform version; make a new plan"));
+  return parse_plan_json(result.out, fmt::format("the output of `{} show -json {}`", options_.binary, plan_file.string()));
+}
+
+Status TerraformRunner::apply(const std::filesystem::path& plan_file) {
+  auto result = run({"apply", kInput, kNoColor, plan_file.string()}, true,
+                    "the apply may have changed some resources before failing: run a new plan to see what is left");
+  if (!result) {
+    Error err = result.take_error();
+    if (contains(err.message, "Saved plan is stale")) {
+      err.hint = "the state changed after this plan was made (another apply, or a state restore): make and review a new plan";
+    }
+    return err;
+  }
+  return {};
+}
+
+}  // namespace rb::infra

@@ -1,0 +1,65 @@
+// Running terraform (or tofu) for Method 2 of the runbook: init, plan to a file, read that plan,
+// apply exactly that plan. Through rb::CommandRunner, by argument vector, never a shell.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "infra/plan.hpp"
+#include "util/process.hpp"
+#include "util/result.hpp"
+
+namespace rb::infra {
+
+// How many of the last stderr lines a failure quotes (Terraform's error block is rarely longer).
+inline constexpr size_t kErrorTailLines = 20;
+
+struct TerraformRunnerOptions {
+  std::string binary = "terraform";  // "terraform", "tofu", or a path
+  std::filesystem::path working_dir;  // the root module (e.g. infrastructure/terraform/environments/prod)
+  // Called with every output line of init, plan and apply as it arrives (not of show -json, whose
+  // stdout is the JSON document). Empty: output is only collected.
+  std::function<void(std::string_view line, bool is_stderr)> on_line;
+  // Added to the environment of every run; TF_IN_AUTOMATION=1 is always set (Terraform then drops
+  // "run terraform apply next" style advice from its output).
+  std::map<std::string, std::string> env;
+  // 0: no limit (an apply can legitimately take an hour); else each command is stopped after this.
+  std::chrono::milliseconds timeout{0};
+};
+
+class TerraformRunner {
+ public:
+  TerraformRunner(CommandRunner& runner, TerraformRunnerOptions options);
+
+  // [bin, "init", "-input=false", "-no-color"]
+  Status init();
+  // [bin, "plan", "-input=false", "-no-color", "-out=<file>"]. `out_file` is taken relative to
+  // the working directory, as Terraform does. -detailed-exitcode is not used: exit 0 is success
+  // whether or not there are changes; the plan summary says which.
+  Status plan(const std::filesystem::path& out_file);
+  // [bin, "show", "-json", <file>], parsed into a summary.
+  Result<PlanSummary> show_json(const std::filesystem::path& plan_file);
+  // [bin, "apply", "-input=false", "-no-color", <file>]: the saved plan, never a fresh one, so what
+  // runs is what was reviewed (Terraform refuses a stale plan, e.g. after a state restore).
+  Status apply(const std::filesystem::path& plan_file);
+
+  const TerraformRunnerOptions& options() const { return options_; }
+
+ private:
+  // Runs `args` after the binary; failures say the command, where, how it ended and the last
+  // lines of stderr, with `hint`.
+  Result<ProcessResult> run(const std::vector<std::string>& args, bool stream, const std::string& hint);
+
+  CommandRunner& runner_;
+  TerraformRunnerOptions options_;
+};
+
+// The last `n` non-empty lines of `text`, joined with newlines.
+std::string last_lines(std::string_view text, size_t n);
+
+}  // namespace rb::infra

@@ -1,0 +1,56 @@
+// Helpers shared by the infra unit tests: where the shared fixtures are, reading them.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace rb::infra::testing {
+
+// The shared folder (fixtures/, DOMAIN.md): $ROLLBACK_SHARED_DIR first, else the compile definition
+// (which assumes the source tree sits next to it; worktrees elsewhere set the variable or a symlink).
+inline std::filesystem::path shared_dir() {
+  if (const char* env = std::getenv("ROLLBACK_SHARED_DIR"); env != nullptr && *env != '\0') return env;
+  return ROLLBACK_SHARED_DIR;
+}
+
+inline std::filesystem::path fixture_path(const std::string& relative) { return shared_dir() / "fixtures" / relative; }
+
+// The exact bytes of a fixture; fails the test (and returns "") when it cannot be read.
+inline std::string read_fixture(const std::string& relative) {
+  std::ifstream in(fixture_path(relative), std::ios::binary);
+  if (!in) {
+    ADD_FAILURE() << "cannot read fixture " << fixture_path(relative)
+                  << " (set ROLLBACK_SHARED_DIR to the folder holding fixtures/)";
+    return {};
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// File names in a fixture folder ending in `suffix`, sorted.
+inline std::vector<std::string> fixture_names(const std::string& folder, const std::string& suffix) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  std::filesystem::directory_iterator it(fixture_path(folder), ec);
+  if (ec) {
+    ADD_FAILURE() << "cannot list fixtures in " << fixture_path(folder) << ": " << ec.message()
+                  << " (set ROLLBACK_SHARED_DIR to the folder holding fixtures/)";
+    return names;
+  }
+  for (const auto& entry : it) {
+    std::string name = entry.path().filename().string();
+    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace rb::infra::testing
