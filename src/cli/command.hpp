@@ -22,6 +22,7 @@ void add_global_options(CLI::App& sub, GlobalOptions& g);
 int execute(const GlobalOptions& g, bool needs_config, const std::function<Status(Context&)>& body);
 
 void register_ecs(CLI::App& app, GlobalOptions& g, Action& action);
+void register_app(CLI::App& app, GlobalOptions& g, Action& action);
 void register_status(CLI::App& app, GlobalOptions& g, Action& action);
 void register_history(CLI::App& app, GlobalOptions& g, Action& action);
 void register_init(CLI::App& app, GlobalOptions& g, Action& action);

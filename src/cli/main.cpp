@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   g.command_line = "rollback " + rb::join(args, " ");
   rb::cli::Action action;
   rb::cli::register_ecs(app, g, action);
+  rb::cli::register_app(app, g, action);
   rb::cli::register_status(app, g, action);
   rb::cli::register_history(app, g, action);
   rb::cli::register_unlock(app, g, action);

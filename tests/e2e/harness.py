@@ -164,3 +164,96 @@ def wait_for(predicate, timeout=30, interval=0.1, message="condition"):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {message}")
+
+
+def git(cwd, *args, check=True, env=None):
+    full_env = dict(os.environ)
+    full_env.update({"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
+                     "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
+                     "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"})
+    if env:
+        full_env.update(env)
+    r = subprocess.run(["git", *args], cwd=cwd, env=full_env, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {r.stderr}")
+    return r.stdout.strip()
+
+
+class GitRepos:
+    """A bare `origin` and a developer clone with the runbook's branches, and helpers that merge
+    pull requests the three ways GitHub does (merge commit, squash, rebase)."""
+
+    def __init__(self, root):
+        self.origin = os.path.join(root, "origin.git")
+        self.clone = os.path.join(root, "clone")
+        git(root, "init", "--bare", "-b", "main", self.origin)
+        git(root, "clone", self.origin, self.clone)
+        git(self.clone, "config", "user.name", "Dev")
+        git(self.clone, "config", "user.email", "dev@example.com")
+        self.write("app/main.py", "def handler():\n    return 'ok'\n")
+        self.write("alembic/versions/0001_init.py", "revision = '0001'\ndown_revision = None\n")
+        self.write("infrastructure/terraform/main.tf", "resource \"null_resource\" \"a\" {}\n")
+        git(self.clone, "add", "-A")
+        git(self.clone, "commit", "-m", "Initial commit")
+        git(self.clone, "push", "origin", "main")
+        for branch in ("development", "staging"):
+            git(self.clone, "push", "origin", f"main:{branch}")
+        self.next_pr = 100
+
+    def write(self, path, text):
+        full = os.path.join(self.clone, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "w") as f:
+            f.write(text)
+
+    def _feature(self, branch, base, files, subject):
+        git(self.clone, "fetch", "origin")
+        git(self.clone, "checkout", "-B", branch, f"origin/{base}")
+        for path, text in files.items():
+            self.write(path, text)
+        git(self.clone, "add", "-A")
+        git(self.clone, "commit", "-m", subject)
+
+    def merge_pr(self, files, subject="Change things", base="main"):
+        """A PR merged with a merge commit; returns (number, merge sha)."""
+        number = self.next_pr
+        self.next_pr += 1
+        self._feature(f"feature-{number}", base, files, subject)
+        git(self.clone, "checkout", "-B", base, f"origin/{base}")
+        git(self.clone, "merge", "--no-ff", f"feature-{number}", "-m",
+            f"Merge pull request #{number} from team/feature-{number}")
+        git(self.clone, "push", "origin", base)
+        return number, git(self.clone, "rev-parse", "HEAD")
+
+    def squash_pr(self, files, subject="Squashed change", base="main", number=None):
+        if number is None:
+            number = self.next_pr
+            self.next_pr += 1
+        git(self.clone, "fetch", "origin")
+        git(self.clone, "checkout", "-B", base, f"origin/{base}")
+        for path, text in files.items():
+            self.write(path, text)
+        git(self.clone, "add", "-A")
+        git(self.clone, "commit", "-m", f"{subject} (#{number})")
+        git(self.clone, "push", "origin", base)
+        return number, git(self.clone, "rev-parse", "HEAD")
+
+    def rebase_pr(self, changes, base="main"):
+        """Several plain commits landed one after another; returns (A, B) for A..B."""
+        git(self.clone, "fetch", "origin")
+        git(self.clone, "checkout", "-B", base, f"origin/{base}")
+        start = git(self.clone, "rev-parse", "HEAD")
+        for i, files in enumerate(changes):
+            for path, text in files.items():
+                self.write(path, text)
+            git(self.clone, "add", "-A")
+            git(self.clone, "commit", "-m", f"Rebased step {i + 1}")
+        git(self.clone, "push", "origin", base)
+        return start, git(self.clone, "rev-parse", "HEAD")
+
+    def origin_log(self, branch="main", n=5):
+        return git(self.origin, "log", "--format=%H %s", f"-{n}", branch).splitlines()
+
+    def origin_file(self, path, branch="main"):
+        r = subprocess.run(["git", "show", f"{branch}:{path}"], cwd=self.origin, capture_output=True, text=True)
+        return r.stdout if r.returncode == 0 else None

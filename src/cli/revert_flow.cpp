@@ -1,0 +1,232 @@
+#include "cli/revert_flow.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "git/guards.hpp"
+#include "git/resolve.hpp"
+#include "util/strings.hpp"
+
+namespace rb::cli {
+
+namespace {
+
+const char* layer_name(RevertLayer layer) { return layer == RevertLayer::Application ? "app" : "infra"; }
+
+Result<git::Target> target_of(const RevertOptions& o) {
+  int given = (o.pr ? 1 : 0) + (o.commit.empty() ? 0 : 1) + (o.range.empty() ? 0 : 1);
+  if (given != 1)
+    return usage_error("say what to revert with exactly one of --pr N, --commit SHA or --range A..B",
+                       "--pr for a merged pull request, --commit for one commit or merge commit, --range for a "
+                       "rebase-merged PR");
+  if (o.pr) return git::Target::pull_request(*o.pr);
+  if (!o.commit.empty()) {
+    RB_TRY(git::check_commit_id(o.commit));
+    return git::Target::single_commit(o.commit);
+  }
+  return git::Target::range(o.range);
+}
+
+std::string short_date(const std::string& iso) { return iso.size() >= 10 ? iso.substr(0, 10) : iso; }
+
+void print_plan(Output& out, const git::Plan& plan, const git::PathCategories& cats) {
+  out.line(fmt::format("Revert on {} (tip {}): {} {}", plan.where(), plan.base_sha.substr(0, 12),
+                       git::to_string(plan.kind), plan.kind == git::RevertKind::Merge ? "commit, with -m 1" : ""));
+  for (const auto& c : plan.commits)
+    out.line(fmt::format("  {}  {}  {}  {}", c.short_sha, short_date(c.date), c.author_name, c.subject));
+  out.line(fmt::format("  files ({}, +{} -{} in the change being undone):", plan.files.size(), plan.lines_added,
+                       plan.lines_deleted));
+  for (const auto& f : plan.files) {
+    std::string stat = f.binary() ? "binary" : fmt::format("+{} -{}", *f.added, *f.deleted);
+    out.line(fmt::format("    {:<14} {}", stat, f.path));
+  }
+  std::vector<std::string> kinds;
+  for (auto c : cats.present()) kinds.push_back(git::to_string(c));
+  out.line(fmt::format("  kind of change: {}", kinds.empty() ? "none" : join(kinds, " + ")));
+  out.line("  commit message:");
+  for (const auto& l : split(trim(plan.message), '\n')) out.line("    | " + l);
+}
+
+// The runbook's rules, as refusals that an explicit flag overrides. Returns the overrides used.
+Result<std::vector<std::string>> apply_guards(Output& out, const git::PathCategories& cats, const RevertOptions& o,
+                                              RevertLayer layer, const EnvironmentConfig& env) {
+  std::vector<std::string> overrides;
+  if (!cats.migrations.empty()) {
+    std::string files = join(cats.migrations, ", ");
+    if (!o.allow_migrations)
+      return refusal(
+          fmt::format("this change adds or alters database migrations ({}). The runbook, scenario 3: \"Do NOT just "
+                      "revert code - may cause data issues\"",
+                      files),
+          fmt::format("downgrade the database first with `rollback db --env {0}` (see its plan with --dry-run), then "
+                      "revert the code; or pass --allow-migrations if the migration never ran",
+                      env.name));
+    out.warn("reverting a change to migrations (--allow-migrations): " + files);
+    overrides.push_back("allow-migrations");
+  }
+  if (layer == RevertLayer::Application && !cats.infrastructure.empty()) {
+    if (!o.allow_infrastructure)
+      return refusal(fmt::format("this is an infrastructure change: it touches {}", join(cats.infrastructure, ", ")),
+                     fmt::format("use `rollback infra --env {} ...` (CI applies it with Terraform), or pass "
+                                 "--allow-infrastructure to revert it here anyway",
+                                 env.name));
+    out.warn("reverting infrastructure files from `rollback app` (--allow-infrastructure)");
+    overrides.push_back("allow-infrastructure");
+  }
+  if (layer == RevertLayer::Infrastructure && !cats.application.empty()) {
+    if (cats.infrastructure.empty() && !o.allow_application)
+      return refusal("this change does not touch the Terraform folder: it is application code",
+                     fmt::format("use `rollback app --env {} ...`, or pass --allow-application", env.name));
+    out.warn(fmt::format("this PR also changes application code ({} files): it will be reverted too",
+                         cats.application.size()));
+  }
+  // The key principle: infrastructure and application changes in separate PRs. (Migrations
+  // usually ship with the code that uses them; their guard is above.)
+  if (!cats.infrastructure.empty() && cats.mixed()) {
+    std::vector<std::string> kinds;
+    for (auto c : cats.present()) kinds.push_back(git::to_string(c));
+    std::string msg = fmt::format(
+        "this PR mixes {} changes; the runbook's key principle is separate PRs for infrastructure and application "
+        "code, so one revert undoes both",
+        join(kinds, " and "));
+    if (!o.allow_mixed && layer == RevertLayer::Application)
+      return refusal(msg, "pass --allow-mixed to revert all of it together");
+    out.warn(msg);
+    if (o.allow_mixed) overrides.push_back("allow-mixed");
+  }
+  return overrides;
+}
+
+nlohmann::json plan_json(const git::Plan& plan, const git::PathCategories& cats) {
+  nlohmann::json commits = nlohmann::json::array();
+  for (const auto& c : plan.commits)
+    commits.push_back({{"sha", c.sha}, {"subject", c.subject}, {"author", c.author_name}, {"date", c.date}});
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& f : plan.files) {
+    nlohmann::json jf = {{"path", f.path}};
+    if (!f.binary()) jf["added"] = *f.added, jf["deleted"] = *f.deleted;
+    files.push_back(jf);
+  }
+  return {{"branch", plan.where()}, {"base", plan.base_sha},     {"kind", git::to_string(plan.kind)},
+          {"commits", commits},     {"files", files},             {"message", plan.message},
+          {"migrations", cats.migrations}, {"infrastructure", cats.infrastructure}};
+}
+
+}  // namespace
+
+void add_revert_options(CLI::App& sub, RevertOptions& o, RevertLayer layer) {
+  sub.add_option("--pr", o.pr, "The pull request to revert (merge or squash commit on the environment's branch)");
+  sub.add_option("--commit", o.commit, "A commit or merge commit to revert (hex id)");
+  sub.add_option("--range", o.range, "A..B: a rebase-merged PR's commits, reverted as one commit");
+  sub.add_option("--reason", o.reason, "Why (in the commit message and the journal)");
+  sub.add_flag("--no-push", o.no_push, "Leave the revert on a local branch rollback/<id> and print how to push it");
+  sub.add_option("--push-branch", o.push_branch,
+                 "Push the revert to this new branch (for branches that only accept pull requests)");
+  sub.add_option("--repo", o.repo, "The git repository (default: the one holding rollback.yaml)");
+  sub.add_flag("--allow-migrations", o.allow_migrations, "Revert even though the change touches migrations");
+  if (layer == RevertLayer::Application) {
+    sub.add_flag("--allow-infrastructure", o.allow_infrastructure, "Revert even though it touches the Terraform folder");
+    sub.add_flag("--allow-mixed", o.allow_mixed, "Revert a PR that mixes kinds of change");
+  } else {
+    sub.add_flag("--allow-application", o.allow_application, "Revert a PR that only changes application code");
+  }
+}
+
+Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, const RevertOptions& o, RevertLayer layer,
+                                 const AfterPush& after_push, nlohmann::json& result) {
+  Output& out = ctx.out();
+  RB_TRY_ASSIGN(auto target, target_of(o));
+  if (!o.push_branch.empty()) RB_TRY(git::check_branch_name(o.push_branch));
+  if (o.no_push && !o.push_branch.empty())
+    return usage_error("--no-push and --push-branch contradict each other", "choose one");
+  std::filesystem::path repo = o.repo.empty() ? ctx.config().repo : std::filesystem::path(o.repo);
+  git::Git git(ctx.runner(), repo);
+  RB_TRY(git.check_repository());
+  const std::string& remote = ctx.config().remote;
+  out.line(fmt::format("fetching {} from {}", env.branch, remote));
+  RB_TRY(git.fetch(remote, env.branch));
+
+  git::ResolveOptions ro;
+  ro.remote = remote;
+  ro.branch = env.branch;
+  RB_TRY_ASSIGN(auto resolved, git::resolve(git, target, ro));
+  std::string id = new_rollback_id();
+  git::PlanOptions po;
+  po.message.reason = o.reason;
+  po.message.rollback_id = id;
+  RB_TRY_ASSIGN(auto plan, git::make_plan(git, resolved, po));
+  git::GuardConfig guards{ctx.config().migrations_guard, ctx.config().terraform_guard};
+  auto cats = git::categorize_paths(plan.paths, guards);
+  print_plan(out, plan, cats);
+  result["plan"] = plan_json(plan, cats);
+  RB_TRY_ASSIGN(auto overrides, apply_guards(out, cats, o, layer, env));
+
+  RevertOutcome outcome;
+  outcome.plan = plan;
+  if (ctx.options().dry_run) {
+    out.line(fmt::format("would {}", o.no_push ? "leave the revert on branch rollback/" + id
+                                     : !o.push_branch.empty() ? "push the revert to new branch " + o.push_branch
+                                                              : "push the revert to " + plan.where()));
+    out.line("dry run: nothing was changed");
+    outcome.dry_run = true;
+    return outcome;
+  }
+
+  RB_TRY_ASSIGN(auto lock, ctx.lock(env));
+  RB_TRY(confirm_environment(ctx, env, fmt::format("revert {} on {}", target.describe(), plan.where())));
+  JournalEntry entry;
+  entry.id = id;
+  entry.env = env.name;
+  entry.layer = layer_name(layer);
+  entry.from = plan.base_sha;
+  entry.to = target.describe();
+  entry.reason = o.reason;
+  nlohmann::json commits = nlohmann::json::array();
+  for (const auto& c : plan.commits) commits.push_back({{"sha", c.sha}, {"subject", c.subject}});
+  entry.details = {{"target", target.describe()}, {"kind", git::to_string(plan.kind)}, {"branch", plan.where()},
+                   {"reverted_commits", commits}, {"overrides", overrides}, {"cluster", env.cluster},
+                   {"service", env.service}};
+  RB_TRY_ASSIGN(auto record, RollbackRecord::begin(ctx, lock, entry));
+  outcome.rollback_id = record->id();
+  out.line(fmt::format("rollback {} started", record->id()));
+
+  if (o.no_push) {
+    auto made = git::create_revert(git, plan);
+    if (!made) return record->fail(made.take_error());
+    auto branch = git::create_local_branch(git, record->id(), made->sha);
+    if (!branch) return record->fail(branch.take_error());
+    outcome.revert_sha = made->sha;
+    outcome.local_branch = *branch;
+    record->event(fmt::format("revert commit {} left on local branch {} (not pushed)", made->sha.substr(0, 12), *branch));
+    RB_TRY(record->finish(kOutcomeSucceeded, {{"revert_commit", made->sha}, {"local_branch", *branch}, {"pushed", false}}));
+    out.line(fmt::format("to publish it:  git push {} {}:{}", remote, *branch, env.branch));
+    result["local_branch"] = *branch;
+  } else {
+    git::PushOptions push;
+    if (!o.push_branch.empty()) push.push_branch = o.push_branch;
+    auto pushed = git::revert_and_push(git, plan, push);
+    if (!pushed) return record->fail(pushed.take_error());
+    outcome.revert_sha = pushed->sha;
+    outcome.pushed_ref = pushed->ref;
+    if (pushed->attempts > 1)
+      record->event(fmt::format("someone pushed to {} meanwhile: the revert was made again on the new tip {} and pushed",
+                                plan.where(), pushed->base_sha.substr(0, 12)));
+    record->event(fmt::format("pushed revert commit {} to {} {}", pushed->sha.substr(0, 12), remote, pushed->ref));
+    for (const auto& l : split(trim(pushed->output), '\n'))
+      if (l.rfind("remote:", 0) == 0) out.line("  " + l);
+    record->add_details({{"revert_commit", pushed->sha}, {"pushed_to", pushed->ref}, {"pushed", true}});
+    if (!o.push_branch.empty()) {
+      out.line(fmt::format("open a pull request from {} into {} to land it (compare: {}...{})", o.push_branch,
+                           env.branch, env.branch, o.push_branch));
+    } else if (after_push) {
+      if (auto st = after_push(*record, outcome); !st) return record->fail(st.take_error());
+    }
+    RB_TRY(record->finish(kOutcomeSucceeded));
+  }
+  result["rollback_id"] = outcome.rollback_id;
+  result["revert_commit"] = outcome.revert_sha;
+  if (!outcome.pushed_ref.empty()) result["pushed_to"] = outcome.pushed_ref;
+  return outcome;
+}
+
+}  // namespace rb::cli

@@ -1,0 +1,55 @@
+// The PR-revert flow shared by `rollback app` and `rollback infra --pr`: resolve what to revert on
+// the environment's branch, show the plan, apply the runbook's guards, revert in a scratch
+// worktree, push, and journal it all.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/context.hpp"
+#include "git/plan.hpp"
+#include "git/revert.hpp"
+
+namespace rb::cli {
+
+struct RevertOptions {
+  std::optional<unsigned long> pr;
+  std::string commit;
+  std::string range;
+  std::string reason;
+  bool no_push = false;
+  std::string push_branch;
+  std::string repo;
+  bool allow_migrations = false;
+  bool allow_infrastructure = false;
+  bool allow_application = false;
+  bool allow_mixed = false;
+};
+
+// Which layer is reverting: decides the guards.
+enum class RevertLayer { Application, Infrastructure };
+
+struct RevertOutcome {
+  std::string rollback_id;
+  std::string revert_sha;
+  std::string pushed_ref;  // empty with --no-push
+  std::string local_branch;
+  git::Plan plan;
+  bool dry_run = false;
+};
+
+// Called after a successful push (not with --no-push/--push-branch), with the record still
+// open, to follow what the push starts (the ECS redeploy, the Terraform apply). Its error
+// fails the rollback.
+using AfterPush = std::function<Status(RollbackRecord& record, const RevertOutcome& outcome)>;
+
+void add_revert_options(CLI::App& sub, RevertOptions& o, RevertLayer layer);
+
+Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, const RevertOptions& o, RevertLayer layer,
+                                 const AfterPush& after_push, nlohmann::json& result);
+
+}  // namespace rb::cli
