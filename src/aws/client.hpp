@@ -32,7 +32,7 @@ struct RetryPolicy {
   std::chrono::milliseconds base_delay = kRetryBaseDelay;
   std::chrono::milliseconds max_backoff = kRetryMaxBackoff;
   // Jitter source in [0, 1); empty: a pseudo-random generator. Tests pin it.
-  std::function<double()> random;
+  std::function<double()> random{};
 };
 
 struct CallOptions {
@@ -48,11 +48,11 @@ struct CallOptions {
 inline constexpr std::string_view kTagAmbiguous = "ambiguous";
 
 struct AwsClientConfig {
-  std::string service;   // signing name: "ecs", "s3", "dynamodb"
-  std::string region;
-  std::string endpoint;  // "https://ecs.eu-west-1.amazonaws.com", "http://127.0.0.1:5000"
-  Credentials credentials;
-  RetryPolicy retry;
+  std::string service{};   // signing name: "ecs", "s3", "dynamodb"
+  std::string region{};
+  std::string endpoint{};  // "https://ecs.eu-west-1.amazonaws.com", "http://127.0.0.1:5000"
+  Credentials credentials{};
+  RetryPolicy retry{};
 
   // Endpoint from endpoint_url() (AWS_ENDPOINT_URL_* overrides honoured).
   static AwsClientConfig for_service(std::string service, std::string region, Credentials credentials,
@@ -62,21 +62,21 @@ struct AwsClientConfig {
 // A REST (S3-style) request. `path` is already percent-encoded (see uri_encode()); query
 // values are raw and encoded here.
 struct RestRequest {
-  std::string operation;   // "GetObject": used in messages ("S3 GetObject failed: ...")
-  std::string method;      // "GET", "PUT", "HEAD", "DELETE", "POST"
+  std::string operation{};   // "GetObject": used in messages ("S3 GetObject failed: ...")
+  std::string method{};      // "GET", "PUT", "HEAD", "DELETE", "POST"
   std::string path = "/";
-  QueryParams query;
-  Headers headers;
-  std::string body;
-  std::string host_prefix;  // prepended to the endpoint's host: "bucket." for virtual-hosted S3
+  QueryParams query{};
+  Headers headers{};
+  std::string body{};
+  std::string host_prefix{};  // prepended to the endpoint's host: "bucket." for virtual-hosted S3
 };
 
 // An AWS error reply, parsed.
 struct AwsError {
   long status = 0;
-  std::string code;        // "ServiceNotFoundException", "NoSuchKey"; empty when the reply had none
-  std::string message;
-  std::string request_id;
+  std::string code{};  // "ServiceNotFoundException", "NoSuchKey"; empty when the reply had none
+  std::string message{};
+  std::string request_id{};
 };
 
 // {"__type": "com.amazonaws.ecs#ClientException", "message"|"Message": "..."}; the request id

@@ -15,13 +15,13 @@
 namespace rb::aws {
 
 struct Credentials {
-  std::string access_key_id;
-  std::string secret_access_key;
-  std::string session_token;  // empty when the credentials are long-term keys
+  std::string access_key_id{};
+  std::string secret_access_key{};
+  std::string session_token{};  // empty when the credentials are long-term keys
   // Where they came from, for messages: "environment", "profile prod (~/.aws/credentials)",
   // "credential_process (profile prod)".
-  std::string source;
-  std::string expiration;  // ISO-8601 from credential_process, else empty
+  std::string source{};
+  std::string expiration{};  // ISO-8601 from credential_process, else empty
 };
 
 // Which profile is used: the explicit one (rollback.yaml's aws_profile), else AWS_PROFILE,

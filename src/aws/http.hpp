@@ -25,16 +25,16 @@ void set_header(Headers& headers, std::string_view name, std::string value);
 void remove_header(Headers& headers, std::string_view name);
 
 struct HttpRequest {
-  std::string method;  // "GET", "PUT", "POST", "DELETE", "HEAD"
-  std::string url;     // full URL; path and query already percent-encoded
-  Headers headers;
-  std::string body;
+  std::string method{};  // "GET", "PUT", "POST", "DELETE", "HEAD"
+  std::string url{};     // full URL; path and query already percent-encoded
+  Headers headers{};
+  std::string body{};
 };
 
 struct HttpResponse {
   long status = 0;
   Headers headers;
-  std::string body;
+  std::string body{};
 
   // The header's value (case-insensitive name), or "" when absent.
   std::string header(std::string_view name) const { return find_header(headers, name); }
