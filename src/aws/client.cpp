@@ -165,6 +165,12 @@ AwsError parse_json_error(const HttpResponse& response) {
     e.message = text("message");
     if (e.message.empty()) e.message = text("Message");
     if (e.message.empty()) e.message = text("errorMessage");
+  } else if (trim(response.body).starts_with("<")) {
+    // Front ends (authorisation layers, some proxies, moto's IAM check) answer JSON APIs in
+    // the query protocol's XML: <ErrorResponse><Error><Code>..</Code>..
+    AwsError xml = parse_xml_error(response);
+    if (!xml.code.empty() && xml.code != code_for_status(response.status)) return xml;
+    e.message = excerpt(response.body);
   } else if (!trim(response.body).empty()) {
     e.message = excerpt(response.body);
   }

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "aws/endpoint.hpp"
+#include "util/hash.hpp"
 #include "util/strings.hpp"
 
 namespace rb::aws {
@@ -132,6 +133,9 @@ Result<S3PutResult> S3Client::put_object(const std::string& bucket, const std::s
   RestRequest r = object_request("PutObject", "PUT", bucket, key);
   r.headers = headers;
   r.body = body;
+  // S3 checks the body against it and rejects a corrupted upload (it is also required on
+  // buckets with Object Lock).
+  if (!has_header(r.headers, "Content-MD5")) r.headers.emplace_back("Content-MD5", md5_base64(body));
   // A resent conditional put would fail against its own first write.
   CallOptions effective{.idempotent = !has_header(headers, "If-None-Match") && !has_header(headers, "If-Match")};
   RB_TRY_ASSIGN(HttpResponse response, client_.rest_call(r, opts.value_or(effective)));

@@ -65,9 +65,10 @@ class S3Client {
   // The object (or the given version). Missing: error with tag NoSuchKey / NoSuchVersion.
   Result<S3Object> get_object(const std::string& bucket, const std::string& key,
                               const std::optional<std::string>& version_id = std::nullopt);
-  // Writes the object. `headers` may carry Content-Type, If-None-Match: * (fails with tag
-  // PreconditionFailed when the key exists), If-Match, x-amz-meta-*. A conditional put is not
-  // resent after an ambiguous failure unless opts says so.
+  // Writes the object, with a Content-MD5 of the body unless `headers` has one. `headers` may
+  // carry Content-Type, If-None-Match: * (fails with tag PreconditionFailed when the key
+  // exists), If-Match, x-amz-meta-*. A conditional put is not resent after an ambiguous failure
+  // unless opts says so.
   Result<S3PutResult> put_object(const std::string& bucket, const std::string& key, const std::string& body,
                                  const Headers& headers = {}, std::optional<CallOptions> opts = std::nullopt);
   // The object's metadata, or nullopt when there is no such key/version (HTTP 404).

@@ -75,6 +75,14 @@ TEST(AwsErrors, ParsesJsonErrors) {
   EXPECT_EQ(e.code, "ValidationException");
   EXPECT_EQ(e.message, "bad");
 
+  // An XML error in front of a JSON API (an authorisation layer).
+  e = parse_json_error(HttpResponse{403, {{"x-amzn-RequestId", "r9"}},
+                                    "<?xml version=\"1.0\"?><ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch"
+                                    "</Code><Message>The request signature we calculated does not match</Message>"
+                                    "</Error></Errors></ErrorResponse>"});
+  EXPECT_EQ(e.code, "SignatureDoesNotMatch");
+  EXPECT_EQ(e.request_id, "r9");
+
   // A proxy's HTML error page.
   e = parse_json_error(HttpResponse{502, {}, "<html><body>Bad Gateway</body></html>"});
   EXPECT_EQ(e.code, "");

@@ -233,6 +233,7 @@ TEST_F(AwsServices, S3ConditionalPutFailsWithPreconditionFailedAndIsNotResent) {
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->version_id, "v2");
   EXPECT_EQ(transport.requests.back().body, "state");
+  EXPECT_EQ(find_header(transport.requests.back().headers, "Content-MD5"), "ntOeLqkxWGtqmFppQu9XPg==");  // md5("state")
 }
 
 TEST_F(AwsServices, S3HeadAndDelete) {
