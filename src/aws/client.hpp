@@ -1,0 +1,137 @@
+// The retrying, signing AWS client shared by the ECS, S3 and DynamoDB clients: JSON protocols
+// (ECS, DynamoDB) and REST calls (S3), AWS error parsing, and the AWS "standard" retry mode.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "aws/credentials.hpp"
+#include "aws/http.hpp"
+#include "aws/url.hpp"
+#include "util/clock.hpp"
+#include "util/result.hpp"
+
+namespace rb::aws {
+
+// Retry limits of the AWS "standard" retry mode, from the AWS SDKs and Tools reference guide,
+// "Retry behavior" (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html):
+// 3 attempts in all, delay before retry i (1-based) = random[0,1) x min(20 s, 1 s x 2^(i-1)).
+inline constexpr int kDefaultMaxAttempts = 3;
+inline constexpr std::chrono::milliseconds kRetryBaseDelay{1000};
+inline constexpr std::chrono::milliseconds kRetryMaxBackoff{20000};
+
+struct RetryPolicy {
+  // Attempts in all (first try included). 0: AWS_MAX_ATTEMPTS when set, else kDefaultMaxAttempts;
+  // a positive value here wins over the variable (as botocore's Config does).
+  int max_attempts = 0;
+  std::chrono::milliseconds base_delay = kRetryBaseDelay;
+  std::chrono::milliseconds max_backoff = kRetryMaxBackoff;
+  // Jitter source in [0, 1); empty: a pseudo-random generator. Tests pin it.
+  std::function<double()> random{};
+};
+
+struct CallOptions {
+  // false when sending the request twice could do something twice (UpdateService with
+  // forceNewDeployment, a conditional put). Then a failure after which the server may have acted
+  // (HTTP 5xx, a connection lost after sending, a timeout) is not retried but returned with tag
+  // "ambiguous", so the caller reads the state before deciding. Throttling and HTTP 429 are
+  // retried either way: the server refused the request without acting on it.
+  bool idempotent = true;
+};
+
+// The tag of an error after which the request may or may not have taken effect.
+inline constexpr std::string_view kTagAmbiguous = "ambiguous";
+
+struct AwsClientConfig {
+  std::string service{};   // signing name: "ecs", "s3", "dynamodb"
+  std::string region{};
+  std::string endpoint{};  // "https://ecs.eu-west-1.amazonaws.com", "http://127.0.0.1:5000"
+  Credentials credentials{};
+  RetryPolicy retry{};
+
+  // Endpoint from endpoint_url() (AWS_ENDPOINT_URL_* overrides honoured).
+  static AwsClientConfig for_service(std::string service, std::string region, Credentials credentials,
+                                     RetryPolicy retry = {});
+};
+
+// A REST (S3-style) request. `path` is already percent-encoded (see uri_encode()); query
+// values are raw and encoded here.
+struct RestRequest {
+  std::string operation{};   // "GetObject": used in messages ("S3 GetObject failed: ...")
+  std::string method{};      // "GET", "PUT", "HEAD", "DELETE", "POST"
+  std::string path = "/";
+  QueryParams query{};
+  Headers headers{};
+  std::string body{};
+  std::string host_prefix{};  // prepended to the endpoint's host: "bucket." for virtual-hosted S3
+};
+
+// An AWS error reply, parsed.
+struct AwsError {
+  long status = 0;
+  std::string code{};  // "ServiceNotFoundException", "NoSuchKey"; empty when the reply had none
+  std::string message{};
+  std::string request_id{};
+};
+
+// {"__type": "com.amazonaws.ecs#ClientException", "message"|"Message": "..."}; the request id
+// from x-amzn-RequestId. Falls back to x-amzn-ErrorType and the HTTP status.
+AwsError parse_json_error(const HttpResponse& response);
+// <Error><Code>..</Code><Message>..</Message><RequestId>..</RequestId></Error> (S3), or just the
+// status for bodiless replies (HEAD): 404 -> "NotFound", 403 -> "Forbidden", ...
+AwsError parse_xml_error(const HttpResponse& response);
+// "aws.protocoltests#FooError:http://internal..." -> "FooError"
+std::string normalize_error_code(std::string_view type);
+
+// Error classes of the standard retry mode (botocore retries/standard.py plus the SDK guide).
+bool is_throttling_error(std::string_view code);
+bool is_transient_error(std::string_view code);
+
+// What a service's error becomes for the user:
+//   message "ECS UpdateService failed: ClientException: TaskDefinition is inactive (HTTP 400, request id abc)"
+//   tag     the AWS error code; hint for credential, permission and throttling errors.
+Error make_service_error(std::string_view service_display, std::string_view operation, const AwsError& error,
+                         const Credentials& credentials, std::string_view service);
+
+class AwsClient {
+ public:
+  // `transport` and `clock` must outlive the client. An invalid AWS_MAX_ATTEMPTS makes every
+  // call fail with a usage error naming it.
+  AwsClient(AwsClientConfig config, HttpTransport& transport, Clock& clock);
+
+  // A JSON-protocol call: POST / with X-Amz-Target: <target_prefix>.<operation> and the
+  // content type of the service (ECS: application/x-amz-json-1.1, DynamoDB: 1.0). Returns the
+  // parsed response body ({} when empty).
+  Result<nlohmann::json> json_call(std::string_view target_prefix, std::string_view operation,
+                                   const nlohmann::json& input, CallOptions opts = {});
+
+  // A REST call (S3). A 2xx reply is returned as it is; anything else becomes an error parsed
+  // from the XML body.
+  Result<HttpResponse> rest_call(const RestRequest& request, CallOptions opts = {});
+
+  const AwsClientConfig& config() const { return config_; }
+  // "ECS", "S3", "DynamoDB"
+  const std::string& display_name() const { return display_; }
+  int max_attempts() const { return max_attempts_; }
+
+ private:
+  enum class Protocol { Json, Xml };
+  Result<HttpResponse> send_with_retries(HttpRequest request, std::string_view operation, Protocol protocol,
+                                         CallOptions opts);
+  std::chrono::milliseconds backoff(int attempt);
+
+  AwsClientConfig config_;
+  HttpTransport* transport_;
+  Clock* clock_;
+  std::string display_;
+  int max_attempts_ = kDefaultMaxAttempts;
+  std::optional<Error> config_error_;
+  std::function<double()> random_;
+};
+
+}  // namespace rb::aws

@@ -1,0 +1,95 @@
+// Helpers shared by the aws unit tests and the moto integration test: a scoped environment,
+// a fake HTTP transport and a fake clock.
+#pragma once
+
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aws/http.hpp"
+#include "util/clock.hpp"
+#include "util/result.hpp"
+
+namespace rb::aws::testing {
+
+// Sets/unsets environment variables for one test and restores them afterwards.
+class ScopedEnv {
+ public:
+  ScopedEnv() = default;
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+  ~ScopedEnv() {
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
+      if (it->second) ::setenv(it->first.c_str(), it->second->c_str(), 1);
+      else ::unsetenv(it->first.c_str());
+    }
+  }
+  void set(const std::string& name, const std::string& value) {
+    save(name);
+    ::setenv(name.c_str(), value.c_str(), 1);
+  }
+  void unset(const std::string& name) {
+    save(name);
+    ::unsetenv(name.c_str());
+  }
+  // Removes every variable that changes how AWS credentials, regions and endpoints resolve.
+  void clear_aws() {
+    for (const char* name :
+         {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
+          "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+          "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ECS", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB",
+          "AWS_ENDPOINT_URL_STS", "AWS_MAX_ATTEMPTS", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"})
+      unset(name);
+  }
+
+ private:
+  void save(const std::string& name) {
+    const char* old = std::getenv(name.c_str());
+    saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+  }
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+// Answers from a script of responses (or transport errors) and records every request.
+class FakeTransport final : public HttpTransport {
+ public:
+  Result<HttpResponse> send(const HttpRequest& request) override {
+    requests.push_back(request);
+    if (script.empty()) return Error{ExitCode::Failed, "fake transport: no response scripted", {}, "connection"};
+    Result<HttpResponse> next = std::move(script.front());
+    script.pop_front();
+    return next;
+  }
+  void respond(long status, std::string body, Headers headers = {}) {
+    script.emplace_back(HttpResponse{status, std::move(headers), std::move(body)});
+  }
+  void fail(std::string_view tag, std::string message = "connection reset by peer") {
+    script.emplace_back(Error{ExitCode::Failed, std::move(message), {}, std::string(tag)});
+  }
+  std::deque<Result<HttpResponse>> script;
+  std::vector<HttpRequest> requests;
+};
+
+// Time stands still unless someone sleeps; sleeps are recorded.
+class FakeClock final : public Clock {
+ public:
+  std::chrono::steady_clock::time_point now() const override { return steady_; }
+  std::chrono::system_clock::time_point wall_now() const override { return wall_ + (steady_ - start_); }
+  bool sleep_for(std::chrono::milliseconds d) override {
+    sleeps.push_back(d);
+    steady_ += d;
+    return !interrupt_sleeps;
+  }
+  std::vector<std::chrono::milliseconds> sleeps;
+  bool interrupt_sleeps = false;
+
+ private:
+  std::chrono::steady_clock::time_point start_{};
+  std::chrono::steady_clock::time_point steady_{};
+  std::chrono::system_clock::time_point wall_ = std::chrono::system_clock::from_time_t(1767225600);  // 2026-01-01
+};
+
+}  // namespace rb::aws::testing
