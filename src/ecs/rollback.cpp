@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "aws/client.hpp"
 #include "util/strings.hpp"
 
 namespace rb::ecs {
@@ -21,6 +22,16 @@ constexpr auto kAmbiguityPause = std::chrono::milliseconds(1000);
 // between reads costs nothing and keeps DescribeServices traffic low.
 constexpr auto kRedeployPollDelay = std::chrono::milliseconds(2000);
 constexpr size_t kShortShaLength = 7;
+
+// Reads of the service that fail even after the client's retries (throttling storms) are
+// tolerated this many times in a row while waiting, each followed by this pause.
+constexpr int kMaxReadFailures = 10;
+constexpr auto kMaxReadBackoff = std::chrono::milliseconds(3000);
+
+bool is_transient_read_error(const Error& e) {
+  return aws::is_throttling_error(e.tag) || aws::is_transient_error(e.tag) || e.tag == "connection" ||
+         e.tag == "connection-not-sent" || e.tag == "ambiguous";
+}
 
 }  // namespace
 
@@ -192,8 +203,20 @@ Result<WaitResult> wait_for_rollout(EcsGateway& ecs, Clock& clock, Output& out, 
   std::set<std::string> reported_tasks;
   int reported_failed = 0;
   WaitResult result;
+  int read_failures = 0;
   for (;;) {
-    RB_TRY_ASSIGN(result.last, ecs.describe_service(cluster, service));
+    auto read = ecs.describe_service(cluster, service);
+    if (!read) {
+      // The client already retried; a throttling storm or a blip must not abandon a rollback
+      // that is under way in ECS. Keep polling, slower, until the timeout.
+      if (!is_transient_read_error(read.error()) || ++read_failures > kMaxReadFailures) return read.take_error();
+      emit(fmt::format("could not read the service ({}); still waiting", read.error().message));
+      if (!clock.sleep_for(kMaxReadBackoff))
+        return interrupted_error("interrupted while waiting; the deployment goes on in ECS without us");
+      continue;
+    }
+    read_failures = 0;
+    result.last = std::move(*read);
     result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - start);
     auto changes = tracker.update(result.last);
     for (const auto& c : changes) emit(c);

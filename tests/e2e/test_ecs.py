@@ -74,8 +74,8 @@ class EcsRollbackTest(RollbackTestCase):
         self.assertEqual(entry["env"], "prod")
         self.assertEqual(entry["user"], "e2e-tester")
         self.assertEqual(entry["reason"], "500s after deploy")
-        self.assertTrue(entry["from"].endswith("connect2-api-prod:6"))
-        self.assertTrue(entry["to"].endswith("connect2-api-prod:4"))
+        self.assertTrue(entry["from_ref"].endswith("connect2-api-prod:6"))
+        self.assertTrue(entry["to_ref"].endswith("connect2-api-prod:4"))
         self.assertTrue(any("UpdateService sent" in e for e in entry["events"]))
         self.assertEqual(os.stat(self.journal_path()).st_mode & 0o777, 0o600)
         self.assertNoSecrets(r.stdout, r.stderr)
@@ -114,10 +114,14 @@ class EcsRollbackTest(RollbackTestCase):
         self.assertEqual(self.primary_revision(STAGING), 6)
 
     def test_missing_service_and_unknown_environment(self):
-        self.write_config(self.config_text + "  qa: { branch: qa }\n")
+        self.write_config(self.config_text + "  qa: { branch: qa }\n"
+                          "  ghost: { branch: main, cluster: connect2-api-cluster-prod }\n")
         r = self.rollback("ecs", "--env", "qa", sandbox=self.sandbox)
         self.assertExit(r, 3)
-        self.assertIn("connect2-api-service-qa", r.stderr)
+        self.assertIn("cluster connect2-api-cluster-qa does not exist", r.stderr)
+        r = self.rollback("ecs", "--env", "ghost", sandbox=self.sandbox)
+        self.assertExit(r, 3)
+        self.assertIn("service connect2-api-service-ghost is missing", r.stderr)
         r = self.rollback("ecs", "--env", "prd", sandbox=self.sandbox)
         self.assertExit(r, 2)
         self.assertIn("did you mean 'prod'", r.stderr)
@@ -146,8 +150,14 @@ class EcsRollbackTest(RollbackTestCase):
             {"operation": "DescribeServices", "kind": "throttle", "count": 4},
             {"operation": "ListTaskDefinitions", "kind": "error503", "count": 1},
         ]})
-        r = self.rollback("ecs", "--env", "staging", sandbox=self.sandbox, timeout=180)
-        self.assertExit(r, 0)
+        self.sandbox.control("config", {"task_start_delay": 2})
+        proc = self.start_rollback("ecs", "--env", "staging", sandbox=self.sandbox)
+        # A second storm while the tool waits: more throttling than one call's retries absorb.
+        wait_for(self.processed_updates, message="UpdateService to go through")
+        self.sandbox.control("faults", {"rules": [{"operation": "DescribeServices", "kind": "throttle", "count": 8}]})
+        out, err = proc.communicate(timeout=180)
+        self.assertEqual(proc.returncode, 0, out + err)
+        self.assertIn("still waiting", out)
         self.assertEqual(len(self.processed_updates()), 1)
         self.assertEqual(self.running_revision(STAGING), 4)
 

@@ -103,7 +103,9 @@ Status run(Context& ctx, const EcsOptions& o) {
   emit(fmt::format("{} runs {} on all {} tasks ({})", env->service, plan.target.ref.label(), waited->last.desired,
                    format_duration(waited->elapsed)));
   if (!env->health_url.empty()) {
-    if (auto st = ecs::check_health(env->health_url, ctx.clock(), kHealthTimeout, emit); !st)
+    // Within what is left of --timeout, but never less than one probe interval or two.
+    auto left = std::max<std::chrono::milliseconds>(ctx.timeout() - waited->elapsed, std::chrono::seconds(5));
+    if (auto st = ecs::check_health(env->health_url, ctx.clock(), std::min<std::chrono::milliseconds>(kHealthTimeout, left), emit); !st)
       return record->fail(st.take_error());
   }
   RB_TRY(record->finish(kOutcomeSucceeded, {{"deployed_task_definition", plan.target.ref.arn},
