@@ -189,11 +189,10 @@ class AppRedeployTest(RollbackTestCase):
         self.cfg = os.path.join(self.work, "rollback.yaml")
         self.write_config(self.config_text + "repo: clone\n")
 
-    def fake_ci(self, branch, env, stop):
+    def fake_ci(self, branch, env, stop, seen):
         """Deploys every new commit of `branch` to `env` as CI would: a new task definition whose
         image tag is the commit's short SHA, then UpdateService."""
         ecs = self.sandbox.client("ecs")
-        seen = git(self.repos.origin, "rev-parse", branch)
         while not stop.is_set():
             head = git(self.repos.origin, "rev-parse", branch)
             if head != seen:
@@ -212,11 +211,11 @@ class AppRedeployTest(RollbackTestCase):
     def test_wait_follows_the_redeploy_of_the_revert(self):
         number, _ = self.repos.merge_pr({"app/main.py": "broken\n"}, base="staging")
         stop = threading.Event()
-        ci = threading.Thread(target=self.fake_ci, args=("staging", "staging", stop))
+        ci = threading.Thread(target=self.fake_ci, args=("staging", "staging", stop, git(self.repos.origin, "rev-parse", "staging")))
         ci.start()
         try:
             r = self.rollback("app", "--config", self.cfg, "--env", "staging", "--pr", str(number), "--wait",
-                              sandbox=self.sandbox)
+                              "--timeout", "60s", sandbox=self.sandbox)
         finally:
             stop.set()
             ci.join()
