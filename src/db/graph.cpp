@@ -114,6 +114,12 @@ Result<RevisionGraph> RevisionGraph::build(std::vector<MigrationScript> scripts)
     }
   }
   if (!problems.empty()) return graph_error(std::move(problems), tag);
+  for (size_t i = 0; i < g.scripts_.size(); ++i) {
+    auto& n = g.nodes_[i];
+    for (const auto& d : g.scripts_[i].down_revisions) n.parent_idx.push_back(g.index_.at(d));
+    for (const auto& c : n.children) n.child_idx.push_back(g.index_.at(c));
+    for (const auto& c : n.all_children) n.all_child_idx.push_back(g.index_.at(c));
+  }
 
   // Cycles: strongly connected components over down_revision and depends_on edges (iterative
   // Tarjan, so that long histories cannot overflow the stack).
@@ -191,6 +197,8 @@ Result<RevisionGraph> RevisionGraph::build(std::vector<MigrationScript> scripts)
     node.normalized_down = g.scripts_[i].down_revisions;
     for (const auto& d : deps) push_unique(node.normalized_down, d);
   }
+  for (auto& node : g.nodes_)
+    for (const auto& d : node.normalized_down) node.norm_idx.push_back(g.index_.at(d));
 
   // Branch labels: the declaring revision, its descendants, and its ancestors up to the
   // nearest branch point or merge point (Alembic's _add_branches).
@@ -265,39 +273,48 @@ const std::vector<std::string>& RevisionGraph::normalized_down_revisions(std::st
   return contains(id) ? node(id).normalized_down : kNone;
 }
 
-std::set<std::string> RevisionGraph::ancestors(const std::vector<std::string>& ids, bool with_dependencies) const {
-  std::set<std::string> seen;
-  std::vector<std::string> todo;
-  for (const auto& id : ids)
-    if (contains(id)) todo.push_back(id);
+std::vector<char> RevisionGraph::reach_idx(std::vector<size_t> todo, bool down, bool with_dependencies) const {
+  std::vector<char> seen(scripts_.size(), 0);
   while (!todo.empty()) {
-    std::string cur = std::move(todo.back());
+    size_t cur = todo.back();
     todo.pop_back();
-    if (!seen.insert(cur).second) continue;
-    for (const auto& p : with_dependencies ? node(cur).normalized_down : parents(cur))
-      if (!seen.count(p)) todo.push_back(p);
+    if (seen[cur]) continue;
+    seen[cur] = 1;
+    const Node& n = nodes_[cur];
+    const auto& next = down ? (with_dependencies ? n.norm_idx : n.parent_idx)
+                            : (with_dependencies ? n.all_child_idx : n.child_idx);
+    for (size_t x : next)
+      if (!seen[x]) todo.push_back(x);
   }
   return seen;
 }
 
-std::set<std::string> RevisionGraph::descendants(const std::vector<std::string>& ids, bool with_dependencies) const {
-  std::set<std::string> seen;
-  std::vector<std::string> todo;
+std::vector<char> RevisionGraph::reach(const std::vector<std::string>& ids, bool down, bool with_dependencies) const {
+  std::vector<size_t> starts;
   for (const auto& id : ids)
-    if (contains(id)) todo.push_back(id);
-  while (!todo.empty()) {
-    std::string cur = std::move(todo.back());
-    todo.pop_back();
-    if (!seen.insert(cur).second) continue;
-    for (const auto& c : with_dependencies ? node(cur).all_children : node(cur).children)
-      if (!seen.count(c)) todo.push_back(c);
-  }
-  return seen;
+    if (auto it = index_.find(id); it != index_.end()) starts.push_back(it->second);
+  return reach_idx(std::move(starts), down, with_dependencies);
+}
+
+std::set<std::string> RevisionGraph::ancestors(const std::vector<std::string>& ids, bool with_dependencies) const {
+  auto mask = reach(ids, true, with_dependencies);
+  std::set<std::string> out;
+  for (size_t i = 0; i < mask.size(); ++i)
+    if (mask[i]) out.insert(scripts_[i].revision);
+  return out;
+}
+
+std::set<std::string> RevisionGraph::descendants(const std::vector<std::string>& ids, bool with_dependencies) const {
+  auto mask = reach(ids, false, with_dependencies);
+  std::set<std::string> out;
+  for (size_t i = 0; i < mask.size(); ++i)
+    if (mask[i]) out.insert(scripts_[i].revision);
+  return out;
 }
 
 bool RevisionGraph::is_ancestor(std::string_view ancestor, std::string_view id) const {
   if (!contains(id) || !contains(ancestor)) return false;
-  return ancestors({std::string(id)}, false).count(std::string(ancestor)) > 0;
+  return reach({std::string(id)}, true, false)[load_index(ancestor)] != 0;
 }
 
 std::vector<std::string> RevisionGraph::branch_labels(std::string_view id) const {
@@ -477,24 +494,28 @@ Result<ResolvedRevisions> RevisionGraph::resolve(std::string_view spec_in, const
 
 std::vector<std::string> RevisionGraph::topological_order(const std::set<std::string>& revisions,
                                                           const std::vector<std::string>& heads_in) const {
-  std::set<std::string> todo;
+  const size_t n = scripts_.size();
+  std::vector<char> todo(n, 0);
   for (const auto& r : revisions)
-    if (contains(r)) todo.insert(r);
-  std::vector<std::string> current;
-  for (const auto& h : heads_in)
-    if (todo.count(h)) push_unique(current, h);
-  std::sort(current.begin(), current.end(),
-            [&](const std::string& a, const std::string& b) { return load_index(a) < load_index(b); });
-  std::vector<std::set<std::string>> ancestors_by_idx;
-  for (const auto& h : current) ancestors_by_idx.push_back(ancestors({h}, true));
+    if (auto it = index_.find(r); it != index_.end()) todo[it->second] = 1;
+  std::vector<size_t> current;  // positions in scripts_, i.e. load order
+  for (const auto& h : heads_in) {
+    auto it = index_.find(h);
+    if (it != index_.end() && todo[it->second] &&
+        std::find(current.begin(), current.end(), it->second) == current.end())
+      current.push_back(it->second);
+  }
+  std::sort(current.begin(), current.end());
+  std::vector<std::vector<char>> ancestors_by_idx;
+  for (size_t h : current) ancestors_by_idx.push_back(reach_idx({h}, true, true));
 
   std::vector<std::string> output;
   size_t idx = 0;
   while (!current.empty()) {
-    const std::string candidate = current[idx];
+    const size_t candidate = current[idx];
     bool blocked = false;
     for (size_t k = 0; k < ancestors_by_idx.size(); ++k) {
-      if (k != idx && ancestors_by_idx[k].count(candidate)) {
+      if (k != idx && ancestors_by_idx[k][candidate]) {
         // Another head depends on this one: it has to be walked first.
         idx = k;
         blocked = true;
@@ -502,34 +523,35 @@ std::vector<std::string> RevisionGraph::topological_order(const std::set<std::st
       }
     }
     if (blocked) continue;
-    if (todo.erase(candidate)) output.push_back(candidate);
+    if (todo[candidate]) {
+      output.push_back(scripts_[candidate].revision);
+      todo[candidate] = 0;
+    }
 
-    const auto& n = node(candidate);
-    std::vector<std::string> to_add;
-    for (const auto& r : n.normalized_down)
-      if (todo.count(r) && !contains_id(current, r)) to_add.push_back(r);
+    const Node& nd = nodes_[candidate];
+    std::vector<size_t> to_add;
+    for (size_t r : nd.norm_idx)
+      if (todo[r] && std::find(current.begin(), current.end(), r) == current.end()) to_add.push_back(r);
     if (to_add.empty()) {
       current.erase(current.begin() + static_cast<long>(idx));
       ancestors_by_idx.erase(ancestors_by_idx.begin() + static_cast<long>(idx));
       idx = idx > 0 ? idx - 1 : 0;
-    } else if (n.normalized_down.size() == parents(candidate).size() && parents(candidate).size() == 1) {
+    } else if (nd.norm_idx.size() == 1 && nd.parent_idx.size() == 1) {
       // Plain movement down a line: no merge point, no extra dependency.
       current[idx] = to_add[0];
-      ancestors_by_idx[idx].erase(candidate);
+      ancestors_by_idx[idx][candidate] = 0;
     } else {
       current[idx] = to_add[0];
-      ancestors_by_idx[idx] = ancestors({to_add[0]}, true);
+      ancestors_by_idx[idx] = reach_idx({to_add[0]}, true, true);
       for (size_t k = 1; k < to_add.size(); ++k) {
         current.push_back(to_add[k]);
-        ancestors_by_idx.push_back(ancestors({to_add[k]}, true));
+        ancestors_by_idx.push_back(reach_idx({to_add[k]}, true, true));
       }
     }
   }
   // Unreachable from the heads given (Alembic asserts this never happens): newest first.
-  std::vector<std::string> rest(todo.begin(), todo.end());
-  std::sort(rest.begin(), rest.end(),
-            [&](const std::string& a, const std::string& b) { return load_index(a) > load_index(b); });
-  output.insert(output.end(), rest.begin(), rest.end());
+  for (size_t i = n; i-- > 0;)
+    if (todo[i]) output.push_back(scripts_[i].revision);
   return output;
 }
 

@@ -102,9 +102,13 @@ class RevisionGraph {
     std::vector<std::string> dependencies;      // resolved depends_on
     std::vector<std::string> normalized_down;   // _normalized_down_revisions
     std::set<std::string> labels;               // propagated branch labels
+    // The same edges as positions in scripts_, for the walks that run for every revision.
+    std::vector<size_t> parent_idx, norm_idx, child_idx, all_child_idx;
   };
 
   const Node& node(std::string_view id) const;
+  std::vector<char> reach(const std::vector<std::string>& ids, bool down, bool with_dependencies) const;
+  std::vector<char> reach_idx(std::vector<size_t> starts, bool down, bool with_dependencies) const;
   size_t load_index(std::string_view id) const;
   bool is_real_head(std::string_view id) const;
   bool is_head(std::string_view id) const;  // no children by down_revision
