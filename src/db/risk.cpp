@@ -392,7 +392,8 @@ bool is_raise(const Statement& st) { return py::is_name(st.tokens[0], "raise"); 
 
 bool is_inert(const Statement& st) {
   const auto& t = st.tokens;
-  if (t.size() == 1 && (py::is_name(t[0], "pass") || py::is_op(t[0], "..."))) return true;
+  if (t.size() == 1 && (py::is_name(t[0], "pass") || py::is_op(t[0], "...") || py::is_name(t[0], "return"))) return true;
+  if (t.size() == 2 && py::is_name(t[0], "return") && py::is_name(t[1], "None")) return true;
   return std::all_of(t.begin(), t.end(), [](const Token& k) { return k.kind == TokenKind::String; });
 }
 
@@ -413,7 +414,8 @@ bool RiskReport::irreversible() const {
 
 std::vector<Finding> analyze_sql(std::string_view sql, int line) { return SqlScanner(sql_tokens(sql), line).run(); }
 
-Result<RiskReport> analyze_function_body(std::string_view body, int first_line, std::string_view name) {
+Result<RiskReport> analyze_function_body(std::string_view body, int first_line, std::string_view name,
+                                         const std::vector<std::string>& helpers) {
   RB_TRY_ASSIGN(auto statements, py::split_statements(body, name));
   RiskReport report;
   const int offset = first_line - 1;
@@ -480,6 +482,14 @@ Result<RiskReport> analyze_function_body(std::string_view body, int first_line, 
         f.line = line;
         add_finding(report, std::move(f));
       };
+
+      if (receiver.empty() && (method == "globals" ||
+                               (std::find(helpers.begin(), helpers.end(), method) != helpers.end() &&
+                                method != "upgrade" && method != "downgrade"))) {
+        finding(FindingKind::Indirect, Severity::Medium, "", "", "",
+                method == "globals" ? "globals()[...]" : method + "()");
+        continue;
+      }
 
       if (method == "batch_alter_table") {
         std::string alias;
@@ -563,7 +573,7 @@ Result<RiskReport> analyze_downgrade(const MigrationScript& script) {
     add_finding(r, std::move(f));
     return r;
   }
-  return analyze_function_body(script.downgrade.body, script.downgrade.body_line, script.path.string());
+  return analyze_function_body(script.downgrade.body, script.downgrade.body_line, script.path.string(), script.functions);
 }
 
 const char* to_string(FindingKind kind) {
@@ -575,6 +585,7 @@ const char* to_string(FindingKind kind) {
     case FindingKind::RawSqlDestructive: return "raw_sql_destructive";
     case FindingKind::RawSqlOpaque: return "raw_sql_opaque";
     case FindingKind::Irreversible: return "irreversible";
+    case FindingKind::Indirect: return "indirect";
     case FindingKind::Noop: return "noop";
   }
   return "?";

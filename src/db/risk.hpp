@@ -20,6 +20,7 @@ enum class FindingKind {
   RawSqlDestructive,  // op.execute / text() with DROP TABLE, ALTER ... DROP, TRUNCATE, DELETE, UPDATE, DROP SCHEMA
   RawSqlOpaque,       // op.execute(<not a literal>): cannot tell what it does
   Irreversible,       // raises (NotImplementedError, ...) or has no downgrade() at all
+  Indirect,           // calls another function of the script, or globals()[...]: not analysed
   Noop,               // only pass / docstring / comments: the version row moves, nothing else
 };
 
@@ -57,7 +58,9 @@ Result<RiskReport> analyze_downgrade(const MigrationScript& script);
 
 // Analyses a function body: `body` as FunctionSource::body holds it, whose first character is
 // on line `first_line`. `name` prefixes error messages.
-Result<RiskReport> analyze_function_body(std::string_view body, int first_line, std::string_view name = "<body>");
+// `helpers`: names of the script's other module-level functions; calling one is Indirect.
+Result<RiskReport> analyze_function_body(std::string_view body, int first_line, std::string_view name = "<body>",
+                                         const std::vector<std::string>& helpers = {});
 
 // Finds destructive statements in SQL text (comments and string literals skipped; unquoted
 // identifiers folded to lowercase, as PostgreSQL does). Lines are set to `line`.

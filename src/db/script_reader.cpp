@@ -175,6 +175,9 @@ Result<MigrationScript> parse_migration_script(std::string_view source, const fs
 
     // def upgrade() / def downgrade(): the body is what follows, more indented.
     size_t def_at = py::is_name(toks[0], "async") && toks.size() > 1 ? 1 : 0;
+    if (py::is_name(toks[def_at], "def") && toks.size() > def_at + 1 && toks[def_at + 1].kind == TokenKind::Name &&
+        std::find(script.functions.begin(), script.functions.end(), toks[def_at + 1].text) == script.functions.end())
+      script.functions.push_back(toks[def_at + 1].text);
     if (py::is_name(toks[def_at], "def") && toks.size() > def_at + 1 &&
         (toks[def_at + 1].text == "upgrade" || toks[def_at + 1].text == "downgrade")) {
       size_t colon = find_top_level(toks, def_at + 2, ":");

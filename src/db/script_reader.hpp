@@ -34,6 +34,9 @@ struct MigrationScript {
   int down_revision_line = 0;
   FunctionSource upgrade;
   FunctionSource downgrade;
+  // Every module-level function name (upgrade and downgrade included), so the risk analysis can
+  // tell when downgrade() calls code of the script that it does not read.
+  std::vector<std::string> functions;
 };
 
 // Parses one script. Reads the module-level assignments of `revision` (a string, required),

@@ -169,7 +169,7 @@ TEST(db_risk, RaiseUnderAConditionIsMedium) {
 
 TEST(db_risk, NoopBodies) {
   for (const char* b : {"\n    pass\n", " pass", "\n    \"\"\"Nothing to undo.\"\"\"\n    # really nothing\n    pass\n",
-                        "\n    ...\n", "\n    # only a comment\n    '''and a docstring'''\n"}) {
+                        "\n    ...\n", "\n    # only a comment\n    '''and a docstring'''\n", "\n    return None\n"}) {
     auto r = analyze(b);
     ASSERT_EQ(r.findings.size(), 1u) << b;
     EXPECT_EQ(r.findings[0].kind, FindingKind::Noop) << b;
@@ -225,4 +225,34 @@ TEST(db_risk, FixtureDowngrades) {
   EXPECT_EQ(summary["backfill_nicknames_v2"], "blocking irreversible: ");
   EXPECT_EQ(summary["7a9b0c1d2e3f"], "high raw_sql_destructive:settings ");
   EXPECT_EQ(summary["8b0c1d2e3f4a"], "low drop_index:users ");
+}
+
+TEST(db_risk, CallsIntoOtherFunctionsOfTheScriptAreIndirect) {
+  auto s = parse_migration_script(R"(revision = 'r'
+down_revision = 'q'
+
+def _drop_reporting():
+    op.drop_table('reports')
+
+def downgrade(engine_name: str = "") -> None:
+    _drop_reporting()
+    print("done")
+
+def downgrade_engine1():
+    pass
+)",
+                                  "v/r.py");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->functions, (std::vector<std::string>{"_drop_reporting", "downgrade", "downgrade_engine1"}));
+  auto r = analyze_downgrade(*s);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->findings.size(), 1u);
+  EXPECT_EQ(r->findings[0].kind, FindingKind::Indirect);
+  EXPECT_EQ(r->findings[0].action, "_drop_reporting()");
+  EXPECT_EQ(r->findings[0].line, 8);
+  EXPECT_EQ(r->severity, Severity::Medium);
+  // Alembic's multidb template dispatches through globals().
+  auto multidb = analyze(body("    globals()[\"downgrade_%s\" % engine_name]()\n"));
+  ASSERT_EQ(multidb.findings.size(), 1u);
+  EXPECT_EQ(multidb.findings[0].kind, FindingKind::Indirect);
 }
