@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Benchmark: the runbook's emergency ECS rollback done by hand with the AWS CLI, side by side
+with `rollback ecs`, against the same sandbox with the same task start delay.
+
+The runbook's procedure (Method 2) is four commands:
+  aws ecs list-task-definitions --family-prefix F --sort DESC --max-items 5
+  aws ecs update-service --cluster C --service S --task-definition F:N --force-new-deployment
+  aws ecs wait services-stable --cluster C --services S
+  aws ecs describe-services --cluster C --services S --query 'services[0].deployments'
+
+For each run this measures the wall time, the peak memory (max RSS) of the processes, and how
+long after ECS reached its steady state the procedure noticed (the sandbox's "has reached a
+steady state" event time). Prints a Markdown table (paste into docs/PERFORMANCE.md).
+
+Usage: bench/ecs_rollback.py [--runs 3] [--delay 5] [--binary build/release/rollback]
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
+from harness import RUNBOOK_CONFIG, Sandbox  # noqa: E402
+
+ENV = "staging"
+CLUSTER = f"connect2-api-cluster-{ENV}"
+SERVICE = f"connect2-api-service-{ENV}"
+FAMILY = f"connect2-api-{ENV}"
+
+
+def run_measured(argv, env, cwd=None):
+    """Runs a command; returns (seconds, max RSS in MiB, exit code)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.monotonic() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {err}")
+    return elapsed, usage.ru_maxrss / 1024.0
+
+
+def steady_time(ecs):
+    events = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]["events"]
+    steady = [e for e in events if "has reached a steady state" in e["message"]]
+    return max(e["createdAt"].timestamp() for e in steady)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--delay", type=float, default=5.0, help="sandbox task start delay (s)")
+    p.add_argument("--binary", default=os.path.join(HERE, "..", "build", "release", "rollback"))
+    args = p.parse_args()
+
+    sandbox = Sandbox(task_start_delay=args.delay)
+    work = tempfile.mkdtemp(prefix="rollback-bench-")
+    with open(os.path.join(work, "rollback.yaml"), "w") as f:
+        f.write(RUNBOOK_CONFIG)
+    env = dict(os.environ, AWS_ENDPOINT_URL=sandbox.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", XDG_STATE_HOME=os.path.join(work, "state"))
+    ecs = sandbox.client("ecs")
+    aws = ["aws", "--endpoint-url", sandbox.url]
+    results = {"cli": [], "rollback": []}
+    try:
+        revision = 4
+        for i in range(args.runs):
+            for tool in ("cli", "rollback"):
+                revision = 3 if revision == 4 else 4  # alternate, so every run is a real change
+                wall_start = time.time()
+                if tool == "cli":
+                    steps = [
+                        aws + ["ecs", "list-task-definitions", "--family-prefix", FAMILY, "--sort", "DESC", "--max-items", "5"],
+                        aws + ["ecs", "update-service", "--cluster", CLUSTER, "--service", SERVICE, "--task-definition",
+                               f"{FAMILY}:{revision}", "--force-new-deployment"],
+                        aws + ["ecs", "wait", "services-stable", "--cluster", CLUSTER, "--services", SERVICE],
+                        aws + ["ecs", "describe-services", "--cluster", CLUSTER, "--services", SERVICE,
+                               "--query", "services[0].deployments"],
+                    ]
+                    total, peak = 0.0, 0.0
+                    for argv in steps:
+                        t, rss = run_measured(argv, env)
+                        total += t
+                        peak = max(peak, rss)
+                else:
+                    total, peak = run_measured([args.binary, "ecs", "--env", ENV, "--to-revision", str(revision)], env,
+                                               cwd=work)
+                lag = (wall_start + total) - steady_time(ecs)
+                results[tool].append((total, peak, lag))
+                print(f"run {i + 1} {tool:8} {total:6.2f}s  rss {peak:6.1f} MiB  after steady state {lag:5.2f}s",
+                      file=sys.stderr)
+    finally:
+        sandbox.stop()
+
+    def med(tool, k):
+        return statistics.median(r[k] for r in results[tool])
+
+    print(f"\nSandbox task start delay {args.delay:g} s (a good deployment reaches steady state after "
+          f"{2 * args.delay:g} s); median of {args.runs} runs.\n")
+    print("| procedure | wall time | peak memory (max RSS) | noticed after steady state |")
+    print("|---|---|---|---|")
+    print(f"| runbook: 4 `aws ecs` commands | {med('cli', 0):.1f} s | {med('cli', 1):.0f} MiB | {med('cli', 2):.1f} s |")
+    print(f"| `rollback ecs` | {med('rollback', 0):.1f} s | {med('rollback', 1):.0f} MiB | {med('rollback', 2):.1f} s |")
+    print(f"| ratio (runbook / rollback) | {med('cli', 0) / med('rollback', 0):.2f}x | "
+          f"{med('cli', 1) / med('rollback', 1):.1f}x | |")
+
+
+if __name__ == "__main__":
+    main()
