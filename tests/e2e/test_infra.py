@@ -575,6 +575,13 @@ class InfraTest(RollbackTestCase):
         [entry] = self.journal()
         self.assertEqual(entry["outcome"], "failed")
 
+    def test_known_good_without_a_terraform_binary(self):
+        self.write_config(self.config_text + "repo: clone\nterraform: { binary: no-such-terraform }\n")
+        r = self.infra("--env", "prod", "--known-good", self.good, "--yes")
+        self.assertExit(r, 2)
+        self.assertIn("no-such-terraform", r.stderr)
+        self.assertEqual(self.journal(), [])
+
     def test_known_good_unknown_commit(self):
         r = self.infra("--env", "prod", "--known-good", "0123456789abcdef", "--yes")
         self.assertExit(r, 2)

@@ -14,6 +14,7 @@
 #include "infra/plan.hpp"
 #include "infra/terraform_runner.hpp"
 #include "util/fs.hpp"
+#include "util/process.hpp"
 #include "util/strings.hpp"
 
 namespace rb::cli {
@@ -153,6 +154,14 @@ Status run_known_good(Context& ctx, const EnvironmentConfig& env, const InfraOpt
     out.warn(fmt::format("the Terraform directory {} of {} is outside {}, so the known-good checkout does not change it",
                          tf_rel, env.name, folder));
 
+  // Terraform runs in the worktree: a relative path to the binary is taken from rollback.yaml's folder.
+  std::string binary = env.terraform.binary;
+  if (binary.find('/') != std::string::npos && fs::path(binary).is_relative())
+    binary = (cfg.file.has_parent_path() ? cfg.file.parent_path() : fs::current_path()) / binary;
+  if (!program_exists(binary))
+    return usage_error(fmt::format("cannot find the Terraform binary \"{}\" (terraform.binary of {})", binary, env.name),
+                       "install terraform (or tofu) in PATH, or set terraform.binary in rollback.yaml to its path");
+
   nlohmann::json result = {{"env", env.name},         {"layer", "infra"},      {"method", "known-good"},
                            {"known_good", good},      {"branch_tip", tip},     {"terraform_dir", tf_rel},
                            {"binary", env.terraform.binary}, {"dry_run", dry_run}};
@@ -208,14 +217,15 @@ Status run_known_good(Context& ctx, const EnvironmentConfig& env, const InfraOpt
   const fs::path plan_file = plan_dir->path() / "rollback.tfplan";
 
   infra::TerraformRunnerOptions topts;
-  topts.binary = env.terraform.binary;
+  topts.binary = binary;
   topts.working_dir = tf_dir;
   topts.on_line = [&](std::string_view line, bool) { out.line("  | " + std::string(line)); };
   infra::TerraformRunner tf(ctx.runner(), topts);
 
-  event(fmt::format("{} init in {}", env.terraform.binary, tf_rel));
+  const std::string tf_name = fs::path(binary).filename().string();
+  event(fmt::format("{} init in {}", tf_name, tf_rel));
   if (auto st = tf.init(); !st) return fail(st.take_error());
-  event(fmt::format("{} plan -out=<private file>", env.terraform.binary));
+  event(fmt::format("{} plan -out=<private file>", tf_name));
   if (auto st = tf.plan(plan_file); !st) return fail(st.take_error());
   auto summary = tf.show_json(plan_file);
   if (!summary) return fail(summary.take_error());
@@ -254,7 +264,7 @@ Status run_known_good(Context& ctx, const EnvironmentConfig& env, const InfraOpt
       confirmed = confirm_environment(ctx, env, fmt::format("apply this plan to {}", env.name));
     }
     if (!confirmed) return fail(confirmed.take_error());
-    event(fmt::format("{} apply of the saved plan (never a fresh plan)", env.terraform.binary));
+    event(fmt::format("{} apply of the saved plan (never a fresh plan)", tf_name));
     if (auto st = tf.apply(plan_file); !st) return fail(st.take_error());
     applied = true;
     event(fmt::format("applied: {}", summary->plan_line()));
