@@ -27,5 +27,7 @@ void register_status(CLI::App& app, GlobalOptions& g, Action& action);
 void register_history(CLI::App& app, GlobalOptions& g, Action& action);
 void register_init(CLI::App& app, GlobalOptions& g, Action& action);
 void register_unlock(CLI::App& app, GlobalOptions& g, Action& action);
+void register_infra(CLI::App& app, GlobalOptions& g, Action& action);
+void register_state(CLI::App& app, GlobalOptions& g, Action& action);
 
 }  // namespace rb::cli

@@ -51,6 +51,8 @@ int main(int argc, char** argv) {
   rb::cli::Action action;
   rb::cli::register_ecs(app, g, action);
   rb::cli::register_app(app, g, action);
+  rb::cli::register_infra(app, g, action);
+  rb::cli::register_state(app, g, action);
   rb::cli::register_status(app, g, action);
   rb::cli::register_history(app, g, action);
   rb::cli::register_unlock(app, g, action);
