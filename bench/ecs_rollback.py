@@ -12,6 +12,8 @@ For each run this measures the wall time, the peak memory (max RSS) of the proce
 long after ECS reached its steady state the procedure noticed (the sandbox's "has reached a
 steady state" event time). Prints a Markdown table (paste into docs/PERFORMANCE.md).
 
+Needs GNU time (/usr/bin/time, Debian package `time`).
+
 Usage: bench/ecs_rollback.py [--runs 3] [--delay 5] [--binary build/release/rollback]
 """
 
@@ -34,17 +36,19 @@ FAMILY = f"connect2-api-{ENV}"
 
 
 def run_measured(argv, env, cwd=None):
-    """Runs a command; returns (seconds, max RSS in MiB, exit code)."""
-    start = time.monotonic()
-    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.monotonic() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {err}")
-    return elapsed, usage.ru_maxrss / 1024.0
+    """Runs a command under GNU time; returns (seconds, max RSS in MiB).
+
+    The peak memory comes from GNU time, not from this process's wait4(): a child's ru_maxrss
+    includes the forking parent's size (this Python with boto3 loaded) from before exec."""
+    with tempfile.NamedTemporaryFile("r") as rss_file:
+        start = time.monotonic()
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *argv], env=env, cwd=cwd,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        elapsed = time.monotonic() - start
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr}")
+        kib = int(rss_file.read().split()[-1])
+    return elapsed, kib / 1024.0
 
 
 def steady_time(ecs):

@@ -2,10 +2,17 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "ecs/model.hpp"
 
 namespace rb::cli {
 
 namespace {
+
+// Task definition ARNs are long; "family:revision" says the same in a table.
+std::string short_ref(const std::string& ref) {
+  if (auto td = ecs::parse_task_def(ref); td && !td->arn.empty()) return td->label();
+  return ref.size() == 40 ? ref.substr(0, 12) : ref;
+}
 
 struct HistoryOptions {
   std::string env, layer, id;
@@ -50,7 +57,7 @@ Status run(Context& ctx, const HistoryOptions& o) {
   else out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {}", "ID", "ENV", "LAYER", "OUTCOME", "USER", "STARTED", "FROM -> TO"));
   for (const auto& e : entries) {
     out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {} -> {}", e.id, e.env, e.layer, e.outcome, e.user,
-                         e.started_at, e.from, e.to));
+                         e.started_at, short_ref(e.from), short_ref(e.to)));
     j.push_back(entry_to_json(e));
   }
   out.result({{"rollbacks", j}});
