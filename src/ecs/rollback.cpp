@@ -251,7 +251,9 @@ Result<WaitResult> wait_for_rollout(EcsGateway& ecs, Clock& clock, Output& out, 
                      "ECS is still working on it: follow it with `rollback status`, or wait longer with --timeout");
     }
     out.status(fmt::format("[{}] {}", format_duration(result.elapsed), v.summary));
-    auto delay = schedule.next(!changes.empty());
+    bool nearly_done = v.target_deployment && v.target_deployment->desired > 0 &&
+                       v.target_deployment->running >= v.target_deployment->desired;
+    auto delay = schedule.next(!changes.empty(), nearly_done);
     if (!clock.sleep_for(delay))
       return interrupted_error(fmt::format(
           "interrupted while waiting; the deployment of {} goes on in ECS without us (check `rollback status`)",

@@ -118,8 +118,8 @@ std::vector<std::string> ChangeTracker::update(const Service& s) {
   return out;
 }
 
-std::chrono::milliseconds PollSchedule::next(bool something_changed) {
-  if (current_.count() == 0 || something_changed) {
+std::chrono::milliseconds PollSchedule::next(bool something_changed, bool nearly_done) {
+  if (current_.count() == 0 || something_changed || nearly_done) {
     quiet_polls_ = 0;
     current_ = kInitialPollDelay;
     return current_;

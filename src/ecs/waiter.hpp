@@ -46,10 +46,12 @@ class ChangeTracker {
 };
 
 // Poll delay: about 1 s at first so the end of a deployment is seen within a second, backing
-// off to kMaxPollDelay on long deployments; back to 1 s whenever something changes.
+// off to kMaxPollDelay on long deployments while nothing moves; back to 1 s whenever
+// something changes, and kept at 1 s once the target's tasks all run (only the old
+// deployment's draining is left, and the end should be seen within a second).
 class PollSchedule {
  public:
-  std::chrono::milliseconds next(bool something_changed);
+  std::chrono::milliseconds next(bool something_changed, bool nearly_done = false);
 
  private:
   std::chrono::milliseconds current_{0};

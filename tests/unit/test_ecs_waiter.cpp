@@ -169,6 +169,9 @@ TEST(EcsWaiter, PollScheduleStartsAtOneSecondAndBacksOff) {
   for (int i = 0; i < 30; ++i) last = p.next(false);
   EXPECT_EQ(last, 3000ms);
   EXPECT_EQ(p.next(true), 1000ms);
+  for (int i = 0; i < 30; ++i) last = p.next(false);
+  EXPECT_EQ(last, 3000ms);
+  EXPECT_EQ(p.next(false, /*nearly_done=*/true), 1000ms);
 }
 
 TEST(EcsRollback, WaitFollowsARecordedRolloutToSuccess) {
