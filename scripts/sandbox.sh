@@ -22,22 +22,12 @@ LOG_FILE="$STATE_DIR/server.log"
 # Seeding takes about a second; moto's first import a few more on a cold machine.
 START_TIMEOUT_S=60
 STOP_TIMEOUT_S=10
-PYENV_PYTHON=/root/.pyenv/versions/3.11.7/bin/python3
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 die() { echo "sandbox.sh: $*" >&2; exit 1; }
 
-find_python() {
-  local c
-  for c in "${ROLLBACK_PYTHON:-}" python3 "$PYENV_PYTHON"; do
-    [[ -n "$c" ]] || continue
-    command -v "$c" >/dev/null 2>&1 || continue
-    if "$c" -c 'import moto, boto3' >/dev/null 2>&1; then
-      command -v "$c"
-      return 0
-    fi
-  done
-  return 1
-}
+find_python() { find_moto_python; }
 
 # The pid from the pid file, if that process is still our server.
 running_pid() {

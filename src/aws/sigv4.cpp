@@ -52,14 +52,7 @@ std::string hmac(std::string_view key, std::string_view data) { return hmac_sha2
 
 }  // namespace
 
-std::string amz_date(std::chrono::system_clock::time_point when) {
-  std::time_t t = std::chrono::system_clock::to_time_t(when);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
+std::string amz_date(std::chrono::system_clock::time_point when) { return format_utc(when, "%Y%m%dT%H%M%SZ"); }
 
 std::string canonical_uri(std::string_view url_path, bool s3) {
   if (s3) return url_path.empty() ? std::string("/") : std::string(url_path);

@@ -208,13 +208,7 @@ Result<std::unique_ptr<Journal>> open_sqlite_journal(const fs::path& path) {
 }
 
 std::string new_rollback_id() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t tt = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-  return fmt::format("{}-{}", buf, random_hex(2));
+  return fmt::format("{}-{}", format_utc(std::chrono::system_clock::now(), "%Y%m%d-%H%M%S"), random_hex(2));
 }
 
 std::string current_user() {

@@ -126,13 +126,15 @@ std::string format_duration(std::chrono::milliseconds d) {
   return out;
 }
 
-std::string iso8601(std::chrono::system_clock::time_point t) {
+std::string format_utc(std::chrono::system_clock::time_point t, const char* strftime_format) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
   gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  char buf[64];
+  size_t n = std::strftime(buf, sizeof buf, strftime_format, &tm);
+  return std::string(buf, n);
 }
+
+std::string iso8601(std::chrono::system_clock::time_point t) { return format_utc(t, "%Y-%m-%dT%H:%M:%SZ"); }
 
 }  // namespace rb

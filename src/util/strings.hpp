@@ -27,6 +27,8 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text);
 // 75s -> "1m15s", 2500ms -> "2.5s"
 std::string format_duration(std::chrono::milliseconds d);
 
+// A system_clock time in UTC, formatted with strftime(3) (second precision).
+std::string format_utc(std::chrono::system_clock::time_point t, const char* strftime_format);
 // ISO-8601 UTC "2026-11-26T10:37:24Z" for a system_clock time.
 std::string iso8601(std::chrono::system_clock::time_point t);
 
