@@ -29,5 +29,6 @@ void register_init(CLI::App& app, GlobalOptions& g, Action& action);
 void register_unlock(CLI::App& app, GlobalOptions& g, Action& action);
 void register_infra(CLI::App& app, GlobalOptions& g, Action& action);
 void register_state(CLI::App& app, GlobalOptions& g, Action& action);
+void register_db(CLI::App& app, GlobalOptions& g, Action& action);
 
 }  // namespace rb::cli
