@@ -110,7 +110,12 @@ def main():
     ap.add_argument("--alembic", default="/usr/bin/alembic")
     ap.add_argument("--write", metavar="FILE", help="replace the Database planning section of FILE")
     args = ap.parse_args()
+    args.bin = os.path.abspath(args.bin)
 
+    load = os.getloadavg()[0]
+    kind = build_type(args.bin)
+    if kind == "Debug":
+        kind = "Debug (unoptimised, -O0: an upper bound)"
     work = tempfile.mkdtemp(prefix="rollback-bench-db-")
     try:
         project = os.path.join(work, "project")
@@ -146,11 +151,11 @@ def main():
         f"`bench/db_plan.py --count {args.count} --runs {args.runs}`: a generated project of {args.count} migrations "
         "(`tests/db/gen_migrations.py`: every header style, branches, merges, depends_on, downgrades of every kind), "
         f"a SQLite database migrated to its head by the real Alembic ({upgrade_s:.1f} s for `alembic upgrade heads`), "
-        f"then wall time over {args.runs} runs of each command after one warm-up run. rollback {build_type(args.bin)} "
-        f"build; {alembic_version(args.alembic)}; "
-        f"{os.cpu_count()} CPUs shared with other work, so compare the ratios more than the absolute numbers.",
+        f"then wall time over {args.runs} runs of each command after one warm-up run. rollback: {kind} build; "
+        f"{alembic_version(args.alembic)}; {os.cpu_count()} CPUs, load average {load:.1f} when it started (the "
+        "machine is shared), so compare the ratios more than the absolute numbers.",
         "",
-        "| command | min | median | mean | vs `alembic history` (median) |",
+        "| command | min | median | mean | time vs `alembic history` (median; lower is faster) |",
         "|---|---|---|---|---|",
     ]
     for name, samples in results:
