@@ -31,7 +31,7 @@ struct DbOptions {
   std::string env;
   std::optional<std::string> to;
   std::optional<int> steps;
-  std::vector<std::string> from;
+  std::string from;  // REV[,REV]
   std::string reason;
   std::string via = "local";
   bool full_backup = false;
@@ -61,11 +61,10 @@ Result<db::DowngradeTarget> target_of(const DbOptions& o) {
   return db::DowngradeTarget::relative(1);
 }
 
-std::vector<std::string> split_revisions(const std::vector<std::string>& given) {
+std::vector<std::string> split_revisions(const std::string& given) {
   std::vector<std::string> out;
-  for (const auto& g : given)
-    for (const auto& part : split(g, ','))
-      if (!trim(part).empty()) out.push_back(trim(part));
+  for (const auto& part : split(given, ','))
+    if (!trim(part).empty()) out.push_back(trim(part));
   return out;
 }
 
@@ -240,6 +239,9 @@ Status run(Context& ctx, const DbOptions& o) {
   if (o.via != "local" && o.via != "ecs-task")
     return usage_error(fmt::format("--via {}: unknown", o.via), "use --via local (default) or --via ecs-task");
   if (o.no_backup && o.full_backup) return usage_error("--no-backup and --full-backup contradict each other");
+  if (g.no_wait)
+    return usage_error("rollback db always follows the downgrade to its end (--no-wait is not supported here)",
+                       "the verification needs the finished run; drop --no-wait");
 
   if (g.dry_run) {
     RB_TRY_ASSIGN(auto p, prepare(ctx, *env, o));
