@@ -226,7 +226,8 @@ Result<Config> parse_config(const std::string& text, const fs::path& source) {
   for (auto it = envs.begin(); it != envs.end(); ++it) {
     EnvironmentConfig e;
     e.name = it->first.as<std::string>();
-    const YAML::Node& n = it->second;
+    // A copy: the iterator yields a temporary pair, and Nodes are cheap handles.
+    YAML::Node n = it->second;
     std::string what = fmt::format("environment '{}'", e.name);
     RB_TRY(p.require_map(n, what));
     RB_TRY(p.check_keys(n,

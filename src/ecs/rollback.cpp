@@ -151,8 +151,33 @@ Result<EcsPlan> plan_rollback(EcsGateway& ecs, const EnvironmentConfig& env, con
   return plan;
 }
 
+Result<EcsPlan> plan_restart(EcsGateway& ecs, const EnvironmentConfig& env) {
+  EcsPlan plan;
+  plan.cluster = env.cluster;
+  plan.service_name = env.service;
+  plan.container = env.container;
+  RB_TRY_ASSIGN(plan.service, ecs.describe_service(env.cluster, env.service));
+  RB_TRY_ASSIGN(plan.current, ecs.describe_task_definition(plan.service.current_task_definition()));
+  if (plan.current.status != "ACTIVE")
+    return refusal(fmt::format("{} runs {}, which is {}: ECS cannot start new tasks of it", env.service,
+                               plan.current.ref.label(), plan.current.status),
+                   "roll back to an ACTIVE revision with `rollback ecs` instead");
+  plan.target = plan.current;
+  plan.choice.ref = plan.current.ref;
+  plan.choice.current = plan.current.ref;
+  plan.choice.why = "restart: new tasks of the revision that runs now, to pick up new connections and secrets";
+  plan.api_calls = {
+      fmt::format("aws ecs update-service --cluster {} --service {} --task-definition {} --force-new-deployment",
+                  env.cluster, env.service, plan.current.ref.label()),
+      fmt::format("aws ecs describe-services --cluster {} --services {}  (polled until the new deployment is complete)",
+                  env.cluster, env.service)};
+  return plan;
+}
+
 void print_plan(Output& out, const EcsPlan& p) {
-  out.line(fmt::format("Emergency ECS rollback of {} in cluster {}", p.service_name, p.cluster));
+  bool restart = p.current.ref.arn == p.target.ref.arn;
+  out.line(fmt::format("{} of {} in cluster {}", restart ? "Restart" : "Emergency ECS rollback", p.service_name,
+                       p.cluster));
   out.line(fmt::format("  from  {}  image {}", p.current.ref.label(), p.current.image_of(p.container)));
   out.line(fmt::format("  to    {}  image {}", p.target.ref.label(), p.target.image_of(p.container)));
   out.line(fmt::format("  why   {}", p.choice.why));
@@ -196,7 +221,7 @@ Status send_update(EcsGateway& ecs, Clock& clock, const Emit& emit, const std::s
 Result<WaitResult> wait_for_rollout(EcsGateway& ecs, Clock& clock, Output& out, const Emit& emit,
                                     const std::string& cluster, const std::string& service,
                                     const std::string& target_arn, double started_at,
-                                    std::chrono::milliseconds timeout) {
+                                    std::chrono::milliseconds timeout, const std::set<std::string>* previous) {
   auto start = clock.now();
   ChangeTracker tracker(started_at);
   PollSchedule schedule;
@@ -220,7 +245,7 @@ Result<WaitResult> wait_for_rollout(EcsGateway& ecs, Clock& clock, Output& out, 
     result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - start);
     auto changes = tracker.update(result.last);
     for (const auto& c : changes) emit(c);
-    WaitVerdict v = evaluate(result.last, target_arn, started_at);
+    WaitVerdict v = evaluate(result.last, target_arn, started_at, previous);
 
     // Tasks of the target that stopped: say why, as soon as they do.
     if (v.target_deployment && v.target_deployment->failed_tasks > reported_failed) {

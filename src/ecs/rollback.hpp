@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,9 +54,15 @@ struct WaitResult {
 // Polls until the deployment of `target_arn` succeeds (Ok), fails or times out (ExitCode::Failed),
 // or the user interrupts (ExitCode::Interrupted). Progress lines go to `emit`; a live status line
 // goes to `out`.
+// `previous`: the service's deployment ids before the UpdateService, when known (see evaluate()).
 Result<WaitResult> wait_for_rollout(EcsGateway& ecs, Clock& clock, Output& out, const Emit& emit,
                                     const std::string& cluster, const std::string& service,
-                                    const std::string& target_arn, double started_at, std::chrono::milliseconds timeout);
+                                    const std::string& target_arn, double started_at, std::chrono::milliseconds timeout,
+                                    const std::set<std::string>* previous = nullptr);
+
+// A restart: new tasks of the revision that runs now (runbook scenarios 2 and 4: "restart ECS
+// tasks to pick up new connections"). Read-only.
+Result<EcsPlan> plan_restart(EcsGateway& ecs, const EnvironmentConfig& env);
 
 // Whether an image was built from `commit` according to the environment's image_tag pattern:
 // "{sha}" (the default) matches a tag containing the full SHA or its first 7 characters;

@@ -38,14 +38,18 @@ std::string deployment_summary(const Deployment& d) {
   return out;
 }
 
-WaitVerdict evaluate(const Service& s, const std::string& target_arn, double started_at) {
+WaitVerdict evaluate(const Service& s, const std::string& target_arn, double started_at,
+                     const std::set<std::string>* previous) {
   WaitVerdict v;
   const Deployment* primary = s.primary();
   const Deployment* ours = nullptr;
-  for (const auto& d : s.deployments)
-    if (same_task_definition(d.task_definition, target_arn) && d.created_at + kClockSkewSeconds >= started_at &&
-        (!ours || d.created_at > ours->created_at))
-      ours = &d;
+  for (const auto& d : s.deployments) {
+    bool new_enough = previous ? previous->count(d.id) == 0 : d.created_at + kClockSkewSeconds >= started_at;
+    // With `previous`, ours is the first new deployment: a later one of the same revision is
+    // ECS's circuit-breaker rollback (or someone else), not what we started.
+    bool better = !ours || (previous ? d.created_at < ours->created_at : d.created_at > ours->created_at);
+    if (same_task_definition(d.task_definition, target_arn) && new_enough && better) ours = &d;
+  }
   v.target_deployment = ours;
 
   if (s.status == "DRAINING" || s.status == "INACTIVE") {
@@ -71,6 +75,22 @@ WaitVerdict evaluate(const Service& s, const std::string& target_arn, double sta
   }
   if (!primary) {
     v.summary = "no PRIMARY deployment";
+    return v;
+  }
+  if (previous && primary != ours) {
+    // A restart: until our new deployment is PRIMARY, the old one (same revision) is not success.
+    if (previous->count(primary->id) == 0 && !same_task_definition(primary->task_definition, target_arn)) {
+      v.phase = WaitPhase::Failed;
+      v.reason = fmt::format("ECS moved the service away from the target: the PRIMARY deployment {} now runs {}",
+                             primary->id, primary->task_definition);
+      return v;
+    }
+    if (ours && ours->status != "PRIMARY") {
+      v.phase = WaitPhase::Failed;
+      v.reason = fmt::format("our deployment {} is no longer PRIMARY (ECS rolled back)", ours->id);
+      return v;
+    }
+    v.summary = "waiting for the new deployment to appear";
     return v;
   }
   if (!same_task_definition(primary->task_definition, target_arn)) {

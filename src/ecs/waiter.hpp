@@ -30,7 +30,11 @@ int circuit_breaker_threshold(int desired);
 
 // `target_arn` is the task definition rolled back to; `started_at` (epoch seconds) is when the
 // UpdateService was sent, so a deployment of the target that predates it is not mistaken for ours.
-WaitVerdict evaluate(const Service& s, const std::string& target_arn, double started_at);
+// `previous` (when given) lists the deployment ids that existed before the UpdateService: ours
+// is a new one, and success needs the PRIMARY to be ours. That is what tells a restart (a new
+// deployment of the revision already running) from the old deployment it replaces.
+WaitVerdict evaluate(const Service& s, const std::string& target_arn, double started_at,
+                     const std::set<std::string>* previous = nullptr);
 
 // Reports what changed between snapshots: new service events (oldest first) and deployment changes.
 class ChangeTracker {

@@ -285,6 +285,21 @@ class EcsRollbackTest(RollbackTestCase):
         r = self.rollback("history", "--id", entry["id"], sandbox=self.sandbox)
         self.assertIn("UpdateService sent", r.stdout)
 
+    def test_restart_replaces_every_task_of_the_running_revision(self):
+        before = self.service(STAGING)["deployments"][0]["id"]
+        r = self.rollback("ecs", "--env", "staging", "--restart", sandbox=self.sandbox)
+        self.assertExit(r, 0)
+        self.assertIn("Restart of connect2-api-service-staging", r.stdout)
+        [deployment] = self.service(STAGING)["deployments"]
+        self.assertNotEqual(deployment["id"], before)
+        self.assertTrue(deployment["taskDefinition"].endswith(":6"))
+        self.assertEqual(len(self.processed_updates()), 1)
+        [entry] = self.journal()
+        self.assertTrue(entry["details"]["restart"])
+        self.assertNotIn("deployed_task_definition", entry["details"])  # not a known-good mark
+        r = self.rollback("ecs", "--env", "staging", "--restart", "--to-revision", "3", sandbox=self.sandbox)
+        self.assertExit(r, 2)
+
     def test_health_url_must_answer(self):
         base = f"{self.sandbox.url}/_sandbox/health/connect2-api-cluster-staging/connect2-api-service-staging"
         self.write_config(self.config_text.replace("staging: { branch: staging }",

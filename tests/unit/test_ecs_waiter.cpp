@@ -268,3 +268,20 @@ TEST(EcsRedeploy, ImageMatchesCommitByPattern) {
   // The registry host's port is not a tag.
   EXPECT_FALSE(image_matches_commit("localhost:4f2a9c1/api", "{sha}", sha));
 }
+
+TEST(EcsWaiter, RestartSucceedsOnlyOnceTheNewDeploymentOfTheSameRevisionIsDone) {
+  std::set<std::string> previous{"ecs-svc/old"};
+  // Before the new deployment shows up, the old one already "runs the target": not success.
+  auto before = svc({dep("ecs-svc/old", "PRIMARY", kOld, 2, 2, "COMPLETED", 10)});
+  EXPECT_EQ(evaluate(before, kOld, kStart, &previous).phase, WaitPhase::InProgress);
+  EXPECT_EQ(evaluate(before, kOld, kStart).phase, WaitPhase::Succeeded);  // what a timestamp-only check would say
+  auto during = svc({dep("ecs-svc/new", "PRIMARY", kOld, 1, 2, "IN_PROGRESS", kStart + 1),
+                     dep("ecs-svc/old", "ACTIVE", kOld, 2, 2, "COMPLETED", 10)});
+  EXPECT_EQ(evaluate(during, kOld, kStart, &previous).phase, WaitPhase::InProgress);
+  auto after = svc({dep("ecs-svc/new", "PRIMARY", kOld, 2, 2, "COMPLETED", kStart + 1)});
+  EXPECT_EQ(evaluate(after, kOld, kStart, &previous).phase, WaitPhase::Succeeded);
+  // The new deployment failed and ECS went back to the old one: failure, not success.
+  auto rolled_back = svc({dep("ecs-svc/back", "PRIMARY", kOld, 2, 2, "COMPLETED", kStart + 30),
+                          dep("ecs-svc/new", "INACTIVE", kOld, 0, 2, "FAILED", kStart + 1, 3)});
+  EXPECT_EQ(evaluate(rolled_back, kOld, kStart, &previous).phase, WaitPhase::Failed);
+}

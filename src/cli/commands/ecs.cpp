@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <regex>
+#include <set>
 
 #include "cli/command.hpp"
 #include "ecs/aws_gateway.hpp"
@@ -19,6 +20,7 @@ struct EcsOptions {
   std::string env;
   std::optional<std::string> to_revision;
   std::string reason;
+  bool restart = false;
 };
 
 // The commit a bad image was built from, when its tag follows the configured pattern.
@@ -44,8 +46,11 @@ Status run(Context& ctx, const EcsOptions& o) {
   RB_TRY_ASSIGN(Journal * journal, ctx.journal());
   RB_TRY_ASSIGN(auto known_good, ecs::known_good_revisions(*journal, ctx.config().app, *env));
 
+  auto make_plan = [&]() {
+    return o.restart ? ecs::plan_restart(*gateway, *env) : ecs::plan_rollback(*gateway, *env, known_good, o.to_revision);
+  };
   if (g.dry_run) {
-    RB_TRY_ASSIGN(auto plan, ecs::plan_rollback(*gateway, *env, known_good, o.to_revision));
+    RB_TRY_ASSIGN(auto plan, make_plan());
     ecs::print_plan(out, plan);
     out.line("dry run: nothing was changed");
     out.result({{"ok", true}, {"dry_run", true}, {"env", env->name}, {"layer", "ecs"}, {"plan", plan.to_json()}});
@@ -54,9 +59,11 @@ Status run(Context& ctx, const EcsOptions& o) {
 
   // Plan under the lock, so nobody changes the service between our plan and our update.
   RB_TRY_ASSIGN(auto lock, ctx.lock(*env));
-  RB_TRY_ASSIGN(auto plan, ecs::plan_rollback(*gateway, *env, known_good, o.to_revision));
+  RB_TRY_ASSIGN(auto plan, make_plan());
   ecs::print_plan(out, plan);
-  RB_TRY(confirm_environment(ctx, *env, fmt::format("roll {} back to {}", env->service, plan.target.ref.label())));
+  RB_TRY(confirm_environment(ctx, *env,
+                             o.restart ? fmt::format("restart every task of {}", env->service)
+                                       : fmt::format("roll {} back to {}", env->service, plan.target.ref.label())));
 
   JournalEntry entry;
   entry.env = env->name;
@@ -70,11 +77,14 @@ Status run(Context& ctx, const EcsOptions& o) {
                    {"to_revision", plan.target.ref.revision},
                    {"from_image", plan.current.image_of(env->container)},
                    {"to_image", plan.target.image_of(env->container)},
-                   {"why", plan.choice.why}};
+                   {"why", plan.choice.why},
+                   {"restart", o.restart}};
   RB_TRY_ASSIGN(auto record, RollbackRecord::begin(ctx, lock, entry));
   auto emit = [&](const std::string& m) { record->event(m); };
   out.line(fmt::format("rollback {} started", record->id()));
 
+  std::set<std::string> previous;
+  for (const auto& d : plan.service.deployments) previous.insert(d.id);
   double started = ecs::epoch_seconds(ctx.clock().wall_now());
   if (auto st = ecs::send_update(*gateway, ctx.clock(), emit, env->cluster, env->service, plan.target.ref.arn, started);
       !st)
@@ -98,7 +108,7 @@ Status run(Context& ctx, const EcsOptions& o) {
   }
 
   auto waited = ecs::wait_for_rollout(*gateway, ctx.clock(), out, emit, env->cluster, env->service,
-                                      plan.target.ref.arn, started, ctx.timeout());
+                                      plan.target.ref.arn, started, ctx.timeout(), &previous);
   if (!waited) return record->fail(waited.take_error());
   emit(fmt::format("{} runs {} on all {} tasks ({})", env->service, plan.target.ref.label(), waited->last.desired,
                    format_duration(waited->elapsed)));
@@ -108,14 +118,22 @@ Status run(Context& ctx, const EcsOptions& o) {
     if (auto st = ecs::check_health(env->health_url, ctx.clock(), std::min<std::chrono::milliseconds>(kHealthTimeout, left), emit); !st)
       return record->fail(st.take_error());
   }
-  RB_TRY(record->finish(kOutcomeSucceeded, {{"deployed_task_definition", plan.target.ref.arn},
+  // A restart says nothing about whether the revision is good: it is not a known-good mark.
+  RB_TRY(record->finish(kOutcomeSucceeded, {{o.restart ? "restarted_task_definition" : "deployed_task_definition",
+                                             plan.target.ref.arn},
                                             {"elapsed_seconds", waited->elapsed.count() / 1000.0}}));
+  result["outcome"] = kOutcomeSucceeded;
+  result["elapsed_seconds"] = waited->elapsed.count() / 1000.0;
+  if (o.restart) {
+    out.line(fmt::format("rollback {} succeeded: every task of {} was replaced ({})", record->id(), env->service,
+                         plan.target.ref.label()));
+    out.result(result);
+    return {};
+  }
   out.line(fmt::format("rollback {} succeeded: {} is back on {}", record->id(), env->name, plan.target.ref.label()));
   out.line("");
   out.line("Next: the bad change is still in git and the next deploy would bring it back.");
   out.line(fmt::format("Revert it too (the runbook: \"still create a revert PR\"):  {}", follow_up));
-  result["outcome"] = kOutcomeSucceeded;
-  result["elapsed_seconds"] = waited->elapsed.count() / 1000.0;
   out.result(result);
   return {};
 }
@@ -127,7 +145,10 @@ void register_ecs(CLI::App& app, GlobalOptions& g, Action& action) {
   CLI::App* sub = app.add_subcommand(
       "ecs", "Emergency rollback: point the ECS service at the last known good task definition, wait, verify");
   sub->add_option("--env,-e", opts->env, "Environment (from rollback.yaml)")->required();
-  sub->add_option("--to-revision", opts->to_revision, "Roll back to this revision (N, family:N or an ARN)");
+  auto* to = sub->add_option("--to-revision", opts->to_revision, "Roll back to this revision (N, family:N or an ARN)");
+  sub->add_flag("--restart", opts->restart,
+                "Start new tasks of the revision that runs now (runbook scenarios 2 and 4: pick up new connections)")
+      ->excludes(to);
   sub->add_option("--reason", opts->reason, "Why (recorded in the journal)");
   add_global_options(*sub, g);
   sub->callback([&g, &action, opts] {
