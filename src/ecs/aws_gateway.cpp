@@ -110,6 +110,12 @@ Result<std::unique_ptr<EcsGateway>> make_aws_gateway(const Config& config, const
   return std::unique_ptr<EcsGateway>(new AwsEcsGateway(std::move(client_config), clock));
 }
 
+std::chrono::milliseconds health_budget(std::chrono::milliseconds timeout, std::chrono::milliseconds elapsed) {
+  constexpr std::chrono::milliseconds kMinimum{5000};
+  auto left = timeout > elapsed ? timeout - elapsed : std::chrono::milliseconds(0);
+  return std::min(kHealthTimeout, std::max(left, kMinimum));
+}
+
 Status check_health(const std::string& url, Clock& clock, std::chrono::milliseconds timeout,
                     const std::function<void(const std::string&)>& emit) {
   aws::CurlTransport transport;

@@ -10,9 +10,6 @@ namespace rb::cli {
 
 namespace {
 
-// How long the health URL may take to answer 2xx after ECS reports a steady state.
-constexpr auto kHealthTimeout = std::chrono::seconds(60);
-
 struct AppOptions {
   std::string env;
   RevertOptions revert;
@@ -35,7 +32,10 @@ Status follow_redeploy(Context& ctx, const EnvironmentConfig& env, RollbackRecor
   RB_TRY_ASSIGN(auto waited, ecs::wait_for_rollout(*gateway, ctx.clock(), ctx.out(), emit, env.cluster, env.service,
                                                    task_definition, started_epoch - 60, left));
   emit(fmt::format("{} runs the revert on all {} tasks", env.service, waited.last.desired));
-  if (!env.health_url.empty()) RB_TRY(ecs::check_health(env.health_url, ctx.clock(), kHealthTimeout, emit));
+  if (!env.health_url.empty()) {
+    auto spent_all = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.clock().now() - started);
+    RB_TRY(ecs::check_health(env.health_url, ctx.clock(), ecs::health_budget(ctx.timeout(), spent_all), emit));
+  }
   record.add_details({{"deployed_task_definition", task_definition}, {"waited", true}});
   return {};
 }

@@ -13,9 +13,6 @@ namespace rb::cli {
 
 namespace {
 
-// How long the health URL may take to answer 2xx after ECS reports a steady state.
-constexpr auto kHealthTimeout = std::chrono::seconds(60);
-
 struct EcsOptions {
   std::string env;
   std::optional<std::string> to_revision;
@@ -113,9 +110,8 @@ Status run(Context& ctx, const EcsOptions& o) {
   emit(fmt::format("{} runs {} on all {} tasks ({})", env->service, plan.target.ref.label(), waited->last.desired,
                    format_duration(waited->elapsed)));
   if (!env->health_url.empty()) {
-    // Within what is left of --timeout, but never less than one probe interval or two.
-    auto left = std::max<std::chrono::milliseconds>(ctx.timeout() - waited->elapsed, std::chrono::seconds(5));
-    if (auto st = ecs::check_health(env->health_url, ctx.clock(), std::min<std::chrono::milliseconds>(kHealthTimeout, left), emit); !st)
+    if (auto st = ecs::check_health(env->health_url, ctx.clock(), ecs::health_budget(ctx.timeout(), waited->elapsed), emit);
+        !st)
       return record->fail(st.take_error());
   }
   // A restart says nothing about whether the revision is good: it is not a known-good mark.
