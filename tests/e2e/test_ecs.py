@@ -55,7 +55,7 @@ class EcsRollbackTest(RollbackTestCase):
     # -- the runbook's emergency rollback -------------------------------------------------
     def test_rolls_back_to_last_good_skipping_inactive_and_records_it(self):
         self.assertEqual(self.primary_revision(), 6)
-        r = self.rollback("ecs", "--env", "prod", "--yes", "--reason", "500s after deploy", sandbox=self.sandbox)
+        r = self.rollback("ecs", "--env", "prod", "--yes", "--verbose", "--reason", "500s after deploy", sandbox=self.sandbox)
         self.assertExit(r, 0)
         self.assertIn("connect2-api-prod:6", r.stdout)
         self.assertIn("connect2-api-prod:4", r.stdout)
@@ -78,7 +78,8 @@ class EcsRollbackTest(RollbackTestCase):
         self.assertTrue(entry["to_ref"].endswith("connect2-api-prod:4"))
         self.assertTrue(any("UpdateService sent" in e for e in entry["events"]))
         self.assertEqual(os.stat(self.journal_path()).st_mode & 0o777, 0o600)
-        self.assertNoSecrets(r.stdout, r.stderr)
+        self.assertIn("rollback: debug: aws: ECS UpdateService", r.stderr)  # --verbose logs the calls...
+        self.assertNoSecrets(r.stdout, r.stderr)  # ...and no secret, in output, logs or the journal
 
     def test_second_rollback_prefers_the_journals_last_known_good(self):
         self.assertExit(self.rollback("ecs", "--env", "staging", "--to-revision", "2", sandbox=self.sandbox), 0)
