@@ -12,6 +12,7 @@
 #include "aws/http.hpp"
 #include "util/clock.hpp"
 #include "util/result.hpp"
+#include "../support/fake_clock.hpp"
 
 namespace rb::aws::testing {
 
@@ -73,23 +74,6 @@ class FakeTransport final : public HttpTransport {
   std::vector<HttpRequest> requests;
 };
 
-// Time stands still unless someone sleeps; sleeps are recorded.
-class FakeClock final : public Clock {
- public:
-  std::chrono::steady_clock::time_point now() const override { return steady_; }
-  std::chrono::system_clock::time_point wall_now() const override { return wall_ + (steady_ - start_); }
-  bool sleep_for(std::chrono::milliseconds d) override {
-    sleeps.push_back(d);
-    steady_ += d;
-    return !interrupt_sleeps;
-  }
-  std::vector<std::chrono::milliseconds> sleeps;
-  bool interrupt_sleeps = false;
-
- private:
-  std::chrono::steady_clock::time_point start_{};
-  std::chrono::steady_clock::time_point steady_{};
-  std::chrono::system_clock::time_point wall_ = std::chrono::system_clock::from_time_t(1767225600);  // 2026-01-01
-};
+using FakeClock = rb::testing::FakeClock;
 
 }  // namespace rb::aws::testing

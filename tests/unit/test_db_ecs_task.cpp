@@ -6,6 +6,7 @@
 #include <deque>
 
 #include "db/ecs_task.hpp"
+#include "../support/fake_clock.hpp"
 
 using namespace rb;
 using namespace rb::db;
@@ -18,20 +19,7 @@ constexpr const char* SETTINGS = "7a9b0c1d2e3f";
 
 namespace {
 
-class FakeClock final : public Clock {
- public:
-  std::chrono::steady_clock::time_point now() const override { return t_; }
-  std::chrono::system_clock::time_point wall_now() const override { return {}; }
-  bool sleep_for(std::chrono::milliseconds d) override {
-    sleeps.push_back(d);
-    t_ += d;
-    return true;
-  }
-  std::vector<std::chrono::milliseconds> sleeps;
-
- private:
-  std::chrono::steady_clock::time_point t_{};
-};
+using rb::testing::FakeClock;
 
 class FakeTasks final : public TaskGateway {
  public:

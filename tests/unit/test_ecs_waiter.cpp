@@ -4,6 +4,7 @@
 
 #include "ecs/rollback.hpp"
 #include "ecs/waiter.hpp"
+#include "../support/fake_clock.hpp"
 
 using namespace rb;
 using namespace rb::ecs;
@@ -52,22 +53,7 @@ std::vector<Service> good_rollout() {
   };
 }
 
-class FakeClock final : public Clock {
- public:
-  std::chrono::steady_clock::time_point now() const override { return t_; }
-  std::chrono::system_clock::time_point wall_now() const override {
-    return std::chrono::system_clock::time_point(std::chrono::seconds(1000));
-  }
-  bool sleep_for(std::chrono::milliseconds d) override {
-    sleeps.push_back(d);
-    t_ += d;
-    return true;
-  }
-  std::vector<std::chrono::milliseconds> sleeps;
-
- private:
-  std::chrono::steady_clock::time_point t_{};
-};
+using rb::testing::FakeClock;
 
 class FakeGateway final : public EcsGateway {
  public:

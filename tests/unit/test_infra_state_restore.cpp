@@ -11,19 +11,16 @@
 #include "infra/state_restore.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
+#include "../support/fake_clock.hpp"
 
 using namespace rb;
 using namespace rb::infra;
 
 namespace {
 
-class FakeClock final : public Clock {
- public:
-  std::chrono::steady_clock::time_point now() const override { return {}; }
-  std::chrono::system_clock::time_point wall_now() const override {
-    return std::chrono::system_clock::time_point(std::chrono::seconds(1'780'000'000));
-  }
-  bool sleep_for(std::chrono::milliseconds) override { return true; }
+// Wall time fixed at 2026-05-28 (sleeps never happen in these tests).
+struct FakeClock : rb::testing::FakeClock {
+  FakeClock() : rb::testing::FakeClock(std::chrono::system_clock::time_point(std::chrono::seconds(1'780'000'000))) {}
 };
 
 Error tagged(std::string tag, std::string message = "fake failure") {
