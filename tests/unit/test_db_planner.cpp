@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "db/planner.hpp"
+#include "../support/migrations_fixture.hpp"
 
 using namespace rb;
 using namespace rb::db;
@@ -12,17 +13,7 @@ using Ids = std::vector<std::string>;
 // The fixture project's graph (tests/fixtures/migrations/README.md):
 //   a1f0c3e2b7d4 (core) - 2b8e5d9c4a10 -+- 3c4d1e2f9a0b -+- merge_heads_20260130 - backfill_nicknames_v2
 //                                       +- 5e6f7a8b9c0d -+     - 7a9b0c1d2e3f - 8b0c1d2e3f4a (depends_on 2b8e5d9c4a10)
-const RevisionGraph& fixture() {
-  static const RevisionGraph graph = [] {
-    auto scripts = read_migration_scripts(
-        {std::filesystem::path(ROLLBACK_SOURCE_DIR) / "tests/fixtures/migrations/alembic/versions"});
-    EXPECT_TRUE(scripts.ok()) << scripts.error().message;
-    auto g = RevisionGraph::build(std::move(*scripts));
-    EXPECT_TRUE(g.ok()) << g.error().message;
-    return std::move(*g);
-  }();
-  return graph;
-}
+const RevisionGraph& fixture() { return rb::testing::migrations_fixture_graph(); }
 
 constexpr const char* A = "a1f0c3e2b7d4";
 constexpr const char* B = "2b8e5d9c4a10";

@@ -13,6 +13,7 @@
 #include "db/planner.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
+#include "../support/migrations_fixture.hpp"
 
 using namespace rb;
 using namespace rb::db;
@@ -231,10 +232,7 @@ TEST_F(db_postgres, ReadsMigratedDatabaseBacksUpDowngradesAndRestores) {
   EXPECT_EQ(restore.find(kAppPassword), std::string::npos);
 
   // Downgrade for real with the planned argument; the rows are what the planner said.
-  auto scripts = read_migration_scripts({fs::path(ROLLBACK_SOURCE_DIR) / "tests/fixtures/migrations/alembic/versions"});
-  auto graph = RevisionGraph::build(std::move(*scripts));
-  ASSERT_TRUE(graph.ok());
-  auto plan = plan_downgrade(*graph, {"merge_heads_20260130"}, DowngradeTarget::to("2b8e5d9c4a10"));
+  auto plan = plan_downgrade(rb::testing::migrations_fixture_graph(), {"merge_heads_20260130"}, DowngradeTarget::to("2b8e5d9c4a10"));
   ASSERT_TRUE(plan.ok());
   auto down = alembic({"downgrade", plan->alembic_argument});
   ASSERT_TRUE(down.ok()) << down.err;

@@ -2,6 +2,7 @@
 
 #include "db/graph.hpp"
 #include "db/risk.hpp"
+#include "../support/migrations_fixture.hpp"
 
 using namespace rb;
 using namespace rb::db;
@@ -206,8 +207,7 @@ TEST(db_risk, DataChecksQuoteAndDeduplicate) {
 }
 
 TEST(db_risk, FixtureDowngrades) {
-  auto scripts = read_migration_scripts(
-      {std::filesystem::path(ROLLBACK_SOURCE_DIR) / "tests/fixtures/migrations/alembic/versions"});
+  auto scripts = read_migration_scripts({rb::testing::migrations_fixture_versions()});
   ASSERT_TRUE(scripts.ok()) << scripts.error().message;
   std::map<std::string, std::string> summary;
   for (const auto& s : *scripts) {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "db/rollback.hpp"
+#include "../support/migrations_fixture.hpp"
 
 using namespace rb;
 using namespace rb::db;
@@ -19,17 +20,7 @@ constexpr const char* BACKFILL = "backfill_nicknames_v2";
 constexpr const char* SETTINGS = "7a9b0c1d2e3f";
 constexpr const char* HEAD = "8b0c1d2e3f4a";
 
-const RevisionGraph& fixture() {
-  static const RevisionGraph graph = [] {
-    auto scripts = read_migration_scripts(
-        {std::filesystem::path(ROLLBACK_SOURCE_DIR) / "tests/fixtures/migrations/alembic/versions"});
-    EXPECT_TRUE(scripts.ok()) << scripts.error().message;
-    auto g = RevisionGraph::build(std::move(*scripts));
-    EXPECT_TRUE(g.ok()) << g.error().message;
-    return std::move(*g);
-  }();
-  return graph;
-}
+const RevisionGraph& fixture() { return rb::testing::migrations_fixture_graph(); }
 
 AnalyzedPlan analyzed(const Ids& rows, const DowngradeTarget& target, const std::string& dialect = "postgresql") {
   auto plan = plan_downgrade(fixture(), rows, target);

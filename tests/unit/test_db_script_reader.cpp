@@ -5,6 +5,7 @@
 #include "db/python_lexer.hpp"
 #include "db/script_reader.hpp"
 #include "util/fs.hpp"
+#include "../support/migrations_fixture.hpp"
 
 using namespace rb;
 using namespace rb::db;
@@ -313,7 +314,7 @@ TEST(db_script_reader, FolderErrorsListEveryBrokenFile) {
 }
 
 TEST(db_script_reader, ReadsTheFixtureProject) {
-  auto r = read_migration_scripts({std::filesystem::path(ROLLBACK_SOURCE_DIR) / "tests/fixtures/migrations/alembic/versions"});
+  auto r = read_migration_scripts({rb::testing::migrations_fixture_versions()});
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->size(), 8u);
   for (const auto& s : *r) {
