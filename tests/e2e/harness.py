@@ -144,16 +144,19 @@ class RollbackTestCase(unittest.TestCase):
         self.assertEqual(proc.returncode, code,
                          f"exit {proc.returncode}, expected {code}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
 
-    def assertNoSecrets(self, *texts):
+    def assertNoSecrets(self, *texts, also=()):
+        """The planted AWS secrets (and the `also` ones) appear neither in the texts nor in any file
+        of the state folder (journal, locks, backups)."""
+        secrets = (PLANTED_SECRET_KEY, PLANTED_SESSION_TOKEN, *also)
         for t in texts:
-            self.assertNotIn(PLANTED_SECRET_KEY, t)
-            self.assertNotIn(PLANTED_SESSION_TOKEN, t)
+            for secret in secrets:
+                self.assertNotIn(secret, t)
         for root, _, files in os.walk(self.state):
             for name in files:
                 with open(os.path.join(root, name), "rb") as f:
                     data = f.read()
-                self.assertNotIn(PLANTED_SECRET_KEY.encode(), data, name)
-                self.assertNotIn(PLANTED_SESSION_TOKEN.encode(), data, name)
+                for secret in secrets:
+                    self.assertNotIn(secret.encode(), data, name)
 
 
 def wait_for(predicate, timeout=30, interval=0.1, message="condition"):
