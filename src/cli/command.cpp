@@ -31,4 +31,11 @@ int execute(const GlobalOptions& g, bool needs_config, const std::function<Statu
   return 0;
 }
 
+void run_when_parsed(CLI::App& sub, const GlobalOptions& g, Action& action, bool needs_config,
+                     std::function<Status(Context&)> body) {
+  sub.callback([&g, &action, needs_config, body = std::move(body)] {
+    action = [&g, needs_config, body] { return execute(g, needs_config, body); };
+  });
+}
+
 }  // namespace rb::cli

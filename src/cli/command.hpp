@@ -21,6 +21,10 @@ void add_global_options(CLI::App& sub, GlobalOptions& g);
 // error if any, and returns the exit code.
 int execute(const GlobalOptions& g, bool needs_config, const std::function<Status(Context&)>& body);
 
+// When `sub` is the parsed command, sets `action` to execute(g, needs_config, body).
+void run_when_parsed(CLI::App& sub, const GlobalOptions& g, Action& action, bool needs_config,
+                     std::function<Status(Context&)> body);
+
 void register_ecs(CLI::App& app, GlobalOptions& g, Action& action);
 void register_app(CLI::App& app, GlobalOptions& g, Action& action);
 void register_status(CLI::App& app, GlobalOptions& g, Action& action);

@@ -73,9 +73,7 @@ void register_app(CLI::App& app, GlobalOptions& g, Action& action) {
   add_revert_options(*sub, opts->revert, RevertLayer::Application);
   sub->add_flag("--wait", opts->wait, "Follow the redeploy until ECS runs the revert (and the health URL answers)");
   add_global_options(*sub, g);
-  sub->callback([&g, &action, opts] {
-    action = [&g, opts] { return execute(g, true, [opts](Context& ctx) { return run(ctx, *opts); }); };
-  });
+  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli

@@ -147,9 +147,7 @@ void register_ecs(CLI::App& app, GlobalOptions& g, Action& action) {
       ->excludes(to);
   sub->add_option("--reason", opts->reason, "Why (recorded in the journal)");
   add_global_options(*sub, g);
-  sub->callback([&g, &action, opts] {
-    action = [&g, opts] { return execute(g, true, [opts](Context& ctx) { return run(ctx, *opts); }); };
-  });
+  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli

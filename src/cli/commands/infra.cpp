@@ -307,9 +307,7 @@ void register_infra(CLI::App& app, GlobalOptions& g, Action& action) {
   sub->add_option("--known-good", opts->known_good,
                   "Method 2: plan and apply the Terraform folder as it was at this commit (hex id)");
   add_global_options(*sub, g);
-  sub->callback([&g, &action, opts] {
-    action = [&g, opts] { return execute(g, true, [opts](Context& ctx) { return run(ctx, *opts); }); };
-  });
+  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli

@@ -44,9 +44,7 @@ void register_init(CLI::App& app, GlobalOptions& g, Action& action) {
   sub->add_option("--region", opts->region, "AWS region (default us-east-1)");
   sub->add_flag("--force", opts->force, "Overwrite an existing file");
   add_global_options(*sub, g);
-  sub->callback([&g, &action, opts] {
-    action = [&g, opts] { return execute(g, false, [opts](Context& ctx) { return run(ctx, *opts); }); };
-  });
+  run_when_parsed(*sub, g, action, false, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli

@@ -103,9 +103,7 @@ void register_status(CLI::App& app, GlobalOptions& g, Action& action) {
   CLI::App* sub = app.add_subcommand("status", "What runs now in an environment: deployments, revisions, events, lock, rollbacks");
   sub->add_option("--env,-e", opts->env, "Environment (from rollback.yaml)")->required();
   add_global_options(*sub, g);
-  sub->callback([&g, &action, opts] {
-    action = [&g, opts] { return execute(g, true, [opts](Context& ctx) { return run(ctx, *opts); }); };
-  });
+  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli

@@ -56,9 +56,7 @@ void register_unlock(CLI::App& app, GlobalOptions& g, Action& action) {
   CLI::App* sub = app.add_subcommand("unlock", "Break an environment's lock left by a rollback whose process died");
   sub->add_option("--env,-e", opts->env, "Environment (from rollback.yaml)")->required();
   add_global_options(*sub, g);
-  sub->callback([&g, &action, opts] {
-    action = [&g, opts] { return execute(g, true, [opts](Context& ctx) { return run(ctx, *opts); }); };
-  });
+  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli
