@@ -266,15 +266,7 @@ class SqlScanner {
   bool at_statement_end() const { return i_ >= t_.size() || (t_[i_].kind == SqlToken::Punct && t_[i_].text == ";"); }
 
   void add(FindingKind kind, Severity sev, std::string schema, std::string table, std::string column, std::string action) {
-    Finding f;
-    f.kind = kind;
-    f.severity = sev;
-    f.schema = std::move(schema);
-    f.table = std::move(table);
-    f.column = std::move(column);
-    f.action = std::move(action);
-    f.line = line_;
-    out_.push_back(std::move(f));
+    out_.push_back(Finding{kind, sev, std::move(schema), std::move(table), std::move(column), std::move(action), {}, line_});
   }
 
   void drop() {
@@ -471,16 +463,8 @@ Result<RiskReport> analyze_function_body(std::string_view body, int first_line, 
 
       auto finding = [&](FindingKind kind, Severity sev, std::string schema, std::string table, std::string column,
                          std::string action) {
-        Finding f;
-        f.kind = kind;
-        f.severity = sev;
-        f.schema = std::move(schema);
-        f.table = std::move(table);
-        f.column = std::move(column);
-        f.action = std::move(action);
-        f.detail = detail;
-        f.line = line;
-        add_finding(report, std::move(f));
+        add_finding(report, Finding{kind, sev, std::move(schema), std::move(table), std::move(column), std::move(action),
+                                    detail, line});
       };
 
       if (receiver.empty() && (method == "globals" ||
