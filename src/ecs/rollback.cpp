@@ -29,8 +29,8 @@ constexpr int kMaxReadFailures = 10;
 constexpr auto kMaxReadBackoff = std::chrono::milliseconds(3000);
 
 bool is_transient_read_error(const Error& e) {
-  return aws::is_throttling_error(e.tag) || aws::is_transient_error(e.tag) || e.tag == "connection" ||
-         e.tag == "connection-not-sent" || e.tag == "ambiguous";
+  return aws::is_throttling_error(e.tag) || aws::is_transient_error(e.tag) || aws::is_transport_error(e) ||
+         e.tag == aws::kTagAmbiguous;
 }
 
 }  // namespace
@@ -200,7 +200,7 @@ Status send_update(EcsGateway& ecs, Clock& clock, const Emit& emit, const std::s
     auto sent = ecs.update_service(cluster, service, target_arn);
     if (sent) return {};
     Error err = sent.take_error();
-    if (err.tag != "ambiguous" || attempt >= kMaxUpdateAttempts) return err;
+    if (err.tag != aws::kTagAmbiguous || attempt >= kMaxUpdateAttempts) return err;
     emit(fmt::format("UpdateService got no clear answer ({}); reading the service before sending again", err.message));
     if (!clock.sleep_for(kAmbiguityPause)) return interrupted_error("interrupted while sending UpdateService");
     RB_TRY_ASSIGN(auto svc, ecs.describe_service(cluster, service));
