@@ -223,6 +223,8 @@ Result<WaitResult> wait_for_rollout(EcsGateway& ecs, Clock& clock, Output& out, 
                                     const std::string& target_arn, double started_at,
                                     std::chrono::milliseconds timeout, const std::set<std::string>* previous) {
   auto start = clock.now();
+  const auto target_ref = parse_task_def(target_arn);
+  const std::string target_label = target_ref ? target_ref->label() : target_arn;
   ChangeTracker tracker(started_at);
   PollSchedule schedule;
   std::set<std::string> reported_tasks;
@@ -271,7 +273,7 @@ Result<WaitResult> wait_for_rollout(EcsGateway& ecs, Clock& clock, Output& out, 
     if (result.elapsed >= timeout) {
       out.clear_status();
       return failure(fmt::format("timed out after {} waiting for {} to run {} ({})", format_duration(timeout), service,
-                                 parse_task_def(target_arn) ? parse_task_def(target_arn)->label() : target_arn,
+                                 target_label,
                                  v.summary),
                      "ECS is still working on it: follow it with `rollback status`, or wait longer with --timeout");
     }
@@ -282,7 +284,7 @@ Result<WaitResult> wait_for_rollout(EcsGateway& ecs, Clock& clock, Output& out, 
     if (!clock.sleep_for(delay))
       return interrupted_error(fmt::format(
           "interrupted while waiting; the deployment of {} goes on in ECS without us (check `rollback status`)",
-          parse_task_def(target_arn) ? parse_task_def(target_arn)->label() : target_arn));
+          target_label));
   }
 }
 
