@@ -16,6 +16,9 @@ enum class ExitCode : int {
   Usage = 2,        // bad command line or configuration
   Refused = 3,      // a safety check refused to go on; nothing was changed
   Locked = 4,       // another rollback holds the environment's lock
+  CannotStart = 5,  // a precondition outside the command line failed before anything changed
+                    // (credentials expired, wrong account, AWS or the team store unreachable)
+  NotRecorded = 6,  // the rollback itself succeeded but recording it (journal, outbox) failed
   Interrupted = 130 // Ctrl-C / SIGTERM
 };
 
