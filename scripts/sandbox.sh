@@ -56,6 +56,7 @@ export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
 export AWS_REGION=$region
 export AWS_DEFAULT_REGION=$region
+export AWS_EC2_METADATA_DISABLED=true
 export ROLLBACK_SANDBOX_URL=$base
 EOF
 }

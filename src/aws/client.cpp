@@ -285,13 +285,42 @@ std::chrono::milliseconds AwsClient::backoff(int attempt) {
   return std::chrono::milliseconds(static_cast<long long>(r * cap_ms));
 }
 
+Status AwsClient::refresh_credentials_if_needed() {
+  Credentials& current = config_.credentials;
+  if (!current.refresh) return {};
+  const std::time_t now = std::chrono::system_clock::to_time_t(clock_->wall_now());
+  RefreshNeed need = refresh_need(current, now);
+  if (need == RefreshNeed::None) return {};
+  log_debug("aws: credentials from {} expire at {}: refreshing them", current.source, current.expiration);
+  auto fresh = current.refresh();
+  if (fresh && fresh->expires_at.value_or(0) > current.expires_at.value_or(0)) {
+    current = std::move(*fresh);
+    return {};
+  }
+  std::string why = fresh ? std::string("the source returned the same credentials") : fresh.error().message;
+  if (need == RefreshNeed::Advisory) {
+    log_debug("aws: refreshing the credentials failed ({}); the current ones are still valid until {}", why,
+              current.expiration);
+    return {};
+  }
+  Error e{ExitCode::CannotStart,
+          fmt::format("the credentials from {} expire at {} and could not be refreshed: {}", current.source,
+                      current.expiration, why),
+          fresh ? std::string("sign in again (aws sso login, or renew the role session) and rerun") : fresh.error().hint,
+          "credentials-expired"};
+  return e;
+}
+
 Result<HttpResponse> AwsClient::send_with_retries(HttpRequest request, std::string_view operation, Protocol protocol,
                                                   CallOptions opts) {
   if (config_error_) return *config_error_;
   const std::string op(operation);
   for (int attempt = 1;; ++attempt) {
     HttpRequest signed_request = request;
-    RB_TRY(sign_request(signed_request, config_.service, config_.region, config_.credentials, clock_->wall_now()));
+    if (!config_.anonymous) {
+      RB_TRY(refresh_credentials_if_needed());
+      RB_TRY(sign_request(signed_request, config_.service, config_.region, config_.credentials, clock_->wall_now()));
+    }
     auto started = clock_->now();
     auto sent = transport_->send(signed_request);
     auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock_->now() - started);
@@ -378,6 +407,19 @@ Result<HttpResponse> AwsClient::rest_call(const RestRequest& rest, CallOptions o
   request.headers = rest.headers;
   request.body = rest.body;
   return send_with_retries(std::move(request), rest.operation, Protocol::Xml, opts);
+}
+
+Result<std::string> AwsClient::query_call(std::string_view operation, std::string_view version,
+                                          const QueryParams& params, CallOptions opts) {
+  HttpRequest request;
+  request.method = "POST";
+  request.url = config_.endpoint + "/";
+  QueryParams form = {{"Action", std::string(operation)}, {"Version", std::string(version)}};
+  form.insert(form.end(), params.begin(), params.end());
+  request.body = encode_query(form);
+  request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
+  RB_TRY_ASSIGN(HttpResponse response, send_with_retries(std::move(request), operation, Protocol::Xml, opts));
+  return std::move(response.body);
 }
 
 }  // namespace rb::aws

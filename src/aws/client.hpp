@@ -53,6 +53,8 @@ struct AwsClientConfig {
   std::string endpoint{};  // "https://ecs.eu-west-1.amazonaws.com", "http://127.0.0.1:5000"
   Credentials credentials{};
   RetryPolicy retry{};
+  // Send requests unsigned (STS AssumeRoleWithWebIdentity, the SSO portal): no credentials needed.
+  bool anonymous = false;
 
   // Endpoint from endpoint_url() (AWS_ENDPOINT_URL_* overrides honoured).
   static AwsClientConfig for_service(std::string service, std::string region, Credentials credentials,
@@ -114,6 +116,11 @@ class AwsClient {
   // from the XML body.
   Result<HttpResponse> rest_call(const RestRequest& request, CallOptions opts = {});
 
+  // A Query-protocol call (STS): POST / with the form `Action=<operation>&Version=<version>&<params>`.
+  // Returns the XML reply's body; errors are parsed from <ErrorResponse><Error><Code>.
+  Result<std::string> query_call(std::string_view operation, std::string_view version, const QueryParams& params,
+                                 CallOptions opts = {});
+
   const AwsClientConfig& config() const { return config_; }
   // "ECS", "S3", "DynamoDB"
   const std::string& display_name() const { return display_; }
@@ -124,6 +131,9 @@ class AwsClient {
   Result<HttpResponse> send_with_retries(HttpRequest request, std::string_view operation, Protocol protocol,
                                          CallOptions opts);
   std::chrono::milliseconds backoff(int attempt);
+  // Asks a refreshable credential source for fresh credentials when the current ones expire
+  // within kAdvisoryRefreshWindow; an error only inside kMandatoryRefreshWindow.
+  Status refresh_credentials_if_needed();
 
   AwsClientConfig config_;
   HttpTransport* transport_;

@@ -93,11 +93,19 @@ void set_header(Headers& headers, std::string_view name, std::string value) {
 
 struct CurlTransport::Impl {
   CURL* handle = nullptr;
+  std::chrono::milliseconds connect_timeout = kConnectTimeout;
+  std::chrono::milliseconds request_timeout = kRequestTimeout;
 };
 
 CurlTransport::CurlTransport() : impl_(std::make_unique<Impl>()) {
   ensure_curl_global_init();
   impl_->handle = curl_easy_init();
+}
+
+CurlTransport::CurlTransport(std::chrono::milliseconds connect_timeout, std::chrono::milliseconds request_timeout)
+    : CurlTransport() {
+  impl_->connect_timeout = connect_timeout;
+  impl_->request_timeout = request_timeout;
 }
 
 CurlTransport::~CurlTransport() {
@@ -114,8 +122,8 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
   char error_buffer[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::chrono::milliseconds(kConnectTimeout).count()));
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(std::chrono::milliseconds(kRequestTimeout).count()));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(impl_->connect_timeout.count()));
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(impl_->request_timeout.count()));
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);

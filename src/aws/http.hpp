@@ -71,6 +71,8 @@ inline constexpr std::chrono::seconds kRequestTimeout{30};
 class CurlTransport final : public HttpTransport {
  public:
   CurlTransport();
+  // With other limits than kConnectTimeout/kRequestTimeout (the metadata services: about 1 s).
+  CurlTransport(std::chrono::milliseconds connect_timeout, std::chrono::milliseconds request_timeout);
   ~CurlTransport() override;
   CurlTransport(const CurlTransport&) = delete;
   CurlTransport& operator=(const CurlTransport&) = delete;

@@ -232,7 +232,7 @@ Result<Config> parse_config(const std::string& text, const fs::path& source) {
     RB_TRY(p.require_map(n, what));
     RB_TRY(p.check_keys(n,
                         {"branch", "protected", "cluster", "service", "task_family", "container", "health_url",
-                         "aws_profile", "region", "image_tag", "migrations", "terraform"},
+                         "aws_profile", "region", "image_tag", "migrations", "terraform", "account_id"},
                         what));
     if (!n["branch"])
       return p.error_at(n, fmt::format("{} is missing required key 'branch'", what),
@@ -250,6 +250,11 @@ Result<Config> parse_config(const std::string& text, const fs::path& source) {
     RB_TRY(p.get_string(n, "container", e.container));
     RB_TRY(p.get_string(n, "health_url", e.health_url));
     RB_TRY(p.get_string(n, "aws_profile", e.aws_profile));
+    RB_TRY(p.get_string(n, "account_id", e.account_id));
+    if (!e.account_id.empty() &&
+        (e.account_id.size() != 12 || e.account_id.find_first_not_of("0123456789") != std::string::npos))
+      return p.error_at(n["account_id"], fmt::format("'account_id' must be the 12-digit AWS account id, got '{}'", e.account_id),
+                        "write it in quotes, e.g. account_id: \"123456789012\" (aws sts get-caller-identity shows it)");
     RB_TRY(p.get_string(n, "region", e.region));
     RB_TRY(p.get_string(n, "image_tag", e.image_tag));
     if (e.image_tag.find("{sha}") == std::string::npos && e.image_tag.find("{short_sha}") == std::string::npos)

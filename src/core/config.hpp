@@ -45,6 +45,7 @@ struct EnvironmentConfig {
   std::string container;    // default {app}
   std::string health_url;   // optional: must answer 2xx after a rollback
   std::string aws_profile;  // optional
+  std::string account_id;   // optional: the 12-digit AWS account the credentials must belong to
   std::string region;       // default: the top-level region
   std::string image_tag;    // how a deployed image names its commit; default "{sha}"
   MigrationsConfig migrations;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/identity.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -39,7 +40,10 @@ Result<const EnvironmentConfig*> Context::environment(const std::string& name) c
     std::string names = config_ ? join(config_->environment_names(), ", ") : "";
     return usage_error("--env is required", fmt::format("name one of the environments: {}", names));
   }
-  return config_->environment(name);
+  RB_TRY_ASSIGN(const EnvironmentConfig* env, config_->environment(name));
+  // A prod rollback from the wrong profile is refused here, before any command changes anything.
+  RB_TRY(check_environment_account(*config_, *env));
+  return env;
 }
 
 fs::path Context::state_dir() const { return default_state_dir(); }

@@ -33,6 +33,7 @@ std::string to_hex(std::string_view raw) {
 std::string sha256_raw(std::string_view data) { return digest(EVP_sha256(), data); }
 std::string sha256_hex(std::string_view data) { return to_hex(sha256_raw(data)); }
 std::string md5_hex(std::string_view data) { return to_hex(digest(EVP_md5(), data)); }
+std::string sha1_hex(std::string_view data) { return to_hex(digest(EVP_sha1(), data)); }
 std::string md5_base64(std::string_view data) { return base64_encode(digest(EVP_md5(), data)); }
 
 std::string hmac_sha256_raw(std::string_view key, std::string_view data) {

@@ -10,6 +10,8 @@ std::string sha256_raw(std::string_view data);
 std::string sha256_hex(std::string_view data);
 std::string hmac_sha256_raw(std::string_view key, std::string_view data);
 std::string md5_hex(std::string_view data);
+// SHA-1, only where another tool's file names use it (the AWS CLI's credential caches).
+std::string sha1_hex(std::string_view data);
 std::string md5_base64(std::string_view data);
 std::string to_hex(std::string_view raw);
 std::string base64_encode(std::string_view raw);

@@ -12,6 +12,7 @@
 #include "aws/ecs.hpp"
 #include "aws/endpoint.hpp"
 #include "aws/s3.hpp"
+#include "aws/sts.hpp"
 #include "util/hash.hpp"
 
 using namespace rb;
@@ -318,6 +319,38 @@ TEST_F(MotoTest, MotoRejectsABadSignatureOrToken) {
   ASSERT_FALSE(listed.ok());
   EXPECT_EQ(listed.error().tag, "InvalidToken") << listed.error().message;
   EXPECT_FALSE(listed.error().hint.empty());
+}
+
+TEST_F(MotoTest, StsCallerIdentityAndAssumeRoleAreSignedRight) {
+  // moto checks the Query-protocol signature of every STS call (authentication is on).
+  AwsClient sts = client("sts");
+  auto me = get_caller_identity(sts);
+  ASSERT_TRUE(me.ok()) << me.error().message;
+  EXPECT_EQ(me->account, "123456789012");
+  EXPECT_NE(me->arn.find(":assumed-role/rollback-test/"), std::string::npos) << me->arn;
+
+  AssumeRoleRequest request;
+  request.role_arn = "arn:aws:iam::123456789012:role/rollback-test";
+  request.role_session_name = "chained";
+  request.external_id = "ext-1";
+  request.duration_seconds = 900;
+  auto assumed = assume_role(sts, request);
+  ASSERT_TRUE(assumed.ok()) << assumed.error().message;
+  EXPECT_EQ(assumed->assumed_role_arn, "arn:aws:sts::123456789012:assumed-role/rollback-test/chained");
+  ASSERT_TRUE(assumed->credentials.expires_at.has_value());
+
+  Credentials chained = assumed->credentials;
+  chained.source = "assume-role (test)";
+  AwsClient as_role = client("sts", chained);
+  auto who = get_caller_identity(as_role);
+  ASSERT_TRUE(who.ok()) << who.error().message;
+  EXPECT_EQ(who->arn, "arn:aws:sts::123456789012:assumed-role/rollback-test/chained");
+
+  Credentials wrong = credentials;
+  wrong.secret_access_key += "x";
+  AwsClient bad = client("sts", wrong);
+  auto refused = get_caller_identity(bad);
+  ASSERT_FALSE(refused.ok());
 }
 
 TEST_F(MotoTest, ConnectionRefusedIsATransportError) {

@@ -109,7 +109,9 @@ class RollbackTestCase(unittest.TestCase):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update({"HOME": self.home, "XDG_STATE_HOME": self.state, "ROLLBACK_USER": "e2e-tester",
                     "AWS_ACCESS_KEY_ID": "AKIAE2ETESTKEY000001", "AWS_SECRET_ACCESS_KEY": PLANTED_SECRET_KEY,
-                    "AWS_SESSION_TOKEN": PLANTED_SESSION_TOKEN, "AWS_REGION": "us-east-1"})
+                    "AWS_SESSION_TOKEN": PLANTED_SESSION_TOKEN, "AWS_REGION": "us-east-1",
+                    # No instance metadata here: never let the credential chain wait on 169.254.169.254.
+                    "AWS_EC2_METADATA_DISABLED": "true"})
         if sandbox is not None:
             env["AWS_ENDPOINT_URL"] = sandbox.url
         env.update({k: str(v) for k, v in extra.items()})

@@ -27,6 +27,7 @@ class AwsCredentials : public ::testing::Test {
     home = tmp->path() / "home";
     std::filesystem::create_directories(home / ".aws");
     env.set("HOME", home.string());
+    env.set("AWS_EC2_METADATA_DISABLED", "true");  // no IMDS on a test machine: never wait for it
   }
 
   void write(const std::filesystem::path& path, const std::string& text, bool executable = false) {
@@ -228,14 +229,134 @@ TEST_F(AwsCredentials, HalfSetCredentialsAreErrors) {
   EXPECT_NE(r.error().message.find("aws_secret_access_key"), std::string::npos);
 }
 
-TEST_F(AwsCredentials, AssumeRoleAndSsoProfilesAreRefusedWithAWayAround) {
-  write_config("[profile sso]\nsso_session = corp\nsso_account_id = 123\n"
-               "[profile role]\nrole_arn = arn:aws:iam::123:role/deploy\nsource_profile = default\n");
-  for (const char* profile : {"sso", "role"}) {
-    auto r = resolve_credentials(profile);
-    ASSERT_FALSE(r.ok());
-    EXPECT_NE(r.error().hint.find("export-credentials"), std::string::npos) << r.error().hint;
+TEST_F(AwsCredentials, RoleAndSsoProfileMistakesAreUsageErrorsBeforeAnyNetwork) {
+  write_config("[profile loop1]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = loop2\n"
+               "[profile loop2]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = loop1\n"
+               "[profile nosource]\nrole_arn = arn:aws:iam::1:role/a\n"
+               "[profile ghost]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = nowhere\n"
+               "[profile sso]\nsso_session = corp\nsso_account_id = 123\nsso_role_name = R\n"
+               "[profile halfsso]\nsso_account_id = 123\n");
+  struct Case {
+    const char* profile;
+    const char* says;
+  };
+  for (const Case& c : {Case{"loop1", "loop"}, Case{"nosource", "neither source_profile"},
+                        Case{"ghost", "does not exist"}, Case{"sso", "sso-session \"corp\" does not exist"},
+                        Case{"halfsso", "sso_start_url"}}) {
+    auto r = resolve_credentials(c.profile);
+    ASSERT_FALSE(r.ok()) << c.profile;
+    EXPECT_EQ(r.error().code, ExitCode::Usage) << c.profile;
+    EXPECT_NE(r.error().message.find(c.says), std::string::npos) << r.error().message;
   }
+}
+
+TEST_F(AwsCredentials, SsoWithoutATokenSaysHowToLogIn) {
+  write_config("[profile dev]\nsso_session = corp\nsso_account_id = 777788889999\nsso_role_name = Deployer\n"
+               "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n");
+  auto r = resolve_credentials("dev");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ExitCode::CannotStart);
+  EXPECT_NE(r.error().hint.find("aws sso login --profile dev"), std::string::npos) << r.error().hint;
+  // The file `aws sso login` would have written: SHA-1 of the session name.
+  EXPECT_NE(r.error().message.find("ee0bfd2552fbd840c02cc48b6e823320543c450f.json"), std::string::npos)
+      << r.error().message;
+
+  write(home / ".aws" / "sso" / "cache" / "ee0bfd2552fbd840c02cc48b6e823320543c450f.json",
+        R"({"accessToken": "tok", "expiresAt": "2020-01-01T00:00:00Z"})");
+  r = resolve_credentials("dev");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ExitCode::CannotStart);
+  EXPECT_NE(r.error().message.find("expired at 2020-01-01T00:00:00Z"), std::string::npos) << r.error().message;
+}
+
+TEST_F(AwsCredentials, CachedAssumedRoleCredentialsAreUsedWithoutSts) {
+  write_credentials("[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = basesecret\n");
+  write_config("[profile deploy]\nrole_arn = arn:aws:iam::111122223333:role/deploy\nsource_profile = base\n");
+  // What the AWS CLI leaves in ~/.aws/cli/cache (its Expiration format included); STS points
+  // nowhere, so a call would fail.
+  env.set("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9");
+  write(home / ".aws" / "cli" / "cache" / "36c7d393cf27fa7aa5e80b005ae3ae5a11562a4e.json",
+        R"({"Credentials": {"AccessKeyId": "ASIACACHED", "SecretAccessKey": "cachedsecret",
+            "SessionToken": "cachedtoken", "Expiration": "2999-01-01T00:00:00UTC"}})");
+  auto c = resolve_credentials("deploy");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->access_key_id, "ASIACACHED");
+  EXPECT_EQ(c->session_token, "cachedtoken");
+  EXPECT_NE(c->source.find("assume-role arn:aws:iam::111122223333:role/deploy"), std::string::npos) << c->source;
+  EXPECT_TRUE(static_cast<bool>(c->refresh));
+  EXPECT_EQ(redact("x cachedsecret y").find("cachedsecret"), std::string::npos);  // registered as a secret
+}
+
+TEST_F(AwsCredentials, StsFailureWhileAssumingCannotStart) {
+  write_credentials("[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = basesecret\n");
+  write_config("[profile deploy]\nrole_arn = arn:aws:iam::111122223333:role/deploy\nsource_profile = base\n");
+  env.set("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9");  // nothing listens on the discard port
+  env.set("AWS_MAX_ATTEMPTS", "1");
+  env.set("AWS_REGION", "us-east-1");
+  auto r = resolve_credentials("deploy");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ExitCode::CannotStart);
+  EXPECT_NE(r.error().message.find("cannot assume role arn:aws:iam::111122223333:role/deploy for profile deploy"),
+            std::string::npos)
+      << r.error().message;
+}
+
+TEST(AwsCredentialCache, KeysMatchBotocore) {
+  // Expected values: hashlib.sha1(json.dumps(args, sort_keys=True).encode()).hexdigest().
+  AssumeRoleCacheArgs plain;
+  plain.role_arn = "arn:aws:iam::111122223333:role/deploy";
+  EXPECT_EQ(assume_role_cache_key(plain), "36c7d393cf27fa7aa5e80b005ae3ae5a11562a4e");
+  AssumeRoleCacheArgs full = plain;
+  full.role_session_name = "oncall";
+  full.external_id = "ext-42";
+  full.duration_seconds = 1800;
+  full.serial_number = "arn:aws:iam::111122223333:mfa/me";
+  EXPECT_EQ(assume_role_cache_key(full), "5b9ad7126fe3742d8f411a716e7fb496102d6ef6");
+  AssumeRoleCacheArgs odd;
+  odd.role_arn = "arn:aws:iam::1:role/\xc3\xa9\xe2\x98\x83\xf0\x9f\x98\x80\"\\\n";
+  EXPECT_EQ(assume_role_cache_key(odd), "3367681f30fa8e1858c67333a6085c3ff3289059");
+  EXPECT_EQ(python_json_string("\xc3\xa9\xe2\x98\x83\xf0\x9f\x98\x80\"\\\n\x01"),
+            R"("\u00e9\u2603\ud83d\ude00\"\\\n\u0001")");
+  // json.dumps(args, sort_keys=True, separators=(',', ':')) for SSO.
+  EXPECT_EQ(sso_credentials_cache_key("Deployer", "777788889999", "corp", ""), "4db00591fe3f399f1d178178808c449ba3a17c90");
+  EXPECT_EQ(sso_credentials_cache_key("ReadOnly", "123412341234", "", "https://legacy.awsapps.com/start"),
+            "35796854d77d8fd8a3935d8cbdc51231ba93dc17");
+  EXPECT_EQ(sso_token_cache_file_name("corp"), "ee0bfd2552fbd840c02cc48b6e823320543c450f.json");
+  EXPECT_EQ(sso_token_cache_file_name("https://legacy.awsapps.com/start"), "79e435d7a515078e81c9dffc35f38d5687ebd3a7.json");
+}
+
+TEST(AwsCredentialExpiry, ParsesEveryFormatTheSourcesWrite) {
+  EXPECT_EQ(parse_iso8601("2026-01-01T00:00:00Z"), std::optional<std::time_t>(1767225600));
+  EXPECT_EQ(parse_iso8601("2026-01-01T00:00:00UTC"), std::optional<std::time_t>(1767225600));  // botocore's cache
+  EXPECT_EQ(parse_iso8601("2026-01-01T01:00:00.123+01:00"), std::optional<std::time_t>(1767225600));
+  EXPECT_FALSE(parse_iso8601("tomorrow").has_value());
+}
+
+TEST(AwsCredentialExpiry, RefreshWindowsAreBotocores) {
+  const std::time_t now = 1767225600;
+  Credentials c;
+  EXPECT_EQ(refresh_need(c, now), RefreshNeed::None);  // long-term keys never expire
+  c.expires_at = now + 16 * 60;
+  EXPECT_EQ(refresh_need(c, now), RefreshNeed::None);
+  c.expires_at = now + 14 * 60;
+  EXPECT_EQ(refresh_need(c, now), RefreshNeed::Advisory);
+  c.expires_at = now + 9 * 60;
+  EXPECT_EQ(refresh_need(c, now), RefreshNeed::Mandatory);
+  c.expires_at = now - 1;
+  EXPECT_EQ(refresh_need(c, now), RefreshNeed::Mandatory);
+}
+
+TEST(AwsContainerCredentials, OnlyLoopbackAndTheEcsEksHosts) {
+  EXPECT_TRUE(container_url_allowed("http://169.254.170.2/v2/credentials/abc"));
+  EXPECT_TRUE(container_url_allowed("http://169.254.170.23/v1/credentials"));
+  EXPECT_TRUE(container_url_allowed("http://[fd00:ec2::23]/v1/credentials"));
+  EXPECT_TRUE(container_url_allowed("http://127.0.0.1:8080/creds"));
+  EXPECT_TRUE(container_url_allowed("http://127.9.9.9/creds"));
+  EXPECT_TRUE(container_url_allowed("http://localhost/creds"));
+  EXPECT_TRUE(container_url_allowed("https://creds.example.com/x"));
+  EXPECT_FALSE(container_url_allowed("http://192.0.2.10/creds"));
+  EXPECT_FALSE(container_url_allowed("http://169.254.169.254/latest"));
+  EXPECT_FALSE(container_url_allowed("file:///etc/passwd"));
 }
 
 TEST_F(AwsCredentials, RegionPrecedence) {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "core/config.hpp"
 
 using namespace rb;
@@ -103,4 +105,20 @@ TEST(Config, StarterFileParses) {
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
   EXPECT_EQ(cfg->app, "connect2-api");
   EXPECT_EQ(cfg->environments.size(), 3u);
+}
+
+TEST(Config, AccountIdIsTwelveDigits) {
+  auto cfg = parse_config("app: a\nenvironments:\n  prod: { branch: main, account_id: \"012345678901\" }\n"
+                          "  dev: { branch: dev }\n",
+                          "c.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ((*cfg->environment("prod"))->account_id, "012345678901");
+  EXPECT_EQ((*cfg->environment("dev"))->account_id, "");
+  for (const char* bad : {"12345", "1234567890123", "12345678901x"}) {
+    auto r = parse_config(fmt::format("app: a\nenvironments:\n  prod: {{ branch: main, account_id: \"{}\" }}\n", bad),
+                          "c.yaml");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("c.yaml:3:"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("12-digit"), std::string::npos) << r.error().message;
+  }
 }

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "core/identity.hpp"
 #include "ecs/aws_gateway.hpp"
 #include "ecs/rollback.hpp"
 #include "util/strings.hpp"
@@ -42,6 +43,15 @@ Status run(Context& ctx, const StatusOptions& o) {
   out.line(fmt::format("{} / {} ({}): {}", env->cluster, env->service, env->name, svc.status));
   out.line(fmt::format("  runs     {}  image {}", current_ref ? current_ref->label() : current_arn, current_image));
   out.line(fmt::format("  tasks    {}/{} running, {} pending", svc.running, svc.desired, svc.pending));
+  if (auto who = environment_identity(ctx.config(), *env)) {
+    out.line(fmt::format("  identity {} (account {}, credentials from {})", who->caller.arn, who->caller.account,
+                         who->credential_source));
+    j["identity"] = {{"arn", who->caller.arn}, {"account", who->caller.account}, {"user_id", who->caller.user_id},
+                     {"credential_source", who->credential_source}, {"profile", who->profile}};
+  } else {
+    out.line("  identity unknown: " + who.error().message);
+    j["identity"] = {{"error", who.error().message}};
+  }
 
   j["deployments"] = nlohmann::json::array();
   out.line("  deployments:");
