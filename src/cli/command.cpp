@@ -12,6 +12,8 @@ void add_global_options(CLI::App& sub, GlobalOptions& g) {
   sub.add_option("--timeout", g.timeout, "How long to wait for the result, e.g. 90s, 10m (default 10m)");
   sub.add_flag("--no-wait", g.no_wait, "Start the change and do not wait for it to finish");
   sub.add_flag("--verbose,-v", g.verbose, "Log every API call and command to stderr");
+  sub.add_flag("--local-lock", g.local_lock,
+               "Team mode: take this machine's file lock instead of the team lock on DynamoDB (journaled)");
 }
 
 int execute(const GlobalOptions& g, bool needs_config, const std::function<Status(Context&)>& body) {

@@ -34,5 +34,7 @@ void register_unlock(CLI::App& app, GlobalOptions& g, Action& action);
 void register_infra(CLI::App& app, GlobalOptions& g, Action& action);
 void register_state(CLI::App& app, GlobalOptions& g, Action& action);
 void register_db(CLI::App& app, GlobalOptions& g, Action& action);
+void register_team(CLI::App& app, GlobalOptions& g, Action& action);
+void register_notify(CLI::App& app, GlobalOptions& g, Action& action);
 
 }  // namespace rb::cli

@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   rb::cli::register_unlock(app, g, action);
   rb::cli::register_db(app, g, action);
   rb::cli::register_init(app, g, action);
+  rb::cli::register_team(app, g, action);
+  rb::cli::register_notify(app, g, action);
 
   try {
     app.parse(argc, argv);

@@ -179,7 +179,7 @@ Result<Config> parse_config(const std::string& text, const fs::path& source) {
   RB_TRY(p.require_map(root, "the configuration"));
   RB_TRY(p.check_keys(root,
                       {"app", "region", "environments", "repo", "remote", "journal", "backup_dir", "guards",
-                       "migrations", "terraform"},
+                       "migrations", "terraform", "team"},
                       "the top level"));
 
   Config cfg;
@@ -204,6 +204,9 @@ Result<Config> parse_config(const std::string& text, const fs::path& source) {
     std::string jp;
     RB_TRY(p.get_string(j, "path", jp));
     if (!jp.empty()) cfg.journal_path = fs::path(jp).is_absolute() ? fs::path(jp) : base / jp;
+  }
+  if (YAML::Node t = root["team"]) {
+    RB_TRY_ASSIGN(cfg.team, parse_team_config(t, source));
   }
   if (YAML::Node g = root["guards"]) {
     RB_TRY(p.require_map(g, "'guards'"));

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/team_config.hpp"
 #include "util/result.hpp"
 
 namespace rb {
@@ -63,6 +64,7 @@ struct Config {
   std::filesystem::path journal_path;  // empty: $XDG_STATE_HOME/rollback/journal.db
   std::filesystem::path backup_dir;    // empty: $XDG_STATE_HOME/rollback/backups
   std::vector<EnvironmentConfig> environments;
+  std::optional<TeamConfig> team;  // `team:`: locks and journal shared on DynamoDB (core/team_config.hpp)
 
   // The environment called `name`, or a usage error that suggests the closest one.
   Result<const EnvironmentConfig*> environment(const std::string& name) const;

@@ -4,7 +4,11 @@
 
 #include <fmt/format.h>
 
+#include "aws/sts.hpp"
 #include "core/identity.hpp"
+#include "core/team_journal.hpp"
+#include "core/team_lock.hpp"
+#include "core/team_store.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -31,8 +35,28 @@ Result<std::unique_ptr<Context>> Context::load(const GlobalOptions& g) {
   if (g.config) explicit_path = fs::path(*g.config);
   RB_TRY_ASSIGN(auto cfg, load_config(explicit_path, fs::current_path()));
   log_debug("configuration: {}", cfg.file.string());
+  if (cfg.team) register_notify_secrets(cfg.team->notify);
   ctx->config_ = std::move(cfg);
   return ctx;
+}
+
+Context::Context(GlobalOptions g, Output out, std::chrono::milliseconds timeout)
+    : g_(std::move(g)), out_(out), timeout_(timeout) {}
+
+Context::~Context() = default;
+
+const std::vector<NotifyTarget>& Context::notify_targets() const {
+  static const std::vector<NotifyTarget> none;
+  return is_team() ? config_->team->notify : none;
+}
+
+Result<team::TeamStore*> Context::team_store() {
+  if (!team_store_) {
+    auto store = team::TeamStore::open(*config_, clock_);
+    if (!store) return team::cannot_start(store.error(), config_->team->table, "use the team table");
+    team_store_ = std::move(*store);
+  }
+  return team_store_.get();
 }
 
 Result<const EnvironmentConfig*> Context::environment(const std::string& name) const {
@@ -64,31 +88,104 @@ Result<Journal*> Context::journal() {
     if (const char* j = getenv("ROLLBACK_JOURNAL"); j && *j) path = j;
     else if (config_ && !config_->journal_path.empty()) path = config_->journal_path;
     else path = state_dir() / "journal.db";
-    RB_TRY_ASSIGN(journal_, open_sqlite_journal(path));
+    RB_TRY_ASSIGN(auto local, open_sqlite_journal(path));
+    if (!is_team()) {
+      journal_ = std::move(local);
+      return journal_.get();
+    }
+    // Team mode: the local journal is the outbox; without the table, writes are queued.
+    std::unique_ptr<team::TeamStore> store;
+    if (auto opened = team::TeamStore::open(*config_, clock_)) store = std::move(*opened);
+    else out_.warn(fmt::format("the team table {} cannot be used ({}): the journal is kept here and shared later",
+                               config_->team->table, opened.error().message));
+    RB_TRY_ASSIGN(auto team_journal,
+                  team::TeamJournal::open(std::move(local), path, std::move(store), config_->app,
+                                          config_->environment_names(), [this](const std::string& m) { out_.warn(m); }));
+    journal_ = std::move(team_journal);
   }
   return journal_.get();
 }
 
-Result<EnvironmentLock> Context::lock(const EnvironmentConfig& env) {
+Result<LockHandle> Context::lock(const EnvironmentConfig& env) {
   LockHolder holder;
   holder.user = current_user();
   holder.host = current_host();
   holder.pid = static_cast<long>(getpid());
   holder.command = g_.command_line;
-  holder.since = iso8601(clock_.wall_now());
-  return EnvironmentLock::acquire(lock_dir(), config_->app, env.name, std::move(holder));
+  holder.since = iso8601(is_team() ? team::wall_now(clock_) : clock_.wall_now());
+  std::string note;
+  if (is_team()) {
+    if (!g_.local_lock) {
+      RB_TRY_ASSIGN(team::TeamStore * store, team_store());
+      std::string identity;
+      if (auto creds = aws::resolve_credentials()) {
+        auto region = aws::resolve_region({}, config_->region);
+        aws::CurlTransport transport;
+        aws::AwsClient sts(aws::AwsClientConfig::for_service("sts", region ? *region : config_->region, *creds),
+                           transport, clock_);
+        if (auto id = aws::get_caller_identity(sts)) identity = id->arn;
+        else log_debug("STS GetCallerIdentity failed: {}", id.error().message);
+      }
+      RB_TRY_ASSIGN(auto held, team::acquire_team_lock(*store, clock_, config_->app, env.name, std::move(holder),
+                                                       identity, config_->team->lease,
+                                                       [this](const std::string& m) { out_.warn(m); }));
+      return LockHandle(std::move(held));
+    }
+    note = fmt::format("--local-lock: the team lock in DynamoDB table {} was not taken; only this machine's file "
+                       "lock protected {}",
+                       config_->team->table, env.name);
+    out_.warn(note);
+  }
+  fs::path dir = lock_dir();
+  RB_TRY_ASSIGN(auto file_lock, EnvironmentLock::acquire(dir, config_->app, env.name, std::move(holder)));
+  std::string where = "file lock " + EnvironmentLock::path_for(dir, config_->app, env.name).string();
+  return LockHandle(std::make_unique<FileHeldLock>(std::move(file_lock), where), note);
 }
 
-Result<std::unique_ptr<RollbackRecord>> RollbackRecord::begin(Context& ctx, EnvironmentLock& lock, JournalEntry entry) {
+Result<std::unique_ptr<RollbackRecord>> RollbackRecord::begin(Context& ctx, LockHandle& lock, JournalEntry entry) {
   RB_TRY_ASSIGN(Journal * journal, ctx.journal());
   if (entry.app.empty() && ctx.has_config()) entry.app = ctx.config().app;
-  RB_TRY_ASSIGN(std::string id, journal->begin(std::move(entry)));
+  if (!lock.override_note().empty()) entry.details["local_lock_override"] = true;
+  RB_TRY_ASSIGN(std::string id, journal->begin(entry));
   lock.set_rollback_id(id);
-  return std::unique_ptr<RollbackRecord>(new RollbackRecord(ctx, *journal, id));
+  auto record = std::unique_ptr<RollbackRecord>(new RollbackRecord(ctx, *journal, id));
+  record->started_ = ctx.clock().now();
+  entry.id = id;
+  if (entry.user.empty()) entry.user = current_user();
+  if (entry.host.empty()) entry.host = current_host();
+  if (entry.started_at.empty()) entry.started_at = iso8601(ctx.clock().wall_now());
+  record->entry_ = std::move(entry);
+  if (!lock.override_note().empty()) record->note(lock.override_note());
+  record->announce("started", "");
+  return record;
 }
 
 RollbackRecord::~RollbackRecord() {
   if (!finished_) (void)finish(interrupted() ? kOutcomeInterrupted : kOutcomeFailed);
+  collect_announcements();
+}
+
+void RollbackRecord::announce(const std::string& phase, const std::string& failure) {
+  if (ctx_.notify_targets().empty()) return;
+  Notice n{phase, entry_, failure, -1};
+  if (phase != "started")
+    n.duration_seconds = std::chrono::duration<double>(ctx_.clock().now() - started_).count();
+  n.entry.outcome = phase == "started" ? kOutcomeRunning : phase;
+  n.entry.details = details_.empty() ? entry_.details : details_;
+  announcements_.emplace_back(phase, send_notifications_async(ctx_.notify_targets(), std::move(n)));
+}
+
+void RollbackRecord::collect_announcements() {
+  for (auto& [phase, pending] : announcements_) {
+    if (!pending.valid()) continue;
+    for (const auto& r : pending.get()) {
+      std::string line = fmt::format("notification {} ({}) to {}: {}", phase, r.ok ? "delivered" : "NOT delivered",
+                                     r.target, r.detail);
+      if (!r.ok) ctx_.out().warn(line + " (the rollback is not affected)");
+      note(line);
+    }
+  }
+  announcements_.clear();
 }
 
 void RollbackRecord::event(const std::string& message) {
@@ -107,7 +204,10 @@ void RollbackRecord::add_details(const nlohmann::json& details) {
 Status RollbackRecord::finish(const std::string& outcome, const nlohmann::json& details) {
   finished_ = true;
   add_details(details);
-  return journal_.finish(id_, outcome, details_);
+  Status st = journal_.finish(id_, outcome, details_);
+  announce(outcome == "started" ? "sent" : outcome, details_.is_object() ? details_.value("error", std::string()) : std::string());
+  collect_announcements();
+  return st;
 }
 
 Error RollbackRecord::fail(Error e) {

@@ -4,18 +4,26 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/config.hpp"
+#include "core/held_lock.hpp"
 #include "core/journal.hpp"
 #include "core/lock.hpp"
+#include "core/notify.hpp"
 #include "core/output.hpp"
 #include "util/clock.hpp"
 #include "util/process.hpp"
 
 namespace rb {
+
+namespace team {
+class TeamStore;
+}
 
 // Default for --timeout: the AWS CLI waiter's 40 polls x 15 s, and ecspresso's default.
 inline constexpr auto kDefaultTimeout = std::chrono::minutes(10);
@@ -29,6 +37,7 @@ struct GlobalOptions {
   bool verbose = false;
   std::string timeout = "10m";
   std::string command_line;  // for the lock holder and the journal
+  bool local_lock = false;   // team mode: take this machine's file lock, not the team lock (journaled)
 };
 
 class Context {
@@ -52,12 +61,19 @@ class Context {
   std::filesystem::path lock_dir() const;
   std::filesystem::path backup_dir() const;
 
-  // Takes the environment's lock for this invocation.
-  Result<EnvironmentLock> lock(const EnvironmentConfig& env);
+  // Takes the environment's lock for this invocation: the team lock on DynamoDB when the
+  // configuration has `team:` (unless --local-lock), else the file lock.
+  Result<LockHandle> lock(const EnvironmentConfig& env);
+  // Team mode (`team:` in rollback.yaml).
+  bool is_team() const { return config_ && config_->team.has_value(); }
+  // The team table's client, opened once; exit 5 (CannotStart) when it cannot be set up.
+  Result<team::TeamStore*> team_store();
+  // Where announcements go (`team.notify`); empty without team mode.
+  const std::vector<NotifyTarget>& notify_targets() const;
+  ~Context();
 
  private:
-  Context(GlobalOptions g, Output out, std::chrono::milliseconds timeout)
-      : g_(std::move(g)), out_(out), timeout_(timeout) {}
+  Context(GlobalOptions g, Output out, std::chrono::milliseconds timeout);
   GlobalOptions g_;
   std::optional<Config> config_;
   Output out_;
@@ -65,6 +81,7 @@ class Context {
   SystemClock clock_;
   SystemCommandRunner runner_;
   std::unique_ptr<Journal> journal_;
+  std::unique_ptr<team::TeamStore> team_store_;
 };
 
 // One recorded rollback: its journal entry and the lock it runs under. Events go to the
@@ -72,7 +89,7 @@ class Context {
 // interrupted (Ctrl-C) or failed, so the journal never shows a rollback "running" forever.
 class RollbackRecord {
  public:
-  static Result<std::unique_ptr<RollbackRecord>> begin(Context& ctx, EnvironmentLock& lock, JournalEntry entry);
+  static Result<std::unique_ptr<RollbackRecord>> begin(Context& ctx, LockHandle& lock, JournalEntry entry);
   ~RollbackRecord();
   RollbackRecord(const RollbackRecord&) = delete;
   RollbackRecord& operator=(const RollbackRecord&) = delete;
@@ -89,11 +106,18 @@ class RollbackRecord {
 
  private:
   RollbackRecord(Context& ctx, Journal& journal, std::string id) : ctx_(ctx), journal_(journal), id_(std::move(id)) {}
+  // Announces a phase to `team.notify` targets in the background.
+  void announce(const std::string& phase, const std::string& failure);
+  // Waits for the announcements (each bounded by kNotifyTimeout) and journals their results.
+  void collect_announcements();
   Context& ctx_;
   Journal& journal_;
   std::string id_;
   nlohmann::json details_ = nlohmann::json::object();
   bool finished_ = false;
+  JournalEntry entry_;  // as begun, for announcements
+  std::chrono::steady_clock::time_point started_{};
+  std::vector<std::pair<std::string, std::future<std::vector<NotifyResult>>>> announcements_;
 };
 
 // Confirmation for protected environments: the user types the environment's name.

@@ -31,6 +31,7 @@ struct JournalEntry {
   std::string started_at, ended_at;  // ISO-8601 UTC
   std::string outcome = kOutcomeRunning;
   nlohmann::json details = nlohmann::json::object();  // layer-specific facts (backups, commits, ...)
+  bool unshared = false;  // team mode: recorded here but not yet on the team table (core/team_journal.hpp)
 };
 
 struct JournalEvent {
@@ -41,6 +42,7 @@ struct JournalEvent {
 struct JournalFilter {
   std::string app, env, layer;  // empty: any
   std::string outcome;          // empty: any
+  std::string since;            // ISO-8601 UTC; only rollbacks started at or after it. Empty: any
   size_t limit = 50;
 };
 

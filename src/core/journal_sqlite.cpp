@@ -122,10 +122,12 @@ class SqliteJournal final : public Journal {
   Result<std::vector<JournalEntry>> list(const JournalFilter& f) override {
     std::string sql = std::string(kSelect) +
                       " WHERE (?1 = '' OR app = ?1) AND (?2 = '' OR env = ?2) AND (?3 = '' OR layer = ?3)"
-                      " AND (?4 = '' OR outcome = ?4) ORDER BY started_at DESC, id DESC LIMIT ?5";
+                      " AND (?4 = '' OR outcome = ?4) AND (?6 = '' OR started_at >= ?6)"
+                      " ORDER BY started_at DESC, id DESC LIMIT ?5";
     Statement st(db_, sql.c_str());
     if (!st.ok()) return db_error("read the journal");
     st.bind(1, f.app).bind(2, f.env).bind(3, f.layer).bind(4, f.outcome).bind(5, static_cast<long long>(f.limit));
+    st.bind(6, f.since);
     std::vector<JournalEntry> out;
     int rc;
     while ((rc = st.step()) == SQLITE_ROW) out.push_back(row(st));
@@ -225,10 +227,12 @@ std::string current_host() {
 }
 
 nlohmann::json entry_to_json(const JournalEntry& e) {
-  return {{"id", e.id},         {"app", e.app},         {"env", e.env},       {"layer", e.layer},
+  nlohmann::json j = {{"id", e.id},         {"app", e.app},         {"env", e.env},       {"layer", e.layer},
           {"user", e.user},     {"host", e.host},       {"from", e.from},     {"to", e.to},
           {"reason", e.reason}, {"started_at", e.started_at}, {"ended_at", e.ended_at},
           {"outcome", e.outcome}, {"details", e.details}};
+  if (e.unshared) j["shared"] = false;  // team mode: not yet on the team table
+  return j;
 }
 
 }  // namespace rb

@@ -104,6 +104,7 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     else if (unit == "s") total_ms += value * 1000;
     else if (unit == "m") total_ms += value * 60'000;
     else if (unit == "h") total_ms += value * 3'600'000;
+    else if (unit == "d") total_ms += value * 86'400'000;
     else return bad();
     any = true;
   }

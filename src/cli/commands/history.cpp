@@ -3,6 +3,7 @@
 
 #include "cli/command.hpp"
 #include "ecs/model.hpp"
+#include "util/strings.hpp"
 
 namespace rb::cli {
 
@@ -15,7 +16,7 @@ std::string short_ref(const std::string& ref) {
 }
 
 struct HistoryOptions {
-  std::string env, layer, id;
+  std::string env, layer, id, since;
   size_t limit = 20;
 };
 
@@ -51,13 +52,20 @@ Status run(Context& ctx, const HistoryOptions& o) {
   f.env = o.env;
   f.layer = o.layer;
   f.limit = o.limit;
+  if (!o.since.empty()) {
+    auto window = parse_duration(o.since);
+    if (!window || window->count() <= 0)
+      return usage_error(fmt::format("--since '{}' is not a duration", o.since), "e.g. --since 30d, --since 12h");
+    f.since = iso8601(std::chrono::system_clock::now() -
+                      std::chrono::duration_cast<std::chrono::system_clock::duration>(*window));
+  }
   RB_TRY_ASSIGN(auto entries, journal->list(f));
   nlohmann::json j = nlohmann::json::array();
   if (entries.empty()) out.line(fmt::format("no rollbacks recorded in {}", journal->location()));
   else out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {}", "ID", "ENV", "LAYER", "OUTCOME", "USER", "STARTED", "FROM -> TO"));
   for (const auto& e : entries) {
-    out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {} -> {}", e.id, e.env, e.layer, e.outcome, e.user,
-                         e.started_at, short_ref(e.from), short_ref(e.to)));
+    out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {} -> {}{}", e.id, e.env, e.layer, e.outcome, e.user,
+                         e.started_at, short_ref(e.from), short_ref(e.to), e.unshared ? "  (not yet shared)" : ""));
     j.push_back(entry_to_json(e));
   }
   out.result({{"rollbacks", j}});
@@ -73,6 +81,7 @@ void register_history(CLI::App& app, GlobalOptions& g, Action& action) {
   sub->add_option("--layer", opts->layer, "Only this layer (ecs, app, db, infra, state)");
   sub->add_option("--limit", opts->limit, "At most this many (default 20)");
   sub->add_option("--id", opts->id, "Show one rollback with its events");
+  sub->add_option("--since", opts->since, "Only rollbacks started within this long, e.g. 30d, 12h");
   add_global_options(*sub, g);
   sub->callback([&g, &action, opts] {
     action = [&g, opts] {

@@ -167,7 +167,7 @@ Status run_known_good(Context& ctx, const EnvironmentConfig& env, const InfraOpt
                            {"binary", env.terraform.binary}, {"dry_run", dry_run}};
 
   // Under our lock and journaled from here on (a dry run plans but changes nothing).
-  std::optional<EnvironmentLock> lock;
+  std::optional<LockHandle> lock;
   std::unique_ptr<RollbackRecord> record;
   if (!dry_run) {
     RB_TRY_ASSIGN(auto taken, ctx.lock(env));

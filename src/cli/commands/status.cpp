@@ -3,6 +3,7 @@
 
 #include "cli/command.hpp"
 #include "core/identity.hpp"
+#include "core/team_lock.hpp"
 #include "ecs/aws_gateway.hpp"
 #include "ecs/rollback.hpp"
 #include "util/strings.hpp"
@@ -83,11 +84,22 @@ Status run(Context& ctx, const StatusOptions& o) {
     j["events"].push_back({{"at", when(svc.events[i].created_at)}, {"message", svc.events[i].message}});
   }
 
-  RB_TRY_ASSIGN(auto lock, EnvironmentLock::inspect(ctx.lock_dir(), ctx.config().app, env->name));
-  if (lock.state == LockState::Held) out.line("  lock     held by " + lock.holder->describe());
-  else if (lock.state == LockState::Stale) out.line("  lock     STALE, left by " + lock.holder->describe());
-  else out.line("  lock     free");
-  j["lock"] = lock.state == LockState::Free ? "free" : lock.state == LockState::Held ? "held" : "stale";
+  if (ctx.is_team()) {
+    // Team mode: the lock is the item on DynamoDB.
+    RB_TRY_ASSIGN(team::TeamStore * store, ctx.team_store());
+    auto item = team::read_team_lock(*store, ctx.config().app, env->name);
+    if (!item) out.warn("the team lock could not be read: " + item.error().message);
+    else if (*item) out.line("  lock     held (team) by " + (*item)->describe());
+    else out.line("  lock     free (team)");
+    j["lock"] = !item ? "unknown" : *item ? "held" : "free";
+    if (item && *item) j["lock_holder"] = (*item)->holder.to_json();
+  } else {
+    RB_TRY_ASSIGN(auto lock, EnvironmentLock::inspect(ctx.lock_dir(), ctx.config().app, env->name));
+    if (lock.state == LockState::Held) out.line("  lock     held by " + lock.holder->describe());
+    else if (lock.state == LockState::Stale) out.line("  lock     STALE, left by " + lock.holder->describe());
+    else out.line("  lock     free");
+    j["lock"] = lock.state == LockState::Free ? "free" : lock.state == LockState::Held ? "held" : "stale";
+  }
 
   RB_TRY_ASSIGN(Journal * journal, ctx.journal());
   JournalFilter f;
@@ -99,7 +111,8 @@ Status run(Context& ctx, const StatusOptions& o) {
   if (entries.empty()) out.line("    none recorded");
   j["rollbacks"] = nlohmann::json::array();
   for (const auto& e : entries) {
-    out.line(fmt::format("    {}  {:<5} {:<11} by {}  {}", e.id, e.layer, e.outcome, e.user, e.started_at));
+    out.line(fmt::format("    {}  {:<5} {:<11} by {}  {}{}", e.id, e.layer, e.outcome, e.user, e.started_at,
+                         e.unshared ? "  (not yet shared)" : ""));
     j["rollbacks"].push_back(entry_to_json(e));
   }
   out.result(j);

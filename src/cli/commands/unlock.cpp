@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "core/team_lock.hpp"
 
 namespace rb::cli {
 
@@ -11,9 +12,74 @@ struct UnlockOptions {
   std::string env;
 };
 
+// Team mode: the lock is an item on DynamoDB, broken once nobody renewed it for a full lease.
+Status run_team(Context& ctx, const EnvironmentConfig& env) {
+  Output& out = ctx.out();
+  const std::string& app = ctx.config().app;
+  RB_TRY_ASSIGN(team::TeamStore * store, ctx.team_store());
+  auto seen = team::read_team_lock(*store, app, env.name);
+  if (!seen) return team::cannot_start(seen.error(), store->table(), "read the team lock");
+  if (!*seen) {
+    out.line(fmt::format("{} is not locked: nothing to do", env.name));
+    out.result({{"ok", true}, {"env", env.name}, {"lock", "free"}});
+    return {};
+  }
+  out.line(fmt::format("{} is locked by {}", env.name, (*seen)->describe()));
+  if (ctx.options().dry_run) {
+    out.line("dry run: the lock was left in place");
+    out.result({{"ok", true}, {"dry_run", true}, {"env", env.name}, {"lock", "held"}});
+    return {};
+  }
+  RB_TRY(confirm_typed(ctx, env.name,
+                       fmt::format("Break the team lock of {} if its holder has stopped renewing it?", env.name)));
+  RB_TRY_ASSIGN(auto broken, team::break_team_lock(*store, ctx.clock(), app, env.name, ctx.config().team->lease,
+                                                   ctx.state_dir() / "team-locks", !ctx.options().no_wait,
+                                                   [&](const std::string& m) { out.line(m); }));
+  if (broken.was_free) {
+    out.line(fmt::format("{} was released meanwhile: nothing to do", env.name));
+    out.result({{"ok", true}, {"env", env.name}, {"lock", "free"}});
+    return {};
+  }
+  const team::TeamLockItem& dead = *broken.broken;
+  nlohmann::json j = {{"ok", true}, {"env", env.name}, {"lock", "broken"}, {"holder", dead.holder.to_json()}};
+  RB_TRY_ASSIGN(Journal * journal, ctx.journal());
+  std::string who = fmt::format("{}@{}", current_user(), current_host());
+  std::string whose = fmt::format("{}@{} (pid {}{})", dead.holder.user, dead.holder.host, dead.holder.pid,
+                                  dead.identity.empty() ? "" : ", " + dead.identity);
+  JournalEntry entry;
+  entry.env = env.name;
+  entry.app = app;
+  entry.layer = "lock";
+  entry.from = whose;
+  entry.to = who;
+  entry.reason = "team lock broken with `rollback unlock`: its holder stopped renewing it";
+  entry.outcome = kOutcomeSucceeded;
+  entry.details = {{"broken_holder", dead.holder.to_json()}, {"broken_identity", dead.identity},
+                   {"broken_version", dead.version}, {"last_heartbeat", dead.heartbeat_at}, {"broken_by", who}};
+  RB_TRY_ASSIGN(std::string unlock_id, journal->begin(entry));
+  RB_TRY(journal->finish(unlock_id, kOutcomeSucceeded, {}));
+  j["journal_id"] = unlock_id;
+  if (!dead.holder.rollback_id.empty()) {
+    j["rollback_id"] = dead.holder.rollback_id;
+    auto held = journal->get(dead.holder.rollback_id);
+    if (held && *held && (*held)->outcome == kOutcomeRunning) {
+      (void)journal->event(dead.holder.rollback_id,
+                           fmt::format("team lock broken by {} with `rollback unlock`: the holder stopped renewing it", who));
+      RB_TRY(journal->finish(dead.holder.rollback_id, kOutcomeInterrupted, {{"lock_broken_by", who}}));
+      out.line(fmt::format("rollback {} is now recorded as interrupted", dead.holder.rollback_id));
+    }
+  }
+  out.line(fmt::format("the team lock of {} (held by {}) is broken; check `rollback status --env {}` before rolling "
+                       "back again",
+                       env.name, whose, env.name));
+  out.result(j);
+  return {};
+}
+
 Status run(Context& ctx, const UnlockOptions& o) {
   Output& out = ctx.out();
   RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
+  if (ctx.is_team() && !ctx.options().local_lock) return run_team(ctx, *env);
   const std::string& app = ctx.config().app;
   RB_TRY_ASSIGN(auto seen, EnvironmentLock::inspect(ctx.lock_dir(), app, env->name));
   if (seen.state == LockState::Free) {
