@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <exception>
+
 #include <fmt/format.h>
 
 #include "util/fs.hpp"
@@ -18,7 +20,13 @@ Result<std::unique_ptr<Context>> Context::without_config(const GlobalOptions& g)
   if (g.output == "text") format = OutputFormat::Text;
   else if (g.output == "json") format = OutputFormat::Json;
   else return usage_error(fmt::format("unknown --output '{}'", g.output), "use --output text or --output json");
-  RB_TRY_ASSIGN(auto timeout, parse_duration(g.timeout));
+  auto parsed_timeout = parse_duration(g.timeout);
+  if (!parsed_timeout) {
+    Error e = parsed_timeout.take_error();
+    e.message = "--timeout: " + e.message;
+    return e;
+  }
+  auto timeout = *parsed_timeout;
   if (timeout.count() <= 0) return usage_error("--timeout must be positive", "e.g. --timeout 10m");
   set_verbose(g.verbose);
   return std::unique_ptr<Context>(new Context(g, Output(format), timeout));
@@ -39,6 +47,11 @@ Result<const EnvironmentConfig*> Context::environment(const std::string& name) c
     std::string names = config_ ? join(config_->environment_names(), ", ") : "";
     return usage_error("--env is required", fmt::format("name one of the environments: {}", names));
   }
+  if (auto st = check_environment_name(name); !st) {
+    Error e = st.take_error();
+    e.message = "--env: " + e.message;
+    return e;
+  }
   return config_->environment(name);
 }
 
@@ -54,13 +67,28 @@ fs::path Context::backup_dir() const {
   return state_dir() / "backups";
 }
 
+namespace {
+
+fs::path journal_path_of(const std::optional<Config>& config, const fs::path& state_dir) {
+  if (const char* j = getenv("ROLLBACK_JOURNAL"); j && *j) return j;
+  if (config && !config->journal_path.empty()) return config->journal_path;
+  return state_dir / "journal.db";
+}
+
+}  // namespace
+
 Result<Journal*> Context::journal() {
+  if (!journal_ || journal_read_only_) {
+    RB_TRY_ASSIGN(journal_, open_sqlite_journal(journal_path_of(config_, state_dir())));
+    journal_read_only_ = false;
+  }
+  return journal_.get();
+}
+
+Result<Journal*> Context::journal_for_reading() {
   if (!journal_) {
-    fs::path path;
-    if (const char* j = getenv("ROLLBACK_JOURNAL"); j && *j) path = j;
-    else if (config_ && !config_->journal_path.empty()) path = config_->journal_path;
-    else path = state_dir() / "journal.db";
-    RB_TRY_ASSIGN(journal_, open_sqlite_journal(path));
+    RB_TRY_ASSIGN(journal_, open_sqlite_journal_read_only(journal_path_of(config_, state_dir())));
+    journal_read_only_ = true;
   }
   return journal_.get();
 }
@@ -84,7 +112,14 @@ Result<std::unique_ptr<RollbackRecord>> RollbackRecord::begin(Context& ctx, Envi
 }
 
 RollbackRecord::~RollbackRecord() {
-  if (!finished_) (void)finish(interrupted() ? kOutcomeInterrupted : kOutcomeFailed);
+  if (finished_) return;
+  // Destroyed by an exception unwinding the command (the boundary in cli/command.cpp reports
+  // it): say so in the journal. Nothing here may throw while unwinding.
+  try {
+    if (std::uncaught_exceptions() > 0) note("error: internal error (an unexpected exception); the rollback stopped here");
+    (void)finish(interrupted() ? kOutcomeInterrupted : kOutcomeFailed);
+  } catch (...) {
+  }
 }
 
 void RollbackRecord::event(const std::string& message) {

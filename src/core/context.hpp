@@ -48,6 +48,9 @@ class Context {
 
   Result<const EnvironmentConfig*> environment(const std::string& name) const;
   Result<Journal*> journal();
+  // The journal for commands that only read it (history, status): opened read-only, so they
+  // work when the journal's file or folder is not writable. The writable one if already open.
+  Result<Journal*> journal_for_reading();
   std::filesystem::path state_dir() const;
   std::filesystem::path lock_dir() const;
   std::filesystem::path backup_dir() const;
@@ -65,6 +68,7 @@ class Context {
   SystemClock clock_;
   SystemCommandRunner runner_;
   std::unique_ptr<Journal> journal_;
+  bool journal_read_only_ = false;
 };
 
 // One recorded rollback: its journal entry and the lock it runs under. Events go to the

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "util/fs.hpp"
+#include "util/json.hpp"
 #include "util/strings.hpp"
 
 namespace rb {
@@ -106,7 +107,7 @@ Result<EnvironmentLock> EnvironmentLock::acquire(const fs::path& dir, const std:
     err.tag = "stale";
     return err;
   }
-  std::string data = holder.to_json().dump() + "\n";
+  std::string data = dump_json(holder.to_json()) + "\n";
   if (ftruncate(fd, 0) != 0 || pwrite(fd, data.data(), data.size(), 0) != static_cast<ssize_t>(data.size())) {
     flock(fd, LOCK_UN);
     close(fd);
@@ -167,7 +168,7 @@ EnvironmentLock::~EnvironmentLock() { release(); }
 void EnvironmentLock::set_rollback_id(const std::string& id) {
   if (fd_ < 0) return;
   holder_.rollback_id = id;
-  std::string data = holder_.to_json().dump() + "\n";
+  std::string data = dump_json(holder_.to_json()) + "\n";
   if (ftruncate(fd_, 0) == 0 && pwrite(fd_, data.data(), data.size(), 0) == static_cast<ssize_t>(data.size()))
     fsync(fd_);
 }
