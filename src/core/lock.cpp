@@ -61,12 +61,14 @@ nlohmann::json LockHolder::to_json() const {
 
 LockHolder LockHolder::from_json(const nlohmann::json& j) {
   LockHolder h;
-  h.user = j.value("user", "");
-  h.host = j.value("host", "");
-  h.pid = j.value("pid", 0L);
-  h.command = j.value("command", "");
-  h.since = j.value("since", "");
-  h.rollback_id = j.value("rollback_id", "");
+  // A lock file is outside data (an older version, a hand edit): a field of the wrong type
+  // reads as missing instead of throwing.
+  h.user = json_string(j, "user");
+  h.host = json_string(j, "host");
+  h.pid = static_cast<long>(json_integer(j, "pid"));
+  h.command = json_string(j, "command");
+  h.since = json_string(j, "since");
+  h.rollback_id = json_string(j, "rollback_id");
   return h;
 }
 

@@ -62,6 +62,14 @@ def write_stale_lock(test, env="prod", command=LONG_HOLDER_COMMAND):
         f.write(json.dumps(holder) + "\n")
 
 
+def write_mistyped_lock(test, env="prod"):
+    """A lock file whose fields have the wrong JSON types (a hand edit, another tool)."""
+    locks = os.path.join(test.state, "rollback", "locks")
+    os.makedirs(locks, exist_ok=True)
+    with open(os.path.join(locks, f"connect2-api.{env}.lock"), "w") as f:
+        f.write(json.dumps({"user": 5, "host": ["h"], "pid": "12", "command": {"a": 1}, "rollback_id": 7}) + "\n")
+
+
 def write_journal_with_bytes(test):
     """A journal holding text that is not UTF-8 (written by another tool or an older version)."""
     os.makedirs(os.path.dirname(test.journal_path()), exist_ok=True)
@@ -194,6 +202,9 @@ ROWS = [
     Row("stale_lock_with_huge_holder_refuses_a_rollback_cleanly",
         ["ecs", "--env", "prod", "--yes"], 4, [r"prod", r"rollback unlock --env prod"],
         prepare=write_stale_lock, sandbox=True),
+
+    Row("mistyped_lock_file_can_be_broken", ["unlock", "--env", "prod", "--yes"], 0,
+        [r"stale lock", r"lock of prod is broken"], prepare=write_mistyped_lock, then=[["history"]]),
 
     # 2 + 3. Numbers: decimal only, range-checked, refused before any lock or journal entry.
     Row("to_revision_past_int_range", ["ecs", "--env", "staging", "--to-revision", "2147483648", "--yes"],
@@ -358,7 +369,7 @@ class HostileInputsTest(ByteTolerantJournal, RollbackTestCase):
         """No lock held, no entry `running`, nothing new outside the state folder (but what the
         command is meant to write, which none of these rows is)."""
         locks = os.path.join(self.state, "rollback", "locks")
-        if os.path.isdir(locks) and row.prepare is not write_stale_lock:
+        if os.path.isdir(locks) and row.prepare not in (write_stale_lock, write_mistyped_lock):
             for name in os.listdir(locks):
                 with open(os.path.join(locks, name)) as f:
                     self.assertEqual(f.read(), "", f"lock {name} is still held")

@@ -52,3 +52,14 @@ TEST(Printable, NewlinesAreKeptOrEscaped) {
   EXPECT_EQ(printable_inline("caf\xE9"), "caf\xEF\xBF\xBD");
   EXPECT_EQ(printable_inline("caf\xC3\xA9 \xE2\x82\xAC"), "caf\xC3\xA9 \xE2\x82\xAC");
 }
+
+TEST(JsonFields, WrongTypesReadAsMissingInsteadOfThrowing) {
+  auto j = nlohmann::json::parse(R"({"user": 7, "pid": "12", "host": "h", "big": 18446744073709551615, "n": 42})");
+  EXPECT_EQ(json_string(j, "user"), "");
+  EXPECT_EQ(json_string(j, "host"), "h");
+  EXPECT_EQ(json_string(j, "missing", "x"), "x");
+  EXPECT_EQ(json_integer(j, "pid", -1), -1);
+  EXPECT_EQ(json_integer(j, "big", -1), -1);
+  EXPECT_EQ(json_integer(j, "n"), 42);
+  EXPECT_EQ(json_string(nlohmann::json::array(), "user"), "");
+}
