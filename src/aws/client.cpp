@@ -11,6 +11,7 @@
 
 #include "aws/endpoint.hpp"
 #include "aws/sigv4.hpp"
+#include "util/json.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
@@ -330,6 +331,8 @@ Result<HttpResponse> AwsClient::send_with_retries(HttpRequest request, std::stri
     Error failure_error;
     if (!sent) {
       const Error& t = sent.error();
+      if (t.tag == kTagResponseTooLarge)
+        return Error{ExitCode::Failed, fmt::format("{} {} failed: {}", display_, op, t.message), t.hint, t.tag};
       bool may_have_arrived = t.tag != kTagConnectionNotSent;
       if (may_have_arrived && !opts.idempotent) {
         return Error{ExitCode::Failed,
@@ -381,7 +384,7 @@ Result<nlohmann::json> AwsClient::json_call(std::string_view target_prefix, std:
   HttpRequest request;
   request.method = "POST";
   request.url = config_.endpoint + "/";
-  request.body = input.is_null() ? std::string("{}") : input.dump();
+  request.body = input.is_null() ? std::string("{}") : dump_json(input);
   bool json_1_0 = target_prefix.starts_with("DynamoDB");
   request.headers.emplace_back("Content-Type", json_1_0 ? "application/x-amz-json-1.0" : "application/x-amz-json-1.1");
   request.headers.emplace_back("X-Amz-Target", fmt::format("{}.{}", target_prefix, operation));

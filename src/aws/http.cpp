@@ -25,9 +25,21 @@ void ensure_curl_global_init() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// Where write_body collects the body, and whether it was cut off at kMaxResponseBody.
+struct BodySink {
+  std::string* body;
+  bool too_large = false;
+};
+
 size_t write_body(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
+  auto* sink = static_cast<BodySink*>(user);
+  size_t n = size * count;
+  if (sink->body->size() + n > kMaxResponseBody) {
+    sink->too_large = true;
+    return 0;  // anything but n makes libcurl abort the transfer with CURLE_WRITE_ERROR
+  }
+  sink->body->append(data, n);
+  return n;
 }
 
 size_t write_header(char* data, size_t size, size_t count, void* user) {
@@ -126,7 +138,10 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(impl_->request_timeout.count()));
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
+  BodySink sink{&response.body};
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+  // A declared Content-Length past the limit is refused before any of the body is read.
+  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kMaxResponseBody));
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, write_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &response);
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -157,6 +172,16 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
 
   CURLcode code = curl_easy_perform(h);
   curl_slist_free_all(header_list);
+  if (sink.too_large || code == CURLE_FILESIZE_EXCEEDED) {
+    response.body.clear();
+    response.body.shrink_to_fit();
+    return Error{ExitCode::Failed,
+                 fmt::format("{} {}: the response is larger than {} MiB and was not read", method, request.url,
+                             kMaxResponseBody >> 20),
+                 "this endpoint answered with far more data than any AWS call returns; check AWS_ENDPOINT_URL* "
+                 "and what serves it",
+                 std::string(kTagResponseTooLarge)};
+  }
   if (code != CURLE_OK) {
     std::string detail = error_buffer[0] ? std::string(error_buffer) : std::string(curl_easy_strerror(code));
     bool not_sent = failed_before_sending(code, h);

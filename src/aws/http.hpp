@@ -48,6 +48,14 @@ inline constexpr std::string_view kTagConnection = "connection";
 // handshake), so the server never saw the request and resending is always safe.
 inline constexpr std::string_view kTagConnectionNotSent = "connection-not-sent";
 inline bool is_transport_error(const Error& e) { return e.tag == kTagConnection || e.tag == kTagConnectionNotSent; }
+// The response body grew past kMaxResponseBody and the transfer was aborted; resending would
+// only fetch it again, so this is not a transport error and is not retried.
+inline constexpr std::string_view kTagResponseTooLarge = "response-too-large";
+
+// The largest response body read into memory. The biggest thing the tool downloads is a
+// Terraform state version; states of thousands of resources are a few MB, so 64 MiB leaves a
+// wide margin while a runaway or hostile endpoint cannot grow the process to gigabytes.
+inline constexpr size_t kMaxResponseBody = size_t{64} << 20;
 
 class HttpTransport {
  public:

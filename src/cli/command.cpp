@@ -1,6 +1,12 @@
 #include "cli/command.hpp"
 
+#include <fmt/format.h>
+
+#include <exception>
+
 #include "util/clock.hpp"
+#include "util/strings.hpp"
+#include "util/utf8.hpp"
 
 namespace rb::cli {
 
@@ -16,21 +22,70 @@ void add_global_options(CLI::App& sub, GlobalOptions& g) {
                "Team mode: take this machine's file lock instead of the team lock on DynamoDB (journaled)");
 }
 
-int execute(const GlobalOptions& g, bool needs_config, const std::function<Status(Context&)>& body) {
-  auto ctx = needs_config ? Context::load(g) : Context::without_config(g);
-  if (!ctx) {
+CLI::Option* add_number_option(CLI::App& sub, const std::string& name, std::function<void(long long)> set,
+                               long long min, long long max, const std::string& description) {
+  // "--pr" from "--pr,-p": how the option is named in messages.
+  std::string shown = name.substr(0, name.find(','));
+  auto* option = sub.add_option_function<std::string>(
+      name,
+      [set = std::move(set), shown, min, max](const std::string& text) {
+        auto value = parse_decimal(text, min, max, shown);
+        if (!value) {
+          const Error& e = value.error();
+          throw CLI::ValidationError(printable_inline(e.message) + "; " + e.hint, CLI::ExitCodes::ValidationError);
+        }
+        set(*value);
+      },
+      description);
+  option->type_name("N");
+  return option;
+}
+
+namespace {
+
+// What a command that threw becomes: an error like any other, exit code 1. The exception
+// unwound the command first, so its lock is released and its journal entry (if it had begun
+// one) is closed as failed; the message says so.
+Error internal_error(const std::string& what) {
+  return failure(fmt::format("internal error: {}", what),
+                 "this is a bug in rollback; anything it recorded is closed as failed in the journal and the "
+                 "environment's lock is released. Check `rollback status` and report the command line that caused it");
+}
+
+int report(const GlobalOptions& g, Context* ctx, Error e) {
+  if (interrupted() && e.code == ExitCode::Failed) e.code = ExitCode::Interrupted;
+  if (ctx) {
+    ctx->out().error(e);
+  } else {
     Output out(g.output == "json" ? OutputFormat::Json : OutputFormat::Text);
-    out.error(ctx.error());
-    return exit_code_of(ctx.error());
+    out.error(e);
   }
-  Status st = body(**ctx);
-  if (!st) {
-    Error e = st.take_error();
-    if (interrupted() && e.code == ExitCode::Failed) e.code = ExitCode::Interrupted;
-    (*ctx)->out().error(e);
-    return exit_code_of(e);
-  }
+  return exit_code_of(e);
+}
+
+int execute_unguarded(const GlobalOptions& g, bool needs_config, const std::function<Status(Context&)>& body,
+                      std::unique_ptr<Context>& ctx) {
+  auto loaded = needs_config ? Context::load(g) : Context::without_config(g);
+  if (!loaded) return report(g, nullptr, loaded.take_error());
+  ctx = std::move(*loaded);
+  Status st = body(*ctx);
+  if (!st) return report(g, ctx.get(), st.take_error());
   return 0;
+}
+
+}  // namespace
+
+int execute(const GlobalOptions& g, bool needs_config, const std::function<Status(Context&)>& body) {
+  // The one boundary between commands and exceptions: nothing thrown below (std::out_of_range,
+  // nlohmann::json errors, std::bad_alloc, ...) may end the process with a lock left behind.
+  std::unique_ptr<Context> ctx;
+  try {
+    return execute_unguarded(g, needs_config, body, ctx);
+  } catch (const std::exception& ex) {
+    return report(g, ctx.get(), internal_error(ex.what()));
+  } catch (...) {
+    return report(g, ctx.get(), internal_error("an unknown exception"));
+  }
 }
 
 void run_when_parsed(CLI::App& sub, const GlobalOptions& g, Action& action, bool needs_config,

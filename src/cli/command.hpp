@@ -7,6 +7,8 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "core/context.hpp"
 
@@ -16,6 +18,28 @@ using Action = std::function<int()>;
 
 // --config, --output, --yes, --dry-run, --timeout, --no-wait, --verbose on a subcommand.
 void add_global_options(CLI::App& sub, GlobalOptions& g);
+
+// The one way numeric options are added. The value is read as text and parsed with
+// parse_decimal: decimal digits only ("0146" is 146, not octal; "0x66", "-1" for a count, "1e3"
+// are refused) and within [min, max]. A bad value is a usage error at parse time (exit 2),
+// before any configuration, lock or journal is touched; the message names the option and the
+// range. `set` receives the checked value.
+CLI::Option* add_number_option(CLI::App& sub, const std::string& name, std::function<void(long long)> set,
+                               long long min, long long max, const std::string& description);
+
+template <class T>
+CLI::Option* add_number_option(CLI::App& sub, const std::string& name, T& target, long long min, long long max,
+                               const std::string& description) {
+  return add_number_option(
+      sub, name, [&target](long long v) { target = static_cast<T>(v); }, min, max, description);
+}
+
+template <class T>
+CLI::Option* add_number_option(CLI::App& sub, const std::string& name, std::optional<T>& target, long long min,
+                               long long max, const std::string& description) {
+  return add_number_option(
+      sub, name, [&target](long long v) { target = static_cast<T>(v); }, min, max, description);
+}
 
 // Builds the context (with or without the configuration file), runs `body`, reports its
 // error if any, and returns the exit code.

@@ -73,5 +73,13 @@ int main(int argc, char** argv) {
     return report_parse_error(app, e, args);
   }
   if (!action) return static_cast<int>(rb::ExitCode::Usage);
-  return action();
+  // Commands run inside execute()'s exception boundary; this one catches what happens
+  // around it (a command's own setup), so nothing ends the process with an abort.
+  try {
+    return action();
+  } catch (const std::exception& e) {
+    rb::Output out(g.output == "json" ? rb::OutputFormat::Json : rb::OutputFormat::Text);
+    out.error(rb::failure(std::string("internal error: ") + e.what(), "this is a bug in rollback; please report it"));
+    return static_cast<int>(rb::ExitCode::Failed);
+  }
 }

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/command.hpp"
 #include "git/guards.hpp"
 #include "git/resolve.hpp"
 #include "util/strings.hpp"
@@ -114,8 +115,13 @@ nlohmann::json plan_json(const git::Plan& plan, const git::PathCategories& cats)
 
 }  // namespace
 
+// The largest pull request number: GitHub's and GitLab's APIs hold PR numbers in 32-bit
+// signed integers.
+constexpr long long kMaxPullRequest = 2'147'483'647;
+
 void add_revert_options(CLI::App& sub, RevertOptions& o, RevertLayer layer) {
-  sub.add_option("--pr", o.pr, "The pull request to revert (merge or squash commit on the environment's branch)");
+  add_number_option(sub, "--pr", o.pr, 1, kMaxPullRequest,
+                    "The pull request to revert (merge or squash commit on the environment's branch)");
   sub.add_option("--commit", o.commit, "A commit or merge commit to revert (hex id)");
   sub.add_option("--range", o.range, "A..B: a rebase-merged PR's commits, reverted as one commit");
   sub.add_option("--reason", o.reason, "Why (in the commit message and the journal)");

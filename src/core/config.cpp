@@ -9,6 +9,7 @@
 
 #include "util/fs.hpp"
 #include "util/strings.hpp"
+#include "util/utf8.hpp"
 
 namespace rb {
 
@@ -17,6 +18,27 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kConfigNames[] = {"rollback.yaml", "rollback.yml"};
+
+// [A-Za-z0-9][A-Za-z0-9._-]*, at most `max` characters; `what` names it in the error.
+Status check_name(std::string_view name, size_t max, std::string_view what) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  const std::string rule = "letters, digits, '.', '_' and '-', starting with a letter or digit";
+  std::string shown = printable_inline(name.size() > 80 ? name.substr(0, 80) : name);
+  if (name.empty()) return usage_error(fmt::format("the {} is empty", what), "use " + rule);
+  if (name.size() > max)
+    return usage_error(fmt::format("the {} '{}...' is too long: {} characters, at most {}", what, shown, name.size(), max),
+                       fmt::format("use a shorter name of {}", rule));
+  if (!alnum(name[0]))
+    return usage_error(fmt::format("the {} '{}' must start with a letter or digit", what, shown), "use " + rule);
+  for (char c : name) {
+    if (alnum(c) || c == '.' || c == '_' || c == '-') continue;
+    std::string bad = static_cast<unsigned char>(c) >= 0x80 ? "a non-ASCII character"
+                                                           : "'" + printable_inline(std::string_view(&c, 1)) + "'";
+    return usage_error(fmt::format("the {} '{}' contains {}, which is not allowed", what, shown, bad),
+                       "use only " + rule);
+  }
+  return {};
+}
 
 class Parser {
  public:
@@ -29,15 +51,34 @@ class Parser {
     return usage_error(fmt::format("{}: {}", where, message), std::move(hint));
   }
 
+  // Fails on a key that is not a plain scalar (a mapping or list used as a key) and on a key
+  // given twice (YAML would silently keep only one of them).
+  Status check_key_shapes(const YAML::Node& map, const std::string& what) const {
+    std::map<std::string, YAML::Mark> seen;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      if (!it->first.IsScalar())
+        return error_at(it->first, fmt::format("a key in {} is a {} instead of a name", what,
+                                               it->first.IsMap() ? "mapping" : it->first.IsSequence() ? "list" : "null"),
+                        "write keys as plain names, e.g. `branch: main`");
+      auto [pos, fresh] = seen.emplace(it->first.Scalar(), it->first.Mark());
+      if (!fresh)
+        return error_at(it->first, fmt::format("duplicate key '{}' in {} (first given on line {})",
+                                               printable_inline(it->first.Scalar()), what, pos->second.line + 1),
+                        "give each key once: remove or rename one of them");
+    }
+    return {};
+  }
+
   // Fails on keys not in `allowed`, suggesting the closest allowed one.
   Status check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, const std::string& what) const {
+    RB_TRY(check_key_shapes(map, what));
     for (auto it = map.begin(); it != map.end(); ++it) {
-      std::string key = it->first.as<std::string>();
+      std::string key = it->first.Scalar();
       if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
       std::string hint;
       if (auto close = closest_match(key, allowed)) hint = fmt::format("did you mean '{}'?", *close);
       else hint = fmt::format("valid keys in {}: {}", what, join(allowed, ", "));
-      return error_at(it->first, fmt::format("unknown key '{}' in {}", key, what), hint);
+      return error_at(it->first, fmt::format("unknown key '{}' in {}", printable_inline(key), what), hint);
     }
     return {};
   }
@@ -156,7 +197,7 @@ Result<const EnvironmentConfig*> Config::environment(const std::string& name) co
   auto names = environment_names();
   std::string hint = fmt::format("environments in {}: {}", file.string(), join(names, ", "));
   if (auto close = closest_match(name, names)) hint = fmt::format("did you mean '{}'? ({})", *close, hint);
-  return usage_error(fmt::format("unknown environment '{}'", name), hint);
+  return usage_error(fmt::format("unknown environment '{}'", printable_inline(name)), hint);
 }
 
 std::vector<std::string> Config::environment_names() const {
@@ -188,6 +229,7 @@ Result<Config> parse_config(const std::string& text, const fs::path& source) {
                                        "add `app: <name>` (e.g. app: connect2-api)");
   RB_TRY(p.get_string(root, "app", cfg.app));
   if (cfg.app.empty()) return p.error_at(root["app"], "'app' must not be empty");
+  if (auto st = check_app_name(cfg.app); !st) return p.error_at(root["app"], st.error().message, st.error().hint);
   RB_TRY(p.get_string(root, "region", cfg.region));
   RB_TRY(p.get_string(root, "remote", cfg.remote));
   std::string repo;
@@ -226,9 +268,15 @@ Result<Config> parse_config(const std::string& text, const fs::path& source) {
                                 "add e.g.\nenvironments:\n  prod: { branch: main, protected: true }");
   RB_TRY(p.require_map(envs, "'environments'"));
   if (envs.size() == 0) return p.error_at(envs, "'environments' is empty");
+  if (envs.size() > kMaxEnvironments)
+    return p.error_at(envs, fmt::format("'environments' lists {} environments, more than the {} allowed", envs.size(),
+                                        kMaxEnvironments),
+                      "split the applications into separate configuration files");
+  RB_TRY(p.check_key_shapes(envs, "'environments'"));
   for (auto it = envs.begin(); it != envs.end(); ++it) {
     EnvironmentConfig e;
-    e.name = it->first.as<std::string>();
+    e.name = it->first.Scalar();
+    if (auto st = check_environment_name(e.name); !st) return p.error_at(it->first, st.error().message, st.error().hint);
     // A copy: the iterator yields a temporary pair, and Nodes are cheap handles.
     YAML::Node n = it->second;
     std::string what = fmt::format("environment '{}'", e.name);
@@ -273,6 +321,17 @@ Result<Config> parse_config(const std::string& text, const fs::path& source) {
   return cfg;
 }
 
+std::optional<fs::path> find_config_file(const fs::path& start) {
+  for (fs::path dir = fs::absolute(start); !dir.empty(); dir = dir.parent_path()) {
+    for (const char* name : kConfigNames) {
+      std::error_code ec;
+      if (fs::exists(dir / name, ec)) return dir / name;
+    }
+    if (dir == dir.root_path()) break;
+  }
+  return std::nullopt;
+}
+
 Result<Config> load_config(const std::optional<fs::path>& explicit_path, const fs::path& start) {
   fs::path path;
   if (explicit_path) {
@@ -297,9 +356,21 @@ Result<Config> load_config(const std::optional<fs::path>& explicit_path, const f
           fmt::format("no rollback.yaml found in {} or any parent folder", fs::absolute(start).string()),
           "run `rollback init --app NAME` to write one, or pass --config FILE");
   }
-  RB_TRY_ASSIGN(std::string text, read_file(path));
-  return parse_config(text, fs::absolute(path).lexically_normal());
+  auto text = read_file(path, kMaxConfigFile);
+  if (!text) {
+    Error e = text.take_error();
+    e.code = ExitCode::Usage;
+    if (e.hint.empty()) e.hint = "check the --config path, or run `rollback init --app NAME` to write one";
+    return e;
+  }
+  return parse_config(*text, fs::absolute(path).lexically_normal());
 }
+
+Status check_environment_name(std::string_view name) {
+  return check_name(name, kMaxEnvironmentName, "environment name");
+}
+
+Status check_app_name(std::string_view name) { return check_name(name, kMaxAppName, "application name"); }
 
 std::string starter_config(const std::string& app, const std::string& region) {
   return fmt::format(R"(# rollback configuration. Reference: docs/CONFIGURATION.md

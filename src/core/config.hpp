@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/team_config.hpp"
@@ -71,8 +72,30 @@ struct Config {
   std::vector<std::string> environment_names() const;
 };
 
+// The largest rollback.yaml read: a configuration with every key set for a few dozen
+// environments is a few KB; 1 MiB is far beyond that and stops a wrong --config (a log, a
+// device) before it is parsed.
+inline constexpr size_t kMaxConfigFile = size_t{1} << 20;
+// The most environments one configuration may list. Teams have a handful (the runbook has
+// three); 1000 leaves room for per-customer environments while bounding memory and output.
+inline constexpr size_t kMaxEnvironments = 1000;
+// Longest environment and application names. They become parts of lock file names, ECS and
+// S3 names (an S3 bucket name is at most 63 characters) and table columns.
+inline constexpr size_t kMaxEnvironmentName = 63;
+inline constexpr size_t kMaxAppName = 128;
+
+// An environment name: [A-Za-z0-9][A-Za-z0-9._-]*, at most kMaxEnvironmentName characters.
+// Anything else could name a path outside the lock folder ("../x") or break a printed command
+// ("a;rm"). The error says what is wrong and what is allowed.
+Status check_environment_name(std::string_view name);
+// The same rule for the application name (`app:`, `init --app`), at most kMaxAppName characters.
+Status check_app_name(std::string_view name);
+
 // Parses YAML text; `source` names the file in error messages ("rollback.yaml:4:3: ...").
 Result<Config> parse_config(const std::string& text, const std::filesystem::path& source);
+
+// rollback.yaml (or .yml) in `start` or the nearest parent, if there is one.
+std::optional<std::filesystem::path> find_config_file(const std::filesystem::path& start);
 
 // Loads `explicit_path` if given, else rollback.yaml (or .yml) in `start` or the nearest parent.
 Result<Config> load_config(const std::optional<std::filesystem::path>& explicit_path,

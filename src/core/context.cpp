@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <exception>
+
 #include <fmt/format.h>
 
 #include "aws/sts.hpp"
@@ -23,7 +25,13 @@ Result<std::unique_ptr<Context>> Context::without_config(const GlobalOptions& g)
   if (g.output == "text") format = OutputFormat::Text;
   else if (g.output == "json") format = OutputFormat::Json;
   else return usage_error(fmt::format("unknown --output '{}'", g.output), "use --output text or --output json");
-  RB_TRY_ASSIGN(auto timeout, parse_duration(g.timeout));
+  auto parsed_timeout = parse_duration(g.timeout);
+  if (!parsed_timeout) {
+    Error e = parsed_timeout.take_error();
+    e.message = "--timeout: " + e.message;
+    return e;
+  }
+  auto timeout = *parsed_timeout;
   if (timeout.count() <= 0) return usage_error("--timeout must be positive", "e.g. --timeout 10m");
   set_verbose(g.verbose);
   return std::unique_ptr<Context>(new Context(g, Output(format), timeout));
@@ -64,6 +72,11 @@ Result<const EnvironmentConfig*> Context::environment(const std::string& name) c
     std::string names = config_ ? join(config_->environment_names(), ", ") : "";
     return usage_error("--env is required", fmt::format("name one of the environments: {}", names));
   }
+  if (auto st = check_environment_name(name); !st) {
+    Error e = st.take_error();
+    e.message = "--env: " + e.message;
+    return e;
+  }
   RB_TRY_ASSIGN(const EnvironmentConfig* env, config_->environment(name));
   // A prod rollback from the wrong profile is refused here, before any command changes anything.
   RB_TRY(check_environment_account(*config_, *env));
@@ -82,13 +95,21 @@ fs::path Context::backup_dir() const {
   return state_dir() / "backups";
 }
 
+namespace {
+
+fs::path journal_path_of(const std::optional<Config>& config, const fs::path& state_dir) {
+  if (const char* j = getenv("ROLLBACK_JOURNAL"); j && *j) return j;
+  if (config && !config->journal_path.empty()) return config->journal_path;
+  return state_dir / "journal.db";
+}
+
+}  // namespace
+
 Result<Journal*> Context::journal() {
-  if (!journal_) {
-    fs::path path;
-    if (const char* j = getenv("ROLLBACK_JOURNAL"); j && *j) path = j;
-    else if (config_ && !config_->journal_path.empty()) path = config_->journal_path;
-    else path = state_dir() / "journal.db";
+  if (!journal_ || journal_read_only_) {
+    fs::path path = journal_path_of(config_, state_dir());
     RB_TRY_ASSIGN(auto local, open_sqlite_journal(path));
+    journal_read_only_ = false;
     if (!is_team()) {
       journal_ = std::move(local);
       return journal_.get();
@@ -102,6 +123,16 @@ Result<Journal*> Context::journal() {
                   team::TeamJournal::open(std::move(local), path, std::move(store), config_->app,
                                           config_->environment_names(), [this](const std::string& m) { out_.warn(m); }));
     journal_ = std::move(team_journal);
+  }
+  return journal_.get();
+}
+
+Result<Journal*> Context::journal_for_reading() {
+  if (!journal_) {
+    // Team mode reads the team's table through the team journal (its outbox is written then).
+    if (is_team()) return journal();
+    RB_TRY_ASSIGN(journal_, open_sqlite_journal_read_only(journal_path_of(config_, state_dir())));
+    journal_read_only_ = true;
   }
   return journal_.get();
 }
@@ -161,8 +192,16 @@ Result<std::unique_ptr<RollbackRecord>> RollbackRecord::begin(Context& ctx, Lock
 }
 
 RollbackRecord::~RollbackRecord() {
-  if (!finished_) (void)finish(interrupted() ? kOutcomeInterrupted : kOutcomeFailed);
-  collect_announcements();
+  // Destroyed by an exception unwinding the command (the boundary in cli/command.cpp reports
+  // it): say so in the journal. Nothing here may throw while unwinding.
+  try {
+    if (!finished_) {
+      if (std::uncaught_exceptions() > 0) note("error: internal error (an unexpected exception); the rollback stopped here");
+      (void)finish(interrupted() ? kOutcomeInterrupted : kOutcomeFailed);
+    }
+    collect_announcements();
+  } catch (...) {
+  }
 }
 
 void RollbackRecord::announce(const std::string& phase, const std::string& failure) {

@@ -57,6 +57,9 @@ class Context {
 
   Result<const EnvironmentConfig*> environment(const std::string& name) const;
   Result<Journal*> journal();
+  // The journal for commands that only read it (history, status): opened read-only, so they
+  // work when the journal's file or folder is not writable. The writable one if already open.
+  Result<Journal*> journal_for_reading();
   std::filesystem::path state_dir() const;
   std::filesystem::path lock_dir() const;
   std::filesystem::path backup_dir() const;
@@ -82,6 +85,7 @@ class Context {
   SystemCommandRunner runner_;
   std::unique_ptr<Journal> journal_;
   std::unique_ptr<team::TeamStore> team_store_;
+  bool journal_read_only_ = false;
 };
 
 // One recorded rollback: its journal entry and the lock it runs under. Events go to the

@@ -63,6 +63,9 @@ class Journal {
 
 // The local journal: an SQLite file created with mode 0600.
 Result<std::unique_ptr<Journal>> open_sqlite_journal(const std::filesystem::path& path);
+// The same journal opened only for reading (for history and status): works on a read-only
+// file or folder, creates nothing, and reads a missing file as an empty journal. Writes fail.
+Result<std::unique_ptr<Journal>> open_sqlite_journal_read_only(const std::filesystem::path& path);
 
 // "20261126-103724-3f9a": sortable by time, unique enough for one team.
 std::string new_rollback_id();

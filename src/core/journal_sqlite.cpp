@@ -11,6 +11,8 @@
 #include "core/journal.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
+#include "util/json.hpp"
+#include "util/utf8.hpp"
 #include "util/redact.hpp"
 #include "util/strings.hpp"
 
@@ -47,8 +49,10 @@ class Statement {
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
   bool ok() const { return rc_ == SQLITE_OK; }
+  // Text is stored as valid UTF-8 (invalid bytes become U+FFFD), whatever its source.
   Statement& bind(int i, const std::string& v) {
-    sqlite3_bind_text(stmt_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    std::string text = to_valid_utf8(v);
+    sqlite3_bind_text(stmt_, i, text.c_str(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
     return *this;
   }
   Statement& bind(int i, long long v) {
@@ -58,7 +62,10 @@ class Statement {
   int step() { return sqlite3_step(stmt_); }
   std::string text(int col) const {
     auto p = sqlite3_column_text(stmt_, col);
-    return p ? reinterpret_cast<const char*>(p) : "";
+    // A journal written by something else may hold any bytes: read them as valid UTF-8.
+    return p ? to_valid_utf8(std::string_view(reinterpret_cast<const char*>(p),
+                                              static_cast<size_t>(sqlite3_column_bytes(stmt_, col))))
+             : "";
   }
 
  private:
@@ -84,7 +91,7 @@ class SqliteJournal final : public Journal {
     if (!st.ok()) return db_error("record the rollback");
     st.bind(1, e.id).bind(2, e.app).bind(3, e.env).bind(4, e.layer).bind(5, e.user).bind(6, e.host);
     st.bind(7, redact(e.from)).bind(8, redact(e.to)).bind(9, redact(e.reason)).bind(10, e.started_at);
-    st.bind(11, e.outcome).bind(12, redact(e.details.dump()));
+    st.bind(11, e.outcome).bind(12, redact(dump_json(e.details)));
     if (st.step() != SQLITE_DONE) return db_error("record the rollback");
     return e.id;
   }
@@ -104,7 +111,7 @@ class SqliteJournal final : public Journal {
     if (details.is_object()) merged.update(details);
     Statement st(db_, "UPDATE rollbacks SET outcome = ?, ended_at = ?, details = ? WHERE id = ?");
     if (!st.ok()) return db_error("record the outcome");
-    st.bind(1, outcome).bind(2, now_iso()).bind(3, redact(merged.dump())).bind(4, id);
+    st.bind(1, outcome).bind(2, now_iso()).bind(3, redact(dump_json(merged))).bind(4, id);
     if (st.step() != SQLITE_DONE) return db_error("record the outcome");
     return {};
   }
@@ -205,6 +212,33 @@ Result<std::unique_ptr<Journal>> open_sqlite_journal(const fs::path& path) {
     sqlite3_close(db);
     return failure(fmt::format("cannot initialise the journal {}: {}", path.string(), msg),
                    "if the file is not a rollback journal, point journal.path elsewhere");
+  }
+  return std::unique_ptr<Journal>(new SqliteJournal(db, path));
+}
+
+Result<std::unique_ptr<Journal>> open_sqlite_journal_read_only(const fs::path& path) {
+  std::error_code ec;
+  bool exists = fs::exists(path, ec);
+  sqlite3* db = nullptr;
+  // No journal yet: an empty one in memory, so readers say "nothing recorded" and no file or
+  // folder is created by a command that only reads.
+  int rc = exists ? sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr)
+                  : sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return failure(fmt::format("cannot open the journal {}: {}", path.string(), msg),
+                   "check that the file exists and is readable");
+  }
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  if (!exists) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      sqlite3_close(db);
+      return failure(fmt::format("cannot prepare an empty journal: {}", msg));
+    }
   }
   return std::unique_ptr<Journal>(new SqliteJournal(db, path));
 }

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "util/fs.hpp"
+#include "util/json.hpp"
 #include "util/strings.hpp"
 
 namespace rb {
@@ -60,12 +61,14 @@ nlohmann::json LockHolder::to_json() const {
 
 LockHolder LockHolder::from_json(const nlohmann::json& j) {
   LockHolder h;
-  h.user = j.value("user", "");
-  h.host = j.value("host", "");
-  h.pid = j.value("pid", 0L);
-  h.command = j.value("command", "");
-  h.since = j.value("since", "");
-  h.rollback_id = j.value("rollback_id", "");
+  // A lock file is outside data (an older version, a hand edit): a field of the wrong type
+  // reads as missing instead of throwing.
+  h.user = json_string(j, "user");
+  h.host = json_string(j, "host");
+  h.pid = static_cast<long>(json_integer(j, "pid"));
+  h.command = json_string(j, "command");
+  h.since = json_string(j, "since");
+  h.rollback_id = json_string(j, "rollback_id");
   return h;
 }
 
@@ -106,7 +109,7 @@ Result<EnvironmentLock> EnvironmentLock::acquire(const fs::path& dir, const std:
     err.tag = "stale";
     return err;
   }
-  std::string data = holder.to_json().dump() + "\n";
+  std::string data = dump_json(holder.to_json()) + "\n";
   if (ftruncate(fd, 0) != 0 || pwrite(fd, data.data(), data.size(), 0) != static_cast<ssize_t>(data.size())) {
     flock(fd, LOCK_UN);
     close(fd);
@@ -167,7 +170,7 @@ EnvironmentLock::~EnvironmentLock() { release(); }
 void EnvironmentLock::set_rollback_id(const std::string& id) {
   if (fd_ < 0) return;
   holder_.rollback_id = id;
-  std::string data = holder_.to_json().dump() + "\n";
+  std::string data = dump_json(holder_.to_json()) + "\n";
   if (ftruncate(fd_, 0) == 0 && pwrite(fd_, data.data(), data.size(), 0) == static_cast<ssize_t>(data.size()))
     fsync(fd_);
 }

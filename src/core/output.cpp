@@ -3,8 +3,10 @@
 #include <cstdio>
 #include <fmt/format.h>
 
+#include "util/json.hpp"
 #include "util/redact.hpp"
 #include "util/terminal.hpp"
+#include "util/utf8.hpp"
 
 namespace rb {
 
@@ -15,23 +17,35 @@ void write(FILE* f, std::string_view text) {
   std::fflush(f);
 }
 
+// What reaches a terminal or a log: secrets masked, valid UTF-8, control characters shown as
+// escapes. Newlines are kept: every caller composes its own lines.
+std::string shown(std::string_view text) { return printable(redact(text), true); }
+
+// A multi-line text whose continuation lines are indented, so text from outside inside a
+// message cannot start a line of its own that looks like the tool's ("rollback: error: ...").
+std::string indented(std::string text, std::string_view indent) {
+  for (size_t pos = 0; (pos = text.find('\n', pos)) != std::string::npos; pos += indent.size() + 1)
+    text.insert(pos + 1, indent);
+  return text;
+}
+
 }  // namespace
 
 Output::Output(OutputFormat format) : format_(format), live_(format == OutputFormat::Text && stdout_is_terminal()) {}
 
 void Output::line(std::string_view text) {
   clear_status();
-  write(json() ? stderr : stdout, redact(text) + "\n");
+  write(json() ? stderr : stdout, shown(text) + "\n");
 }
 
 void Output::warn(std::string_view text) {
   clear_status();
-  write(stderr, "warning: " + redact(text) + "\n");
+  write(stderr, "warning: " + indented(shown(text), "  ") + "\n");
 }
 
 void Output::status(std::string_view text) {
   if (!live_) return;
-  write(stdout, "\r\033[K" + redact(text));
+  write(stdout, "\r\033[K" + printable(redact(text), false));
   status_shown_ = true;
 }
 
@@ -43,7 +57,7 @@ void Output::clear_status() {
 
 void Output::result(const nlohmann::json& j) {
   if (!json()) return;
-  write(stdout, redact(j.dump(2)) + "\n");
+  write(stdout, redact(dump_json(j, 2)) + "\n");
 }
 
 void Output::error(const Error& e) {
@@ -53,16 +67,12 @@ void Output::error(const Error& e) {
                         {"exit_code", exit_code_of(e)},
                         {"error", {{"kind", exit_code_name(e.code)}, {"message", e.message}, {"hint", e.hint}}}};
     if (!e.tag.empty()) j["error"]["tag"] = e.tag;
-    write(stdout, redact(j.dump(2)) + "\n");
+    write(stdout, redact(dump_json(j, 2)) + "\n");
     return;
   }
-  std::string text = "rollback: error: " + e.message + "\n";
-  if (!e.hint.empty()) {
-    std::string hint = e.hint;
-    for (size_t pos = 0; (pos = hint.find('\n', pos)) != std::string::npos; pos += 3) hint.replace(pos, 1, "\n  ");
-    text += "  hint: " + hint + "\n";
-  }
-  write(stderr, redact(text));
+  std::string text = "rollback: error: " + indented(shown(e.message), "  ") + "\n";
+  if (!e.hint.empty()) text += "  hint: " + indented(shown(e.hint), "  ") + "\n";
+  write(stderr, text);
 }
 
 int exit_code_of(const Error& e) { return static_cast<int>(e.code); }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <limits>
 #include <regex>
 
 #include "util/strings.hpp"
@@ -433,7 +434,8 @@ Result<ResolvedRevisions> RevisionGraph::resolve(std::string_view spec_in, const
     if (number[0] == '+')
       return resolve_error(fmt::format("'{}' points upwards; rollback only moves down", spec),
                            "use -N to go down N revisions", "upward-relative");
-    int steps = std::stoi(number.substr(1));
+    RB_TRY_ASSIGN(long long parsed_steps, parse_decimal(number.substr(1), 0, std::numeric_limits<int>::max(), "the step count"));
+    int steps = static_cast<int>(parsed_steps);
     std::string start;
     if (symbol.empty()) {
       std::vector<std::string> starts = current.empty() ? heads() : current;

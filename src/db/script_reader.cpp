@@ -258,6 +258,12 @@ Result<MigrationScript> parse_migration_script(std::string_view source, const fs
   return script;
 }
 
+namespace {
+// The largest migration script read. Alembic scripts are a few KB; even a data migration with
+// inline SQL stays far below 4 MiB, and a misplaced dump in the versions folder is refused.
+constexpr size_t kMaxMigrationScript = size_t{4} << 20;
+}  // namespace
+
 Result<std::vector<MigrationScript>> read_migration_scripts(const std::vector<fs::path>& folders,
                                                             const ReadOptions& options) {
   std::vector<MigrationScript> scripts;
@@ -265,7 +271,7 @@ Result<std::vector<MigrationScript>> read_migration_scripts(const std::vector<fs
   std::string first_hint;
 
   auto read_one = [&](const fs::path& file) {
-    auto text = read_file(file);
+    auto text = read_file(file, kMaxMigrationScript);
     if (!text) {
       errors.push_back(text.error().message);
       return;

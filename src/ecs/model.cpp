@@ -22,7 +22,7 @@ std::optional<TaskDefRef> parse_task_def(std::string_view text) {
   for (char c : s.substr(colon + 1)) {
     if (c < '0' || c > '9') return std::nullopt;
     rev = rev * 10 + (c - '0');
-    if (rev > 100'000'000) return std::nullopt;
+    if (rev > kMaxTaskDefinitionRevision) return std::nullopt;
   }
   if (rev <= 0) return std::nullopt;
   return TaskDefRef{std::string(s.substr(0, colon)), rev, arn};

@@ -21,6 +21,10 @@ struct TaskDefRef {
 };
 
 // Accepts "arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REV" and "FAMILY:REV".
+// The highest task definition revision accepted. ECS numbers revisions from 1 and a family
+// reaches thousands at most; 100 million keeps every revision far inside an int.
+inline constexpr int kMaxTaskDefinitionRevision = 100'000'000;
+
 std::optional<TaskDefRef> parse_task_def(std::string_view text);
 
 struct Deployment {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "aws/client.hpp"
+#include "util/json.hpp"
 #include "util/strings.hpp"
 
 namespace rb::ecs {
@@ -115,8 +116,8 @@ Result<std::vector<KnownGood>> known_good_revisions(Journal& journal, const std:
   std::vector<KnownGood> out;
   for (const auto& e : entries) {
     const auto& d = e.details;
-    if (!d.is_object() || !d.contains("deployed_task_definition")) continue;
-    if (d.value("service", std::string()) != env.service || d.value("cluster", std::string()) != env.cluster) continue;
+    if (!d.is_object() || !d.contains("deployed_task_definition") || !d["deployed_task_definition"].is_string()) continue;
+    if (json_string(d, "service") != env.service || json_string(d, "cluster") != env.cluster) continue;
     auto ref = parse_task_def(d["deployed_task_definition"].get<std::string>());
     if (!ref || ref->family != env.task_family) continue;
     out.push_back({ref->revision, e.id, e.ended_at});

@@ -62,7 +62,8 @@ Result<Target> choose_target(const TargetInputs& in) {
     bool all_digits = !req.empty() && std::all_of(req.begin(), req.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (all_digits) {
       wanted.family = in.family;
-      wanted.revision = std::stoi(req);
+      RB_TRY_ASSIGN(long long revision, parse_decimal(req, 1, kMaxTaskDefinitionRevision, "--to-revision"));
+      wanted.revision = static_cast<int>(revision);
     } else if (auto parsed = parse_task_def(req)) {
       wanted = *parsed;
     } else {

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "util/strings.hpp"
+#include "util/utf8.hpp"
 
 namespace rb::git {
 
@@ -19,6 +20,9 @@ std::string clean_reason(const std::string& reason) {
   std::string text;
   for (char c : reason)
     if (c != '\r') text += c;
+  // Terminal escapes and other control characters are shown, not committed: `git log` would
+  // otherwise replay them on every terminal that reads the history.
+  text = printable(text, true);
   for (auto& line : split(text, '\n')) {
     std::string_view l = line;
     while (!l.empty() && std::isspace(static_cast<unsigned char>(l.back()))) l.remove_suffix(1);

@@ -7,20 +7,65 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <fmt/format.h>
 
 namespace rb {
 
 namespace fs = std::filesystem;
 
-Result<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return failure(fmt::format("cannot read {}: {}", path.string(), strerror(errno)));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+namespace {
+
+std::string size_text(size_t bytes) {
+  if (bytes >= (size_t{1} << 20) && bytes % (size_t{1} << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
+  if (bytes >= 1024 && bytes % 1024 == 0) return fmt::format("{} KiB", bytes >> 10);
+  return fmt::format("{} bytes", bytes);
+}
+
+}  // namespace
+
+Result<std::string> read_file(const fs::path& path, size_t max_bytes) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return failure(fmt::format("cannot read {}: {}", path.string(), strerror(errno)));
+  if (S_ISDIR(st.st_mode))
+    return failure(fmt::format("cannot read {}: it is a directory", path.string()), "give the path of a file in it");
+  if (!S_ISREG(st.st_mode))
+    return failure(fmt::format("cannot read {}: it is not a regular file (a device, FIFO or socket)", path.string()),
+                   "give the path of an ordinary file");
+  // O_NONBLOCK: should the path have been swapped for a FIFO since stat(), open() does not hang.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return failure(fmt::format("cannot read {}: {}", path.string(), strerror(errno)));
+  auto too_large = [&] {
+    return failure(fmt::format("cannot read {}: it is larger than {}", path.string(), size_text(max_bytes)),
+                   "check that the path names the right file");
+  };
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return failure(fmt::format("cannot read {}: it is not a regular file", path.string()));
+  }
+  if (static_cast<unsigned long long>(st.st_size) > max_bytes) {
+    close(fd);
+    return too_large();
+  }
+  std::string data;
+  data.reserve(static_cast<size_t>(st.st_size));
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      close(fd);
+      return failure(fmt::format("cannot read {}: {}", path.string(), strerror(e)));
+    }
+    if (n == 0) break;
+    if (data.size() + static_cast<size_t>(n) > max_bytes) {  // the file grew while being read
+      close(fd);
+      return too_large();
+    }
+    data.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return data;
 }
 
 Status ensure_private_dir(const fs::path& path) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "util/redact.hpp"
+#include "util/utf8.hpp"
 
 namespace rb {
 
@@ -15,7 +16,7 @@ void set_verbose(bool v) { g_verbose = v; }
 bool verbose() { return g_verbose; }
 
 void log_debug_line(const std::string& line) {
-  std::string text = "rollback: debug: " + redact(line) + "\n";
+  std::string text = "rollback: debug: " + printable(redact(line), true) + "\n";
   std::fwrite(text.data(), 1, text.size(), stderr);
 }
 

@@ -57,6 +57,7 @@ void split_lines(std::string& pending, bool is_stderr, const ProcessOptions& opt
 }  // namespace
 
 std::string ProcessResult::describe() const {
+  if (output_too_large) return "stopped: its output grew past the limit the tool reads";
   if (timed_out) return "timed out";
   if (signal != 0) return fmt::format("killed by signal {} ({})", signal, strsignal(signal));
   return fmt::format("exit code {}", exit_code);
@@ -195,6 +196,11 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv, const Pr
       }
       std::string& whole = i == 0 ? result.out : result.err;
       std::string& pending = i == 0 ? pending_out : pending_err;
+      if (whole.size() + static_cast<size_t>(n) > options.max_output) {
+        if (!result.output_too_large) kill(-pid, SIGKILL);
+        result.output_too_large = true;
+        continue;  // keep draining until the pipes close; keep nothing more
+      }
       whole.append(buf, static_cast<size_t>(n));
       pending.append(buf, static_cast<size_t>(n));
       split_lines(pending, i == 1, options, false);

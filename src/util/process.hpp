@@ -14,6 +14,11 @@
 
 namespace rb {
 
+// The most output (stdout and stderr each) kept from one process. The largest output the tool
+// reads is `terraform show -json` of a plan, tens of MB for thousands of resources; 256 MiB
+// is far above that and stops a runaway process from filling memory.
+inline constexpr size_t kMaxProcessOutput = size_t{256} << 20;
+
 struct ProcessOptions {
   std::filesystem::path cwd;                       // empty: the current directory
   std::map<std::string, std::string> env_set;      // added to (or replacing in) the environment
@@ -22,16 +27,18 @@ struct ProcessOptions {
   // Called for every complete output line as it arrives (is_stderr says which stream).
   std::function<void(std::string_view line, bool is_stderr)> on_line;
   std::chrono::milliseconds timeout{0};            // 0: no timeout; else SIGTERM, then SIGKILL
+  size_t max_output = kMaxProcessOutput;           // past this on either stream the process is killed
 };
 
 struct ProcessResult {
   int exit_code = -1;  // valid when signal == 0
   int signal = 0;      // the signal that ended the process, 0 when it exited
   bool timed_out = false;
+  bool output_too_large = false;  // it wrote more than max_output and was killed
   std::string out;
   std::string err;
 
-  bool ok() const { return signal == 0 && exit_code == 0 && !timed_out; }
+  bool ok() const { return signal == 0 && exit_code == 0 && !timed_out && !output_too_large; }
   // "exit code 1", "killed by signal 9 (Killed)", "timed out after ..."
   std::string describe() const;
 };

@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <limits>
+#include <stdexcept>
 #include <fmt/format.h>
+
+#include "util/utf8.hpp"
 
 namespace rb {
 
@@ -77,6 +81,43 @@ std::optional<std::string> closest_match(std::string_view word, const std::vecto
   return std::nullopt;
 }
 
+Result<long long> parse_decimal(std::string_view text, long long min, long long max, std::string_view what) {
+  auto range = [&] { return fmt::format("a whole number from {} to {}", min, max); };
+  bool negative = !text.empty() && text[0] == '-';
+  std::string_view digits = negative ? text.substr(1) : text;
+  bool all_digits = !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!all_digits) {
+    std::string shown = printable_inline(text.size() > 40 ? text.substr(0, 40) : text) + (text.size() > 40 ? "..." : "");
+    return usage_error(fmt::format("{} '{}' is not a decimal number", what, shown),
+                       fmt::format("give {} {} in decimal digits (no sign, spaces, hex or exponent)", what, range()));
+  }
+  // Accumulate with an overflow check: 20 digits would not fit, and the range check follows.
+  unsigned long long magnitude = 0;
+  bool too_big = false;
+  for (char c : digits) {
+    unsigned d = static_cast<unsigned>(c - '0');
+    if (magnitude > (std::numeric_limits<unsigned long long>::max() - d) / 10) {
+      too_big = true;
+      break;
+    }
+    magnitude = magnitude * 10 + d;
+  }
+  constexpr auto kLimit = static_cast<unsigned long long>(std::numeric_limits<long long>::max());
+  if (!too_big && magnitude <= kLimit) {
+    long long value = negative ? -static_cast<long long>(magnitude) : static_cast<long long>(magnitude);
+    if (value >= min && value <= max) return value;
+    if (value < min)
+      return usage_error(fmt::format("{} {} is too small: it must be at least {}", what, value, min),
+                         fmt::format("give {} {}", what, range()));
+  }
+  if (negative)
+    return usage_error(fmt::format("{} {} is too small: it must be at least {}", what, text, min),
+                       fmt::format("give {} {}", what, range()));
+  std::string shown = printable_inline(text.size() > 40 ? text.substr(0, 40) : text) + (text.size() > 40 ? "..." : "");
+  return usage_error(fmt::format("{} {} is too large: it must be at most {}", what, shown, max),
+                     fmt::format("give {} {}", what, range()));
+}
+
 Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   std::string t = trim(text);
   auto bad = [&] {
@@ -93,6 +134,9 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     double value = 0;
     try {
       value = std::stod(t.substr(start, i - start));
+    } catch (const std::out_of_range&) {
+      return usage_error(fmt::format("duration '{}' is too large, at most {}", t, format_duration(kMaxDuration)),
+                         "give a shorter duration, e.g. 10m or 1h");
     } catch (...) {
       return bad();
     }
@@ -107,6 +151,10 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     else if (unit == "d") total_ms += value * 86'400'000;
     else return bad();
     any = true;
+    // Checked on every step, so no sum of parts can overflow before the check.
+    if (!(total_ms <= static_cast<double>(std::chrono::milliseconds(kMaxDuration).count())))
+      return usage_error(fmt::format("duration '{}' is too large, at most {}", t, format_duration(kMaxDuration)),
+                         "give a shorter duration, e.g. 10m or 1h");
   }
   return std::chrono::milliseconds(static_cast<long long>(total_ms));
 }

@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
 #include <fmt/format.h>
 
 #include "core/config.hpp"
@@ -121,4 +126,82 @@ TEST(Config, AccountIdIsTwelveDigits) {
     EXPECT_NE(r.error().message.find("c.yaml:3:"), std::string::npos) << r.error().message;
     EXPECT_NE(r.error().message.find("12-digit"), std::string::npos) << r.error().message;
   }
+}
+
+namespace {
+
+std::string config_error(const std::string& text) {
+  auto cfg = parse_config(text, "/repo/rollback.yaml");
+  if (cfg.ok()) return "(accepted)";
+  EXPECT_EQ(cfg.error().code, ExitCode::Usage);
+  return cfg.error().message;
+}
+
+}  // namespace
+
+TEST(Config, MapOrListAsKeyIsAnErrorWithLine) {
+  std::string m = config_error("app: a\nenvironments:\n  ? {x: 1}\n  : { branch: main }\n");
+  EXPECT_NE(m.find("rollback.yaml:3:"), std::string::npos) << m;
+  EXPECT_NE(m.find("is a mapping instead of a name"), std::string::npos) << m;
+  m = config_error("app: a\n? [1, 2]\n: x\nenvironments:\n  prod: { branch: main }\n");
+  EXPECT_NE(m.find("rollback.yaml:2:"), std::string::npos) << m;
+  EXPECT_NE(m.find("is a list instead of a name"), std::string::npos) << m;
+  m = config_error("app: a\nenvironments:\n  prod: { ? [b] : main }\n");
+  EXPECT_NE(m.find("list instead of a name"), std::string::npos) << m;
+}
+
+TEST(Config, DuplicateKeysAreErrorsNotFirstWins) {
+  std::string m = config_error("app: a\nenvironments:\n  prod: { branch: main }\n  dev: { branch: d }\n  prod: { branch: x }\n");
+  EXPECT_NE(m.find("rollback.yaml:5:3: duplicate key 'prod' in 'environments' (first given on line 3)"),
+            std::string::npos)
+      << m;
+  m = config_error("app: a\napp: b\nenvironments:\n  prod: { branch: main }\n");
+  EXPECT_NE(m.find("duplicate key 'app'"), std::string::npos) << m;
+}
+
+TEST(Config, EnvironmentAndAppNamesAreValidated) {
+  for (const char* bad : {"'../../x'", "'a;rm -rf'", "'-x'", "'a b'", "'caf\xC3\xA9'", "'.hidden'"}) {
+    std::string m = config_error(std::string("app: a\nenvironments:\n  ") + bad + ": { branch: main }\n");
+    EXPECT_NE(m.find("rollback.yaml:3:3: the environment name"), std::string::npos) << bad << ": " << m;
+  }
+  std::string m = config_error("app: a\nenvironments:\n  " + std::string(64, 'e') + ": { branch: main }\n");
+  EXPECT_NE(m.find("too long"), std::string::npos) << m;
+  EXPECT_EQ(config_error("app: a\nenvironments:\n  " + std::string(63, 'e') + ": { branch: main }\n"), "(accepted)");
+  EXPECT_EQ(config_error("app: a\nenvironments:\n  us-east-1.prod_2: { branch: main }\n"), "(accepted)");
+  m = config_error("app: \"x\\ny: 1\"\nenvironments:\n  prod: { branch: main }\n");
+  EXPECT_NE(m.find("the application name"), std::string::npos) << m;
+  EXPECT_TRUE(check_environment_name("prod").ok());
+  EXPECT_FALSE(check_environment_name("").ok());
+  EXPECT_FALSE(check_app_name("a\nb").ok());
+}
+
+TEST(Config, TooManyEnvironmentsIsAClearError) {
+  std::string text = "app: a\nenvironments:\n";
+  for (size_t i = 0; i <= kMaxEnvironments; ++i) text += "  e" + std::to_string(i) + ": { branch: main }\n";
+  std::string m = config_error(text);
+  EXPECT_NE(m.find("more than the 1000 allowed"), std::string::npos) << m;
+}
+
+TEST(Config, LoadRefusesDirectoriesDevicesAndHugeFiles) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("rollback-config-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto dir_result = load_config(dir, dir);
+  ASSERT_FALSE(dir_result.ok());
+  EXPECT_EQ(dir_result.error().code, ExitCode::Usage);
+  EXPECT_NE(dir_result.error().message.find("is a directory"), std::string::npos) << dir_result.error().message;
+
+  auto dev = load_config(fs::path("/dev/zero"), dir);
+  ASSERT_FALSE(dev.ok());
+  EXPECT_NE(dev.error().message.find("not a regular file"), std::string::npos) << dev.error().message;
+
+  fs::path big = dir / "rollback.yaml";
+  {
+    std::ofstream f(big);
+    f << "app: a\n# " << std::string(kMaxConfigFile, 'x') << "\n";
+  }
+  auto huge = load_config(big, dir);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().message.find("larger than 1 MiB"), std::string::npos) << huge.error().message;
+  fs::remove_all(dir);
 }

@@ -46,3 +46,14 @@ TEST(Process, StreamsLinesEnvironmentStdinAndTimeout) {
   EXPECT_TRUE(t->timed_out);
   EXPECT_FALSE(t->ok());
 }
+
+TEST(Process, EndlessOutputIsCutOffNotCollected) {
+  ProcessOptions options;
+  options.max_output = size_t{1} << 20;
+  auto r = run_process({"yes", "rollback"}, options);  // never ends by itself
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->output_too_large);
+  EXPECT_FALSE(r->ok());
+  EXPECT_LE(r->out.size(), options.max_output);
+  EXPECT_NE(r->describe().find("output grew past the limit"), std::string::npos);
+}

@@ -26,6 +26,9 @@ constexpr int kStatusAncestorDepth = 3;
 constexpr int kStatusDescendantDepth = 3;
 // Pending revisions listed by name in `db status` before "... and N more".
 constexpr size_t kStatusPendingListed = 10;
+// The largest --steps: more migrations than any project's history holds; the plan refuses
+// a count past the real chain anyway, this only bounds the number itself.
+constexpr long long kMaxSteps = 100'000;
 
 struct DbOptions {
   std::string env;
@@ -529,7 +532,8 @@ void register_db(CLI::App& app, GlobalOptions& g, Action& action) {
   sub->require_subcommand(0, 1);
   sub->add_option("--env,-e", opts->env, "Environment (from rollback.yaml)");
   sub->add_option("--to", opts->to, "Target revision: a full id, a unique prefix (4+ characters), or base");
-  sub->add_option("--steps", opts->steps, "Undo the last N migrations (default 1, like `alembic downgrade -1`)");
+  add_number_option(*sub, "--steps", opts->steps, 1, kMaxSteps,
+                    "Undo the last N migrations (default 1, like `alembic downgrade -1`)");
   sub->add_flag("--full-backup", opts->full_backup, "Back up the whole database, not only the affected tables");
   sub->add_flag("--no-backup", opts->no_backup, "Take no backup (needs --accept-data-loss when data is destroyed)");
   sub->add_flag("--accept-data-loss", opts->accept_data_loss, "Go on without a backup although the downgrade destroys data");

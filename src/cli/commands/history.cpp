@@ -3,7 +3,9 @@
 
 #include "cli/command.hpp"
 #include "ecs/model.hpp"
+#include "util/json.hpp"
 #include "util/strings.hpp"
+#include "util/utf8.hpp"
 
 namespace rb::cli {
 
@@ -15,6 +17,10 @@ std::string short_ref(const std::string& ref) {
   return ref.size() == 40 ? ref.substr(0, 12) : ref;
 }
 
+// The largest --limit: far more rollbacks than a team records in years, and a bound on
+// what one command prints.
+constexpr long long kMaxHistoryLimit = 100'000;
+
 struct HistoryOptions {
   std::string env, layer, id, since;
   size_t limit = 20;
@@ -23,23 +29,26 @@ struct HistoryOptions {
 Status run(Context& ctx, const HistoryOptions& o) {
   Output& out = ctx.out();
   if (!o.env.empty() && ctx.has_config()) RB_TRY(ctx.environment(o.env));
-  RB_TRY_ASSIGN(Journal * journal, ctx.journal());
+  RB_TRY_ASSIGN(Journal * journal, ctx.journal_for_reading());
   if (!o.id.empty()) {
     RB_TRY_ASSIGN(auto entry, journal->get(o.id));
     if (!entry) return usage_error(fmt::format("no rollback {} in the journal {}", o.id, journal->location()),
                                    "`rollback history` lists the recorded ids");
     RB_TRY_ASSIGN(auto events, journal->events(o.id));
-    out.line(fmt::format("rollback {}: {} {} in {} by {}@{}", entry->id, entry->layer, entry->outcome, entry->env,
-                         entry->user, entry->host));
-    out.line(fmt::format("  from    {}", entry->from));
-    out.line(fmt::format("  to      {}", entry->to));
-    if (!entry->reason.empty()) out.line(fmt::format("  reason  {}", entry->reason));
-    out.line(fmt::format("  started {}  ended {}", entry->started_at, entry->ended_at.empty() ? "-" : entry->ended_at));
-    out.line(fmt::format("  details {}", entry->details.dump()));
+    // Every recorded field is outside text (a --reason, a user name, AWS messages): each is
+    // shown on its own line only, with control characters and newlines escaped.
+    const auto f = [](const std::string& s) { return printable_inline(s); };
+    out.line(fmt::format("rollback {}: {} {} in {} by {}@{}", f(entry->id), f(entry->layer), f(entry->outcome),
+                         f(entry->env), f(entry->user), f(entry->host)));
+    out.line(fmt::format("  from    {}", f(entry->from)));
+    out.line(fmt::format("  to      {}", f(entry->to)));
+    if (!entry->reason.empty()) out.line(fmt::format("  reason  {}", f(entry->reason)));
+    out.line(fmt::format("  started {}  ended {}", f(entry->started_at), entry->ended_at.empty() ? "-" : f(entry->ended_at)));
+    out.line(fmt::format("  details {}", dump_json(entry->details)));
     out.line("  events:");
     nlohmann::json ev = nlohmann::json::array();
     for (const auto& e : events) {
-      out.line(fmt::format("    {}  {}", e.at, e.message));
+      out.line(fmt::format("    {}  {}", f(e.at), f(e.message)));
       ev.push_back({{"at", e.at}, {"message", e.message}});
     }
     nlohmann::json j = entry_to_json(*entry);
@@ -64,8 +73,10 @@ Status run(Context& ctx, const HistoryOptions& o) {
   if (entries.empty()) out.line(fmt::format("no rollbacks recorded in {}", journal->location()));
   else out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {}", "ID", "ENV", "LAYER", "OUTCOME", "USER", "STARTED", "FROM -> TO"));
   for (const auto& e : entries) {
-    out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {} -> {}{}", e.id, e.env, e.layer, e.outcome, e.user,
-                         e.started_at, short_ref(e.from), short_ref(e.to), e.unshared ? "  (not yet shared)" : ""));
+    const auto p = [](const std::string& s) { return printable_inline(s); };
+    out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {} -> {}{}", p(e.id), p(e.env), p(e.layer), p(e.outcome),
+                         p(e.user), p(e.started_at), p(short_ref(e.from)), p(short_ref(e.to)),
+                         e.unshared ? "  (not yet shared)" : ""));
     j.push_back(entry_to_json(e));
   }
   out.result({{"rollbacks", j}});
@@ -79,14 +90,15 @@ void register_history(CLI::App& app, GlobalOptions& g, Action& action) {
   CLI::App* sub = app.add_subcommand("history", "Every rollback recorded in the journal, newest first");
   sub->add_option("--env,-e", opts->env, "Only this environment");
   sub->add_option("--layer", opts->layer, "Only this layer (ecs, app, db, infra, state)");
-  sub->add_option("--limit", opts->limit, "At most this many (default 20)");
+  add_number_option(*sub, "--limit", opts->limit, 1, kMaxHistoryLimit, "At most this many (default 20)");
   sub->add_option("--id", opts->id, "Show one rollback with its events");
   sub->add_option("--since", opts->since, "Only rollbacks started within this long, e.g. 30d, 12h");
   add_global_options(*sub, g);
   sub->callback([&g, &action, opts] {
     action = [&g, opts] {
-      // History works without a configuration file too (then it lists every app).
-      bool has_config = g.config.has_value() || load_config(std::nullopt, std::filesystem::current_path()).ok();
+      // History works without a configuration file too (then it lists every app); a file that
+      // is there but broken is reported, not silently ignored.
+      bool has_config = g.config.has_value() || find_config_file(std::filesystem::current_path()).has_value();
       return execute(g, has_config, [opts](Context& ctx) { return run(ctx, *opts); });
     };
   });

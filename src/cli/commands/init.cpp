@@ -5,6 +5,7 @@
 
 #include "cli/command.hpp"
 #include "util/fs.hpp"
+#include "util/utf8.hpp"
 
 namespace rb::cli {
 
@@ -17,6 +18,15 @@ struct InitOptions {
 };
 
 Status run(Context& ctx, const InitOptions& o) {
+  // The name is written into YAML: a newline or ':' in it would add keys of its own.
+  if (auto st = check_app_name(o.app); !st) {
+    Error e = st.take_error();
+    e.message = "--app: " + e.message;
+    return e;
+  }
+  if (auto st = check_app_name(o.region); !st)
+    return usage_error(fmt::format("--region '{}' is not a region name", printable_inline(o.region)),
+                       "give an AWS region such as us-east-1");
   std::filesystem::path path = ctx.options().config ? *ctx.options().config : "rollback.yaml";
   std::error_code ec;
   if (std::filesystem::exists(path, ec) && !o.force)

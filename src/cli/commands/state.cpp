@@ -18,6 +18,9 @@ namespace {
 
 // Versions `state list` shows unless --limit says otherwise (the runbook looks at 5).
 constexpr size_t kDefaultListLimit = 20;
+// The largest --limit: S3 lists at most 1000 versions a page and the tool reads a few pages;
+// a million is beyond any state's history and keeps the number far from overflow.
+constexpr long long kMaxListLimit = 1'000'000;
 // Characters of a lineage shown in the version table (a UUID; the first group tells them apart).
 constexpr size_t kShortLineage = 8;
 
@@ -449,7 +452,7 @@ void register_state(CLI::App& app, GlobalOptions& g, Action& action) {
   CLI::App* sub = state->add_subcommand("list", "Versions of the state object, newest first, the current one marked");
   sub->add_option("--env,-e", list->env, "Environment (from rollback.yaml)")->required();
   sub->add_flag("--details", list->details, "Read each version for serial, lineage, Terraform version, resources");
-  sub->add_option("--limit", list->limit, "How many versions to show (0: all; default 20)");
+  add_number_option(*sub, "--limit", list->limit, 0, kMaxListLimit, "How many versions to show (0: all; default 20)");
   on_run(sub, g, action, list, run_list);
 
   auto show = std::make_shared<ShowOptions>();

@@ -7,6 +7,7 @@
 #include "ecs/aws_gateway.hpp"
 #include "ecs/rollback.hpp"
 #include "util/strings.hpp"
+#include "util/utf8.hpp"
 
 namespace rb::cli {
 
@@ -101,7 +102,7 @@ Status run(Context& ctx, const StatusOptions& o) {
     j["lock"] = lock.state == LockState::Free ? "free" : lock.state == LockState::Held ? "held" : "stale";
   }
 
-  RB_TRY_ASSIGN(Journal * journal, ctx.journal());
+  RB_TRY_ASSIGN(Journal * journal, ctx.journal_for_reading());
   JournalFilter f;
   f.app = ctx.config().app;
   f.env = env->name;
@@ -111,7 +112,8 @@ Status run(Context& ctx, const StatusOptions& o) {
   if (entries.empty()) out.line("    none recorded");
   j["rollbacks"] = nlohmann::json::array();
   for (const auto& e : entries) {
-    out.line(fmt::format("    {}  {:<5} {:<11} by {}  {}{}", e.id, e.layer, e.outcome, e.user, e.started_at,
+    out.line(fmt::format("    {}  {:<5} {:<11} by {}  {}{}", printable_inline(e.id), printable_inline(e.layer),
+                         printable_inline(e.outcome), printable_inline(e.user), printable_inline(e.started_at),
                          e.unshared ? "  (not yet shared)" : ""));
     j["rollbacks"].push_back(entry_to_json(e));
   }
