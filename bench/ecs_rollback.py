@@ -14,7 +14,13 @@ steady state" event time). Prints a Markdown table (paste into docs/PERFORMANCE.
 
 Needs GNU time (/usr/bin/time, Debian package `time`).
 
-Usage: bench/ecs_rollback.py [--runs 3] [--delay 5] [--binary build/release/rollback]
+--in-flight measures the other emergency: a bad deployment still in flight (its tasks already
+run next to the old ones). `rollback ecs --method stop-deployment` (ECS's own rollback:
+StopServiceDeployment, the old tasks keep serving) against `--method update-service` (a new
+deployment of the old revision), each from the same state: the time until every running task of
+the service runs the old revision again (all traffic back on it), and the command's wall time.
+
+Usage: bench/ecs_rollback.py [--runs 3] [--delay 5] [--binary build/release/rollback] [--in-flight]
 """
 
 import argparse
@@ -57,12 +63,85 @@ def steady_time(ecs):
     return max(e["createdAt"].timestamp() for e in steady)
 
 
+def running_revisions(ecs):
+    arns = ecs.list_tasks(cluster=CLUSTER, serviceName=SERVICE)["taskArns"]
+    if not arns:
+        return set()
+    tasks = ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"]
+    return {int(t["taskDefinitionArn"].rsplit(":", 1)[1]) for t in tasks if t["lastStatus"] == "RUNNING"}
+
+
+def wait_until(predicate, timeout=300, interval=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return time.time()
+        time.sleep(interval)
+    raise RuntimeError("timed out")
+
+
+def in_flight(args):
+    """StopServiceDeployment vs UpdateService for a bad deployment that is still in flight."""
+    import threading
+
+    sandbox = Sandbox(task_start_delay=args.delay)
+    work = tempfile.mkdtemp(prefix="rollback-bench-")
+    with open(os.path.join(work, "rollback.yaml"), "w") as f:
+        f.write(RUNBOOK_CONFIG)
+    env = dict(os.environ, AWS_ENDPOINT_URL=sandbox.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", XDG_STATE_HOME=os.path.join(work, "state"))
+    ecs = sandbox.client("ecs")
+    good = 4
+    td = ecs.describe_task_definition(taskDefinition=f"{FAMILY}:{good}")["taskDefinition"]
+    container = dict(td["containerDefinitions"][0], image=td["containerDefinitions"][0]["image"].rsplit(":", 1)[0]
+                     + ":0c0ffee-unhealthy")
+    bad = ecs.register_task_definition(family=FAMILY, containerDefinitions=[container], networkMode="awsvpc",
+                                       requiresCompatibilities=["FARGATE"], cpu="256", memory="512"
+                                       )["taskDefinition"]["revision"]
+    results = {"stop-deployment": [], "update-service": []}
+    try:
+        for i in range(args.runs):
+            for method in results:
+                ecs.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=f"{FAMILY}:{good}")
+                wait_until(lambda: running_revisions(ecs) == {good} and len(ecs.describe_services(
+                    cluster=CLUSTER, services=[SERVICE])["services"][0]["deployments"]) == 1)
+                ecs.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=f"{FAMILY}:{bad}")
+                wait_until(lambda: bad in running_revisions(ecs))  # the bad tasks serve next to the old ones
+                start = time.time()
+                back = {}
+
+                def watch():
+                    back["at"] = wait_until(lambda: running_revisions(ecs) == {good}, interval=0.05)
+
+                watcher = threading.Thread(target=watch)
+                watcher.start()
+                total, _ = run_measured([args.binary, "ecs", "--env", ENV, "--method", method], env, cwd=work)
+                watcher.join()
+                traffic = back["at"] - start
+                results[method].append((traffic, total))
+                print(f"run {i + 1} {method:15} all traffic on :{good} after {traffic:5.2f}s, command {total:5.2f}s",
+                      file=sys.stderr)
+    finally:
+        sandbox.stop()
+    med = {m: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v)) for m, v in results.items()}
+    print(f"\nSandbox task start delay {args.delay:g} s; a bad deployment in flight (its tasks run next to the old "
+          f"ones); median of {args.runs} runs.\n")
+    print("| method | all traffic back on the old revision | `rollback ecs` wall time |")
+    print("|---|---|---|")
+    for m, (traffic, total) in med.items():
+        print(f"| `--method {m}` | {traffic:.1f} s | {total:.1f} s |")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--delay", type=float, default=5.0, help="sandbox task start delay (s)")
     p.add_argument("--binary", default=os.path.join(HERE, "..", "build", "release", "rollback"))
+    p.add_argument("--in-flight", action="store_true",
+                   help="StopServiceDeployment vs UpdateService for a bad deployment still in flight")
     args = p.parse_args()
+    if args.in_flight:
+        return in_flight(args)
 
     sandbox = Sandbox(task_start_delay=args.delay)
     work = tempfile.mkdtemp(prefix="rollback-bench-")

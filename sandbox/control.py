@@ -28,7 +28,7 @@ import ecs_sim
 # Recorded calls kept in memory (counts are kept for all of them).
 MAX_RECORDED_CALLS = 10_000
 
-FAULT_KINDS = ("throttle", "error500", "error503", "latency", "drop", "error500_after")
+FAULT_KINDS = ("throttle", "error500", "error503", "latency", "drop", "error500_after", "unknown_operation")
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
@@ -202,6 +202,10 @@ _ERRORS = {
                  "s3": (503, "ServiceUnavailable", "Service is unable to handle request.")},
 }
 _ERRORS["error500_after"] = _ERRORS["error500"]
+# An endpoint that predates an API (e.g. ECS's service deployment calls of 2024/2025).
+_ERRORS["unknown_operation"] = {"json": (400, "UnknownOperationException", "Unknown operation"),
+                                "query": (400, "InvalidAction", "The action is not valid for this endpoint."),
+                                "s3": (400, "NotImplemented", "A header you provided implies functionality that is not implemented.")}
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             500: "Internal Server Error", 503: "Service Unavailable"}
@@ -276,7 +280,7 @@ class SandboxApp:
         if fault == "drop":
             entry["status"] = "dropped"
             self._drop(environ)
-        if fault in ("throttle", "error500", "error503"):
+        if fault in ("throttle", "error500", "error503", "unknown_operation"):
             status, headers, body = aws_error(info.protocol, fault)
             entry["status"] = int(status.split()[0])
             start_response(status, headers)
@@ -399,9 +403,16 @@ class SandboxApp:
                         raise ValueError("task_start_delay must be a non-negative number")
                     with ecs_sim.LOCK:
                         ecs_sim.CONFIG.task_start_delay = float(delay)
+                if "bake_minute_seconds" in body:
+                    bake = body["bake_minute_seconds"]
+                    if not isinstance(bake, (int, float)) or bake < 0:
+                        raise ValueError("bake_minute_seconds must be a non-negative number")
+                    with ecs_sim.LOCK:
+                        ecs_sim.CONFIG.bake_minute_seconds = float(bake)
             elif method != "GET":
                 return 405, {"error": "use GET or POST"}
             return 200, {"task_start_delay": ecs_sim.CONFIG.task_start_delay,
+                         "bake_minute_seconds": ecs_sim.CONFIG.bake_minute_seconds,
                          "region": self.region, "account": self.account}
 
         if head == "exec_dirs" and len(parts) == 1:

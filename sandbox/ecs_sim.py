@@ -81,6 +81,8 @@ class SimConfig:
 
     def __init__(self) -> None:
         self.task_start_delay = 2.0
+        # Seconds that one minute of bakeTimeInMinutes lasts in the sandbox.
+        self.bake_minute_seconds = 1.0
         self.exec_dirs: dict[str, str] = {}
 
     @property
@@ -454,6 +456,203 @@ class SimDeployment:
         self._running_since: float | None = None
         self._steady = False
         self._is_rollback = is_rollback
+        self._service_deployment: "SimServiceDeployment | None" = None
+
+
+# --------------------------------------------------------------------------------------------
+# Service deployments and service revisions (ECS, late 2024 / 2025)
+# --------------------------------------------------------------------------------------------
+
+# Statuses after which a service deployment never changes again.
+SD_FINAL = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
+# ECS's DescribeServiceDeployments / DescribeServiceRevisions take at most this many ARNs.
+MAX_DESCRIBE_ARNS = 20
+# Strategies that go through lifecycle stages after the new tasks run (ECS, 2025).
+STAGED_STRATEGIES = ("BLUE_GREEN", "LINEAR", "CANARY")
+# The stages a staged deployment goes through once its tasks run (botocore's
+# ServiceDeploymentLifecycleStage, in ECS's order). Each lasts one task start delay, except
+# BAKE_TIME: bakeTimeInMinutes x CONFIG.bake_minute_seconds.
+STAGES_AFTER_SCALE_UP = ("POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
+                         "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP")
+
+
+class SimServiceRevision:
+    """What DescribeServiceRevisions returns for one revision (a snapshot of the service)."""
+
+    def __init__(self, sim: "ServiceSim", td: TaskDefinition, t: float):
+        svc = sim.service
+        self.arn = (f"arn:aws:ecs:{sim.backend.region_name}:{sim.backend.account_id}:service-revision/"
+                    f"{svc.cluster_name}/{svc.name}/{random.randint(10**18, 10**19 - 1)}")
+        self.service_arn = svc.arn
+        self.cluster_arn = sim.backend.clusters[svc.cluster_name].arn
+        self.task_definition = td.arn
+        self.launch_type = svc.launch_type
+        self.network_configuration = svc.network_configuration or None
+        self.load_balancers = list(getattr(svc, "load_balancers", None) or [])
+        self.container_images = [
+            {"containerName": c.get("name"), "image": c.get("image"),
+             "imageDigest": "sha256:" + uuid.uuid5(uuid.NAMESPACE_URL, str(c.get("image"))).hex * 2}
+            for c in td.container_definitions
+        ]
+        self.created_at = to_dt(t)
+
+    def to_api(self) -> dict[str, Any]:
+        out = {
+            "serviceRevisionArn": self.arn, "serviceArn": self.service_arn, "clusterArn": self.cluster_arn,
+            "taskDefinition": self.task_definition, "containerImages": self.container_images,
+            "createdAt": self.created_at, "loadBalancers": self.load_balancers,
+        }
+        if self.launch_type:
+            out["launchType"] = self.launch_type
+        if self.network_configuration:
+            out["networkConfiguration"] = self.network_configuration
+        return out
+
+
+class SimServiceDeployment:
+    """One service deployment: ECS's record of a change from source revisions to a target.
+
+    A circuit-breaker rollback does not create another service deployment: the failed one goes
+    ROLLBACK_IN_PROGRESS and ends ROLLBACK_SUCCESSFUL (or ROLLBACK_FAILED) with the rollback.
+    """
+
+    def __init__(self, sim: "ServiceSim", d: SimDeployment, t: float,
+                 sources: list[tuple[SimServiceRevision, SimDeployment]]):
+        svc = sim.service
+        self.sim = sim
+        self.id = uuid.uuid4().hex[:22]
+        self.arn = (f"arn:aws:ecs:{sim.backend.region_name}:{sim.backend.account_id}:service-deployment/"
+                    f"{svc.cluster_name}/{svc.name}/{self.id}")
+        self.created_ts = t
+        self.started_at = to_dt(t)
+        self.finished_at = None
+        self.stopped_at = None
+        self.updated_at = to_dt(t)
+        self.status = "IN_PROGRESS"
+        self.status_reason: str | None = None
+        self.target = sim.new_revision(d._td, t)
+        self.sources = sources
+        self.deployment = d
+        self.rollback: dict[str, Any] | None = None
+        self.rollback_deployment: SimDeployment | None = None
+        self.configuration = json.loads(json.dumps(svc.deployment_configuration or {}, default=str))
+        breaker = self.configuration.get("deploymentCircuitBreaker") or {}
+        self.cb_status = "MONITORING" if breaker.get("enable") else "DISABLED"
+        alarms = self.configuration.get("alarms") or {}
+        self.alarm_names = list(alarms.get("alarmNames") or [])
+        self.alarms_status = "MONITORING" if alarms.get("enable") and self.alarm_names else "DISABLED"
+        self.triggered_alarms: list[str] = []
+        self.lifecycle_stage = "SCALE_UP"
+        self.hooks: list[dict[str, Any]] = []
+        self.strategy = self.configuration.get("strategy") or "ROLLING"
+        self.staged = self.strategy in STAGED_STRATEGIES
+        self.stage_index = -1  # index in STAGES_AFTER_SCALE_UP; -1 until the new tasks run
+        self.stage_since = 0.0
+        self.paused_hook: dict[str, Any] | None = None
+        # PAUSE hooks of the configuration, by stage (lifecycleHooks[].lifecycleStages).
+        self.pause_stages: dict[str, dict[str, Any]] = {}
+        for hook in self.configuration.get("lifecycleHooks") or []:
+            if hook.get("targetType") == "PAUSE":
+                for stage in hook.get("lifecycleStages") or []:
+                    self.pause_stages[stage] = hook
+        d._service_deployment = self
+
+    def stage_due(self, running_since: float | None) -> float | None:
+        """When the next stage starts (None: not staged, not yet, or paused at a hook)."""
+        if not self.staged or self.status != "IN_PROGRESS" or running_since is None or self.paused_hook:
+            return None
+        if self.stage_index < 0:
+            return running_since
+        stage = STAGES_AFTER_SCALE_UP[self.stage_index]
+        minutes = int(self.configuration.get("bakeTimeInMinutes") or 0)
+        length = minutes * CONFIG.bake_minute_seconds if stage == "BAKE_TIME" else CONFIG.delay
+        return self.stage_since + length
+
+    def next_stage(self, t: float) -> bool:
+        """Enters the next stage at t; True when CLEAN_UP is over (the deployment completes)."""
+        if self.stage_index + 1 >= len(STAGES_AFTER_SCALE_UP):
+            return True
+        self.stage_index += 1
+        self.stage_since = t
+        self.lifecycle_stage = STAGES_AFTER_SCALE_UP[self.stage_index]
+        self.touch(t)
+        hook = self.pause_stages.get(self.lifecycle_stage)
+        if hook is not None:
+            detail = {"hookId": uuid.uuid4().hex[:16], "targetType": "PAUSE", "status": "AWAITING_ACTION",
+                      "timeoutAction": "ROLLBACK"}
+            self.hooks.append(detail)
+            self.paused_hook = detail
+        return False
+
+    def touch(self, t: float) -> None:
+        self.updated_at = to_dt(t)
+
+    def finish(self, status: str, t: float, reason: str | None = None) -> None:
+        if self.status in SD_FINAL:
+            return
+        self.status = status
+        if reason:
+            self.status_reason = reason
+        self.finished_at = to_dt(t)
+        if status == "STOPPED":
+            self.stopped_at = to_dt(t)
+        self.lifecycle_stage = "CLEAN_UP"
+        self.touch(t)
+
+    @staticmethod
+    def _summary(rev: SimServiceRevision, d: SimDeployment | None) -> dict[str, Any]:
+        return {"arn": rev.arn,
+                "requestedTaskCount": d.desired_count if d is not None else 0,
+                "runningTaskCount": d.running_count if d is not None else 0,
+                "pendingTaskCount": d.pending_count if d is not None else 0}
+
+    def brief(self) -> dict[str, Any]:
+        out = {"serviceDeploymentArn": self.arn, "serviceArn": self.sim.service.arn,
+               "clusterArn": self.target.cluster_arn, "startedAt": self.started_at,
+               "createdAt": self.started_at, "targetServiceRevisionArn": self.target.arn,
+               "status": self.status}
+        if self.finished_at is not None:
+            out["finishedAt"] = self.finished_at
+        if self.status_reason:
+            out["statusReason"] = self.status_reason
+        return out
+
+    def to_api(self) -> dict[str, Any]:
+        live = self.deployment if self.deployment in self.sim.deployments else None
+        out = {
+            "serviceDeploymentArn": self.arn, "serviceArn": self.sim.service.arn,
+            "clusterArn": self.target.cluster_arn, "createdAt": self.started_at,
+            "startedAt": self.started_at, "updatedAt": self.updated_at,
+            "sourceServiceRevisions": [
+                self._summary(rev, d if d in self.sim.deployments else None) for rev, d in self.sources
+            ],
+            "targetServiceRevision": self._summary(self.target, live),
+            "status": self.status,
+            "lifecycleStage": self.lifecycle_stage,
+            "deploymentConfiguration": self.configuration,
+            "deploymentCircuitBreaker": {
+                "status": self.cb_status, "failureCount": self.deployment.failed_tasks,
+                "threshold": circuit_breaker_threshold(self.deployment.desired_count),
+            },
+            "alarms": {"status": self.alarms_status, "alarmNames": self.alarm_names,
+                       "triggeredAlarmNames": self.triggered_alarms},
+        }
+        if self.status_reason:
+            out["statusReason"] = self.status_reason
+        if self.finished_at is not None:
+            out["finishedAt"] = self.finished_at
+        if self.stopped_at is not None:
+            out["stoppedAt"] = self.stopped_at
+        if self.rollback is not None:
+            out["rollback"] = self.rollback
+        if self.hooks:
+            out["lifecycleHookDetails"] = [dict(h) for h in self.hooks]
+        return out
+
+
+# Every service deployment and revision, by ARN (ARNs carry cluster and service).
+SERVICE_DEPLOYMENTS: dict[str, SimServiceDeployment] = {}
+SERVICE_REVISIONS: dict[str, SimServiceRevision] = {}
 
 
 DEFAULT_DEPLOYMENT_CONFIGURATION = {
@@ -468,6 +667,7 @@ class ServiceSim:
         self.backend = backend
         self.service = service
         self.last_completed_td: str | None = None
+        self.service_deployments: list[SimServiceDeployment] = []
         self._last_event_ts = 0.0
         service.deployments = []
         service.events = []
@@ -475,6 +675,27 @@ class ServiceSim:
             service.deployment_configuration = json.loads(json.dumps(DEFAULT_DEPLOYMENT_CONFIGURATION))
 
     # ---- small helpers ----------------------------------------------------------------------
+
+    def new_revision(self, td: TaskDefinition, t: float) -> SimServiceRevision:
+        rev = SimServiceRevision(self, td, t)
+        SERVICE_REVISIONS[rev.arn] = rev
+        return rev
+
+    def new_service_deployment(self, d: SimDeployment, t: float) -> SimServiceDeployment:
+        sources = []
+        for other in self.deployments:
+            if other is d:
+                continue
+            sd = other._service_deployment
+            rev = sd.target if sd is not None else self.new_revision(other._td, t)
+            sources.append((rev, other))
+        for sd in self.service_deployments:
+            if sd.status not in SD_FINAL:
+                sd.finish("STOPPED", t, "Stopped by a newer service deployment.")
+        sd = SimServiceDeployment(self, d, t, sources)
+        self.service_deployments.append(sd)
+        SERVICE_DEPLOYMENTS[sd.arn] = sd
+        return sd
 
     @property
     def name(self) -> str:
@@ -596,6 +817,8 @@ class ServiceSim:
             self._recount(old, t)
         self.deployments.insert(0, new)
         self.service.task_definition = td.arn
+        if not is_rollback:
+            self.new_service_deployment(new, t)
         if announce is not None:
             self.event(t, announce(new))
         self._reconcile(new, t)
@@ -618,7 +841,12 @@ class ServiceSim:
             return None
         delay = CONFIG.delay
         dues = [task.created_ts + delay for task in d._tasks if task.live and task.pending]
-        if d._running_since is not None and self._needs_completion(d):
+        sd = d._service_deployment
+        if sd is not None and sd.staged and sd.status == "IN_PROGRESS":
+            stage = sd.stage_due(d._running_since)
+            if stage is not None:
+                dues.append(stage)
+        elif d._running_since is not None and self._needs_completion(d):
             dues.append(d._running_since + delay)
         return min(dues) if dues else None
 
@@ -655,7 +883,16 @@ class ServiceSim:
             self._recount(d, t)
             if health == "bad" and self._trip_circuit_breaker(d, t):
                 return
-        if (
+        sd = d._service_deployment
+        if sd is not None and sd.staged and sd.status == "IN_PROGRESS":
+            stage = sd.stage_due(d._running_since)
+            if stage is not None and stage <= t:
+                if sd.next_stage(t):
+                    self._complete(d, t)
+                    return
+                self.event(t, f"(service {self.name}) service deployment {sd.id} entered {sd.lifecycle_stage}"
+                              + (" and waits for ContinueServiceDeployment" if sd.paused_hook else "") + ".")
+        elif (
             d._running_since is not None
             and d._running_since + delay <= t
             and self._needs_completion(d)
@@ -673,20 +910,79 @@ class ServiceSim:
         d.rollout_state = "FAILED"
         d.rollout_state_reason = "ECS deployment circuit breaker: tasks failed to start."
         d.updated_at = to_dt(t)
+        sd = d._service_deployment
+        if sd is not None:
+            sd.cb_status = "TRIGGERED"
+            sd.touch(t)
+        for owner in self.service_deployments:
+            if owner.rollback_deployment is d:
+                # The rollback itself failed: ECS does not roll a rollback back.
+                owner.finish("ROLLBACK_FAILED", t, "The rollback deployment failed: tasks failed to start.")
         self._stop_tasks([task for task in d._tasks if task.live], t, None)
         self._recount(d, t)
         self.event(t, f"(service {self.name}) deployment {d.id} deployment failed: tasks failed to start.")
         if breaker.get("rollback") and self.last_completed_td and not d._is_rollback:
             # ECS returns to the last deployment that completed (a failed rollback is not
             # rolled back again).
-            self.start_deployment(
+            back = self.start_deployment(
                 resolve_task_definition(self.backend, self.last_completed_td), t, is_rollback=True,
                 announce=lambda new: (
                     f"(service {self.name}) (deployment {d.id}) deployment circuit breaker: "
                     f"rolling back to deployment {new.id}."
                 ),
             )
+            if sd is not None:
+                self.begin_rollback(sd, back, t, "Circuit breaker triggered: tasks failed to start.")
+        elif sd is not None:
+            sd.finish("STOPPED", t, "ECS deployment circuit breaker: tasks failed to start.")
         return True
+
+    def begin_rollback(self, sd: SimServiceDeployment, back: SimDeployment, t: float, reason: str) -> None:
+        sd.status = "ROLLBACK_IN_PROGRESS"
+        sd.status_reason = reason
+        source = next((rev for rev, dep in sd.sources if dep._td.arn == back._td.arn), None)
+        if source is None:
+            source = self.new_revision(back._td, t)
+        sd.rollback = {"reason": reason, "startedAt": to_dt(t), "serviceRevisionArn": source.arn}
+        sd.rollback_deployment = back
+        sd.touch(t)
+
+    def stop_service_deployment(self, sd: SimServiceDeployment, stop_type: str, t: float) -> None:
+        """StopServiceDeployment: ROLLBACK returns to the source revision, keeping its tasks."""
+        if stop_type == "ABORT":
+            sd.status = "STOP_REQUESTED"
+            sd.finish("STOPPED", t, "Stopped by user (ABORT).")
+            return
+        d = sd.deployment
+        source = None
+        if self.last_completed_td is not None:
+            source = next((x for x in self.deployments if x is not d and x._td.arn == self.last_completed_td
+                           and any(task.live for task in x._tasks)), None)
+        if source is not None:
+            # The old tasks keep serving; the new deployment's tasks go away.
+            self.deployments.remove(d)
+            self._stop_tasks([task for task in d._tasks if task.live], t, None)
+            d.status = "INACTIVE"
+            self.deployments.remove(source)
+            self.deployments.insert(0, source)
+            source.status = "PRIMARY"
+            source.rollout_state = "IN_PROGRESS"
+            source.rollout_state_reason = f"ECS deployment {source.id} in progress."
+            source.updated_at = to_dt(t)
+            source._steady = False
+            source._running_since = None
+            self.service.task_definition = source.task_definition
+            self.event(t, f"(service {self.name}) (deployment {d.id}) rollback requested by user: "
+                          f"returning to deployment {source.id}.")
+            self._reconcile(source, t)
+            back = source
+        else:
+            back = self.start_deployment(
+                resolve_task_definition(self.backend, self.last_completed_td), t, is_rollback=True,
+                announce=lambda new: f"(service {self.name}) (deployment {d.id}) rollback requested by user: "
+                                     f"rolling back to deployment {new.id}.",
+            )
+        self.begin_rollback(sd, back, t, "Rollback requested by user (StopServiceDeployment).")
 
     def _complete(self, d: SimDeployment, t: float) -> None:
         others = [x for x in self.deployments if x is not d]
@@ -700,6 +996,12 @@ class ServiceSim:
             self.event(t, f"(service {self.name}) deployment {d.id} deployment completed.")
         if d.rollout_state == "COMPLETED":
             self.last_completed_td = d.task_definition
+        sd = d._service_deployment
+        if sd is not None and sd.status == "IN_PROGRESS":
+            sd.finish("SUCCESSFUL", t)
+        for owner in self.service_deployments:
+            if owner.rollback_deployment is d and owner.status == "ROLLBACK_IN_PROGRESS":
+                owner.finish("ROLLBACK_SUCCESSFUL", t)
         self._recount(d, t)
         d._steady = True
         self.event(t, f"(service {self.name}) has reached a steady state.")
@@ -728,6 +1030,11 @@ class ServiceSim:
         d.updated_at = to_dt(since + 2 * CONFIG.delay)
         d._steady = True
         self.last_completed_td = d.task_definition
+        for old in self.service_deployments:
+            SERVICE_DEPLOYMENTS.pop(old.arn, None)
+        self.service_deployments = []
+        sd = self.new_service_deployment(d, since)
+        sd.finish("SUCCESSFUL", since + 2 * CONFIG.delay)
         self.event(since + 2 * CONFIG.delay, f"(service {self.name}) deployment {d.id} deployment completed.")
         self.event(since + 2 * CONFIG.delay, f"(service {self.name}) has reached a steady state.")
 
@@ -931,6 +1238,13 @@ def update_service(self: Backend, service_properties: dict[str, Any]):
         deployment_configuration = props.pop("deployment_configuration", None)
         network = props.pop("network_configuration", None)
         td = None
+        controller = (getattr(service, "deployment_controller", None) or {}).get("type", "ECS")
+        if controller != "ECS" and (td_str or force):
+            # ECS: only CodeDeploy (or the external tool's task sets) deploys such a service.
+            raise InvalidParameterException(
+                f"Unable to update task definition on services with a {controller} deployment controller. "
+                "Use AWS CodeDeploy to trigger a new deployment." if controller == "CODE_DEPLOY" else
+                f"Unable to update task definition on services with a {controller} deployment controller.")
         if td_str:
             td = resolve_task_definition(self, td_str)
             if td.status != "ACTIVE":
@@ -1176,6 +1490,124 @@ def resp_create_service(self: Responses) -> ActionResult:
     return result
 
 
+def _timestamp_param(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise InvalidParameterException(f"Invalid timestamp: {value}")
+
+
+def _service_deployment(backend: Backend, arn: Any) -> SimServiceDeployment:
+    sd = SERVICE_DEPLOYMENTS.get(str(arn or ""))
+    if sd is None or sd.sim.backend is not backend:
+        raise InvalidParameterException(f"Service deployment {arn} was not found.")
+    advance_cluster(backend, sd.sim.service.cluster_name)
+    return sd
+
+
+def _check_arns(arns: Any, what: str) -> list[str]:
+    if not isinstance(arns, list) or not arns:
+        raise InvalidParameterException(f"{what} cannot be empty.")
+    if len(arns) > MAX_DESCRIBE_ARNS:
+        raise InvalidParameterException(f"{what} can have at most {MAX_DESCRIBE_ARNS} items.")
+    return [str(a) for a in arns]
+
+
+def resp_list_service_deployments(self: Responses) -> ActionResult:
+    statuses = self._get_param("status") or []
+    created = self._get_param("createdAt") or {}
+    before, after = _timestamp_param(created.get("before")), _timestamp_param(created.get("after"))
+    max_results = self._get_param("maxResults")
+    with LOCK:
+        backend = self.ecs_backend
+        service = backend._get_service(self._get_param("cluster", "default"),
+                                       str(self._get_param("service") or "").split("/")[-1])
+        advance_cluster(backend, service.cluster_name)
+        items = [
+            sd for sd in sim_of(backend, service).service_deployments
+            if (not statuses or sd.status in statuses)
+            # createdAt travels with millisecond precision: compare at that precision.
+            and (before is None or round(sd.created_ts, 3) < before)
+            and (after is None or round(sd.created_ts, 3) > after)
+        ]
+        # ECS does not document the order; the sandbox lists oldest first so clients must sort.
+        page, token = paginate(items, lambda sd: (sd.created_ts, sd.id),
+                               20 if max_results is None else max_results, self._get_param("nextToken"))
+        result: dict[str, Any] = {"serviceDeployments": [sd.brief() for sd in page]}
+        if token:
+            result["nextToken"] = token
+        return ActionResult(result)
+
+
+def resp_describe_service_deployments(self: Responses) -> ActionResult:
+    arns = _check_arns(self._get_param("serviceDeploymentArns"), "serviceDeploymentArns")
+    found, failures = [], []
+    with LOCK:
+        for arn in arns:
+            sd = SERVICE_DEPLOYMENTS.get(arn)
+            if sd is None or sd.sim.backend is not self.ecs_backend:
+                failures.append({"arn": arn, "reason": "MISSING"})
+                continue
+            advance_cluster(self.ecs_backend, sd.sim.service.cluster_name)
+            found.append(sd.to_api())
+    return ActionResult({"serviceDeployments": found, "failures": failures})
+
+
+def resp_describe_service_revisions(self: Responses) -> ActionResult:
+    arns = _check_arns(self._get_param("serviceRevisionArns"), "serviceRevisionArns")
+    found, failures = [], []
+    with LOCK:
+        for arn in arns:
+            rev = SERVICE_REVISIONS.get(arn)
+            if rev is None:
+                failures.append({"arn": arn, "reason": "MISSING"})
+            else:
+                found.append(rev.to_api())
+    return ActionResult({"serviceRevisions": found, "failures": failures})
+
+
+def resp_stop_service_deployment(self: Responses) -> ActionResult:
+    arn = self._get_param("serviceDeploymentArn")
+    stop_type = str(self._get_param("stopType") or "ROLLBACK")
+    if stop_type not in ("ROLLBACK", "ABORT"):
+        raise InvalidParameterException("stopType must be ROLLBACK or ABORT.")
+    with LOCK:
+        sd = _service_deployment(self.ecs_backend, arn)
+        if sd.status not in ("PENDING", "IN_PROGRESS"):
+            raise EcsClientException(f"The service deployment is {sd.status}; only a deployment in progress "
+                                     "can be stopped.")
+        if stop_type == "ROLLBACK" and sd.sim.last_completed_td is None:
+            raise EcsClientException("The service has no previous deployment that completed to roll back to.")
+        sd.sim.stop_service_deployment(sd, stop_type, time.time())
+        return ActionResult({"serviceDeploymentArn": sd.arn})
+
+
+def resp_continue_service_deployment(self: Responses) -> ActionResult:
+    arn = self._get_param("serviceDeploymentArn")
+    hook_id = self._get_param("hookId")
+    action = str(self._get_param("action") or "")
+    if action not in ("CONTINUE", "ROLLBACK"):
+        raise InvalidParameterException("action must be CONTINUE or ROLLBACK.")
+    with LOCK:
+        sd = _service_deployment(self.ecs_backend, arn)
+        hook = sd.paused_hook
+        if sd.status != "IN_PROGRESS" or hook is None or (hook_id and hook["hookId"] != hook_id):
+            raise InvalidParameterException("The service deployment is not waiting at lifecycle hook "
+                                            f"{hook_id}.")
+        now = time.time()
+        hook["status"] = "SUCCEEDED"
+        sd.paused_hook = None
+        sd.stage_since = now
+        sd.touch(now)
+        if action == "ROLLBACK":
+            sd.sim.stop_service_deployment(sd, "ROLLBACK", now)
+        return ActionResult({"serviceDeploymentArn": sd.arn})
+
+
 def install() -> None:
     """Patches moto's ECS backend and responses. Idempotent."""
     if getattr(Backend, "_sandbox_patched", False):
@@ -1193,4 +1625,9 @@ def install() -> None:
     Responses.list_tasks = resp_list_tasks
     Responses.describe_tasks = resp_describe_tasks
     Responses.create_service = resp_create_service
+    Responses.list_service_deployments = resp_list_service_deployments
+    Responses.describe_service_deployments = resp_describe_service_deployments
+    Responses.describe_service_revisions = resp_describe_service_revisions
+    Responses.stop_service_deployment = resp_stop_service_deployment
+    Responses.continue_service_deployment = resp_continue_service_deployment
     Backend._sandbox_patched = True

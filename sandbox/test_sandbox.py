@@ -8,6 +8,7 @@ work on the seeded fleet like an operator would.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -47,7 +48,8 @@ def setUpModule() -> None:
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )
     log.close()
-    deadline = time.time() + 60
+    # Importing moto takes seconds; on a loaded shared machine, minutes.
+    deadline = time.time() + 180
     while not os.path.exists(port_file):
         if _server.poll() is not None or time.time() > deadline:
             with open(os.path.join(_workdir.name, "server.log")) as f:
@@ -538,6 +540,223 @@ class TestDeployments(SandboxTest):
 
 
 # ---- RunTask -------------------------------------------------------------------------------------
+
+
+class TestServiceDeployments(SandboxTest):
+    """ListServiceDeployments, DescribeServiceDeployments/Revisions, StopServiceDeployment."""
+
+    def history(self, svc: dict) -> list[dict]:
+        briefs, token = [], None
+        while True:
+            kwargs = {"cluster": svc["cluster"], "service": svc["service"], "maxResults": 1}
+            if token:
+                kwargs["nextToken"] = token
+            page = self.ecs.list_service_deployments(**kwargs)
+            briefs += page["serviceDeployments"]
+            token = page.get("nextToken")
+            if not token:
+                break
+        arns = [b["serviceDeploymentArn"] for b in briefs]
+        full = self.ecs.describe_service_deployments(serviceDeploymentArns=arns)["serviceDeployments"]
+        return sorted(full, key=lambda d: d["createdAt"])
+
+    def task_definition_of(self, revision_arn: str) -> str:
+        [rev] = self.ecs.describe_service_revisions(serviceRevisionArns=[revision_arn])["serviceRevisions"]
+        return rev["taskDefinition"]
+
+    def wait_status(self, arn: str, *statuses: str, timeout: float = 10.0) -> dict:
+        def done():
+            [d] = self.ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"]
+            return d if d["status"] in statuses else None
+        return wait_until(done, timeout, what=f"service deployment {' or '.join(statuses)}")
+
+    def test_history_records_success_and_circuit_breaker_rollback(self):
+        svc = self.make_service(["h000001", "bad-h2", "h000003-unhealthy"], current=1)
+        self.ecs.update_service(cluster=svc["cluster"], service=svc["service"], taskDefinition=f"{svc['family']}:2")
+        wait_until(lambda: [d["status"] for d in self.history(svc)] == ["SUCCESSFUL", "ROLLBACK_SUCCESSFUL"],
+                   15, what="the circuit breaker's rollback to finish")
+        self.ecs.update_service(cluster=svc["cluster"], service=svc["service"], taskDefinition=f"{svc['family']}:3")
+        self.wait_steady(svc)
+        first, failed, last = self.history(svc)
+        self.assertEqual([first["status"], failed["status"], last["status"]],
+                         ["SUCCESSFUL", "ROLLBACK_SUCCESSFUL", "SUCCESSFUL"])
+        self.assertEqual(self.task_definition_of(first["targetServiceRevision"]["arn"]), svc["arns"][0])
+        self.assertEqual(self.task_definition_of(failed["targetServiceRevision"]["arn"]), svc["arns"][1])
+        self.assertEqual(failed["deploymentCircuitBreaker"]["status"], "TRIGGERED")
+        self.assertGreaterEqual(failed["deploymentCircuitBreaker"]["failureCount"], 3)
+        self.assertEqual(self.task_definition_of(failed["rollback"]["serviceRevisionArn"]), svc["arns"][0])
+        self.assertEqual(self.task_definition_of(last["sourceServiceRevisions"][0]["arn"]), svc["arns"][0])
+        self.assertIn("finishedAt", last)
+        # Filters: status and createdAt.
+        only = self.ecs.list_service_deployments(cluster=svc["cluster"], service=svc["service"],
+                                                 status=["ROLLBACK_SUCCESSFUL"])["serviceDeployments"]
+        self.assertEqual([b["serviceDeploymentArn"] for b in only], [failed["serviceDeploymentArn"]])
+        # (botocore sends whole seconds: compare with a margin.)
+        future = last["createdAt"] + datetime.timedelta(seconds=5)
+        after = self.ecs.list_service_deployments(cluster=svc["cluster"], service=svc["service"],
+                                                  createdAt={"after": future})["serviceDeployments"]
+        self.assertEqual(after, [])
+        before = self.ecs.list_service_deployments(cluster=svc["cluster"], service=svc["service"],
+                                                   createdAt={"before": future})["serviceDeployments"]
+        self.assertEqual(len(before), 3)
+        with self.assertRaises(botocore.exceptions.ClientError):
+            self.ecs.describe_service_deployments(serviceDeploymentArns=["x"] * 21)
+
+    def test_stop_with_rollback_keeps_the_old_tasks(self):
+        svc = self.make_service(["s000001", "s000002-unhealthy"], current=1)
+        control("POST", "config", {"task_start_delay": 1.0})
+        old_tasks = set(self.ecs.list_tasks(cluster=svc["cluster"], serviceName=svc["service"])["taskArns"])
+        self.ecs.update_service(cluster=svc["cluster"], service=svc["service"], taskDefinition=f"{svc['family']}:2")
+        in_flight = self.history(svc)[-1]
+        self.assertEqual(in_flight["status"], "IN_PROGRESS")
+        arn = self.ecs.stop_service_deployment(serviceDeploymentArn=in_flight["serviceDeploymentArn"],
+                                               stopType="ROLLBACK")["serviceDeploymentArn"]
+        self.assertEqual(arn, in_flight["serviceDeploymentArn"])
+        d = self.ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]
+        self.assertEqual(d["status"], "ROLLBACK_IN_PROGRESS")
+        self.assertEqual(self.task_definition_of(d["rollback"]["serviceRevisionArn"]), svc["arns"][0])
+        done = self.wait_status(arn, "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
+        self.assertEqual(done["status"], "ROLLBACK_SUCCESSFUL")
+        s = self.wait_steady(svc)
+        self.assertEqual(s["deployments"][0]["taskDefinition"], svc["arns"][0])
+        running = set(self.ecs.list_tasks(cluster=svc["cluster"], serviceName=svc["service"])["taskArns"])
+        self.assertEqual(running, old_tasks)  # the old tasks kept serving: none was replaced
+        # A finished deployment cannot be stopped.
+        with self.assertRaises(botocore.exceptions.ClientError) as e:
+            self.ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
+        self.assertEqual(e.exception.response["Error"]["Code"], "ClientException")
+
+
+class TestStrategies(SandboxTest):
+    """BLUE_GREEN (also LINEAR, CANARY): lifecycle stages, bake time and PAUSE hooks."""
+
+    def blue_green(self, hooks: list[dict] | None = None, bake: int = 1) -> dict:
+        svc = self.make_service(["g000001", "g000002-unhealthy"], current=1)
+        config = {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": bake,
+                  "deploymentCircuitBreaker": {"enable": True, "rollback": True}}
+        if hooks:
+            config["lifecycleHooks"] = hooks
+        self.ecs.update_service(cluster=svc["cluster"], service=svc["service"], deploymentConfiguration=config)
+        return svc
+
+    def latest(self, svc: dict) -> dict:
+        briefs = self.ecs.list_service_deployments(cluster=svc["cluster"], service=svc["service"])["serviceDeployments"]
+        arn = max(briefs, key=lambda b: b["createdAt"])["serviceDeploymentArn"]
+        return self.ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]
+
+    def test_stages_and_bake_time_then_successful(self):
+        control("POST", "config", {"bake_minute_seconds": 0.5})
+        svc = self.blue_green(bake=2)
+        self.ecs.update_service(cluster=svc["cluster"], service=svc["service"], taskDefinition=f"{svc['family']}:2")
+        seen = []
+
+        def stages():
+            d = self.latest(svc)
+            if not seen or seen[-1] != d["lifecycleStage"]:
+                seen.append(d["lifecycleStage"])
+            return d if d["status"] == "SUCCESSFUL" else None
+        wait_until(stages, 30, interval=0.02, what="the blue/green deployment")
+        self.assertIn("BAKE_TIME", seen)
+        self.assertIn("PRODUCTION_TRAFFIC_SHIFT", seen)
+        self.assertEqual(seen[-1], "CLEAN_UP")
+        self.assertTrue(self.describe(svc)["deployments"][0]["taskDefinition"].endswith(":2"))
+
+    def test_pause_hook_waits_and_continue_rollback_returns(self):
+        svc = self.blue_green(hooks=[{"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}])
+        self.ecs.update_service(cluster=svc["cluster"], service=svc["service"], taskDefinition=f"{svc['family']}:2")
+        paused = wait_until(lambda: (lambda d: d if d.get("lifecycleHookDetails") else None)(self.latest(svc)),
+                            15, what="the PAUSE hook")
+        [hook] = paused["lifecycleHookDetails"]
+        self.assertEqual((hook["status"], hook["targetType"]), ("AWAITING_ACTION", "PAUSE"))
+        self.assertEqual(paused["lifecycleStage"], "POST_TEST_TRAFFIC_SHIFT")
+        time.sleep(3 * DELAY)
+        self.assertEqual(self.latest(svc)["status"], "IN_PROGRESS")  # it really waits
+        with self.assertRaises(botocore.exceptions.ClientError):
+            self.ecs.continue_service_deployment(serviceDeploymentArn=paused["serviceDeploymentArn"],
+                                                 hookId="not-the-hook", action="ROLLBACK")
+        self.ecs.continue_service_deployment(serviceDeploymentArn=paused["serviceDeploymentArn"],
+                                             hookId=hook["hookId"], action="ROLLBACK")
+        done = wait_until(lambda: (lambda d: d if d["status"].startswith("ROLLBACK_") and d["status"] != "ROLLBACK_IN_PROGRESS" else None)(self.latest(svc)), 15, what="the rollback")
+        self.assertEqual(done["status"], "ROLLBACK_SUCCESSFUL")
+        self.assertTrue(self.wait_steady(svc)["deployments"][0]["taskDefinition"].endswith(":1"))
+
+
+class TestShapesMatchBotocore(SandboxTest):
+    """The sandbox's new responses validate against botocore's ECS model, member by member."""
+
+    def validate(self, shape, value, path="$"):
+        kind = shape.type_name
+        if kind == "structure":
+            self.assertIsInstance(value, dict, path)
+            for key, item in value.items():
+                self.assertIn(key, shape.members, f"{path}.{key} is not in {shape.name}")
+                self.validate(shape.members[key], item, f"{path}.{key}")
+            for key in shape.required_members:
+                self.assertIn(key, value, f"{path}: required {key} missing")
+        elif kind == "list":
+            self.assertIsInstance(value, list, path)
+            for i, item in enumerate(value):
+                self.validate(shape.member, item, f"{path}[{i}]")
+        elif kind == "map":
+            self.assertIsInstance(value, dict, path)
+            for key, item in value.items():
+                self.validate(shape.value, item, f"{path}.{key}")
+        elif kind == "string":
+            self.assertIsInstance(value, str, path)
+            if shape.enum:
+                self.assertIn(value, shape.enum, path)
+        elif kind in ("integer", "long"):
+            self.assertTrue(isinstance(value, int) and not isinstance(value, bool), f"{path}: {value!r}")
+        elif kind in ("double", "float"):
+            self.assertTrue(isinstance(value, (int, float)) and not isinstance(value, bool), path)
+        elif kind == "boolean":
+            self.assertIsInstance(value, bool, path)
+        elif kind == "timestamp":
+            self.assertTrue(isinstance(value, (int, float)) and value > 1e9, f"{path}: {value!r}")
+        else:
+            self.fail(f"{path}: unexpected shape type {kind}")
+
+    def call(self, operation: str, body: dict) -> dict:
+        status, _headers, out = raw_ecs(operation, body)
+        self.assertEqual(status, 200, out)
+        model = self.ecs.meta.service_model.operation_model(operation)
+        self.validate(model.output_shape, out, operation)
+        return out
+
+    def test_service_deployment_responses(self):
+        svc = self.make_service(["v000001", "bad-v2", "v000003"], current=1)
+        self.ecs.update_service(cluster=svc["cluster"], service=svc["service"], taskDefinition=f"{svc['family']}:2")
+        wait_until(lambda: any(b["status"] == "ROLLBACK_SUCCESSFUL" for b in self.ecs.list_service_deployments(
+            cluster=svc["cluster"], service=svc["service"])["serviceDeployments"]), 15, what="the rollback")
+        control("POST", "config", {"task_start_delay": 1.0})
+        self.ecs.update_service(cluster=svc["cluster"], service=svc["service"], taskDefinition=f"{svc['family']}:3")
+        briefs = self.call("ListServiceDeployments", {"cluster": svc["cluster"], "service": svc["service"]})
+        arns = [b["serviceDeploymentArn"] for b in briefs["serviceDeployments"]]
+        self.assertEqual(len(arns), 3)
+        full = self.call("DescribeServiceDeployments", {"serviceDeploymentArns": arns + ["arn:missing"]})
+        self.assertEqual(len(full["failures"]), 1)
+        self.assertTrue(any("rollback" in d for d in full["serviceDeployments"]))
+        revisions = {d["targetServiceRevision"]["arn"] for d in full["serviceDeployments"]}
+        self.call("DescribeServiceRevisions", {"serviceRevisionArns": sorted(revisions)})
+        in_flight = [d for d in full["serviceDeployments"] if d["status"] == "IN_PROGRESS"][0]
+        self.call("StopServiceDeployment", {"serviceDeploymentArn": in_flight["serviceDeploymentArn"],
+                                            "stopType": "ROLLBACK"})
+        # A blue/green deployment paused at a PAUSE hook: lifecycleHookDetails and Continue.
+        self.ecs.update_service(cluster=svc["cluster"], service=svc["service"], deploymentConfiguration={
+            "strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0,
+            "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["POST_SCALE_UP"]}]})
+        self.wait_steady(svc)
+        self.ecs.update_service(cluster=svc["cluster"], service=svc["service"], taskDefinition=f"{svc['family']}:3")
+
+        def paused():
+            briefs = self.call("ListServiceDeployments", {"cluster": svc["cluster"], "service": svc["service"]})
+            newest = max(briefs["serviceDeployments"], key=lambda b: b["createdAt"])["serviceDeploymentArn"]
+            d = self.call("DescribeServiceDeployments", {"serviceDeploymentArns": [newest]})["serviceDeployments"][0]
+            return d if d.get("lifecycleHookDetails") else None
+        d = wait_until(paused, 15, what="the PAUSE hook")
+        self.call("ContinueServiceDeployment", {"serviceDeploymentArn": d["serviceDeploymentArn"],
+                                                "hookId": d["lifecycleHookDetails"][0]["hookId"], "action": "CONTINUE"})
+        self.call("DescribeServiceDeployments", {"serviceDeploymentArns": [in_flight["serviceDeploymentArn"]]})
 
 
 class TestRunTask(SandboxTest):

@@ -130,6 +130,63 @@ Result<nlohmann::json> EcsClient::describe_tasks(const std::string& cluster, con
   return merged;
 }
 
+Result<std::vector<nlohmann::json>> EcsClient::list_service_deployments(const std::string& cluster,
+                                                                       const std::string& service) {
+  std::vector<nlohmann::json> out;
+  std::string token;
+  std::set<std::string> seen_tokens;
+  for (int page = 0; page < kMaxPages; ++page) {
+    nlohmann::json input = {{"service", service}, {"maxResults", kEcsMaxServiceDeploymentResults}};
+    if (!cluster.empty()) input["cluster"] = cluster;
+    if (!token.empty()) input["nextToken"] = token;
+    RB_TRY_ASSIGN(auto response, call("ListServiceDeployments", input));
+    if (auto it = response.find("serviceDeployments"); it != response.end() && it->is_array())
+      for (const auto& brief : *it)
+        if (brief.is_object()) out.push_back(brief);
+    token = next_token_of(response);
+    if (token.empty()) return out;
+    if (!seen_tokens.insert(token).second) return paging_error("ListServiceDeployments", "a nextToken came back twice");
+  }
+  return paging_error("ListServiceDeployments", fmt::format("more than {} pages", kMaxPages));
+}
+
+namespace {
+
+Result<nlohmann::json> describe_in_batches(EcsClient& ecs, std::string_view operation, const char* input_key,
+                                           const char* output_key, const std::vector<std::string>& arns) {
+  nlohmann::json merged = {{output_key, nlohmann::json::array()}, {"failures", nlohmann::json::array()}};
+  for (size_t i = 0; i < arns.size(); i += kEcsDescribeServiceDeploymentsBatch) {
+    std::vector<std::string> batch(arns.begin() + static_cast<std::ptrdiff_t>(i),
+                                   arns.begin() + static_cast<std::ptrdiff_t>(
+                                                      std::min(arns.size(), i + kEcsDescribeServiceDeploymentsBatch)));
+    RB_TRY_ASSIGN(auto response, ecs.call(operation, {{input_key, batch}}));
+    append_array(merged, response, output_key);
+    append_array(merged, response, "failures");
+  }
+  return merged;
+}
+
+}  // namespace
+
+Result<nlohmann::json> EcsClient::describe_service_deployments(const std::vector<std::string>& arns) {
+  return describe_in_batches(*this, "DescribeServiceDeployments", "serviceDeploymentArns", "serviceDeployments", arns);
+}
+
+Result<nlohmann::json> EcsClient::describe_service_revisions(const std::vector<std::string>& arns) {
+  return describe_in_batches(*this, "DescribeServiceRevisions", "serviceRevisionArns", "serviceRevisions", arns);
+}
+
+Result<nlohmann::json> EcsClient::stop_service_deployment(const std::string& arn, const std::string& stop_type) {
+  return call("StopServiceDeployment", {{"serviceDeploymentArn", arn}, {"stopType", stop_type}},
+              CallOptions{.idempotent = false});
+}
+
+Result<nlohmann::json> EcsClient::continue_service_deployment(const std::string& arn, const std::string& hook_id,
+                                                              const std::string& action) {
+  return call("ContinueServiceDeployment", {{"serviceDeploymentArn", arn}, {"hookId", hook_id}, {"action", action}},
+              CallOptions{.idempotent = false});
+}
+
 Result<nlohmann::json> EcsClient::run_task(nlohmann::json input, CallOptions opts) {
   if (!input.is_object()) input = nlohmann::json::object();
   // ECS accepts up to 64 ASCII characters; 32 hex digits of randomness.

@@ -19,6 +19,11 @@ inline constexpr std::string_view kEcsTargetPrefix = "AmazonEC2ContainerServiceV
 inline constexpr int kEcsMaxListResults = 100;
 inline constexpr size_t kEcsDescribeServicesBatch = 10;
 inline constexpr size_t kEcsDescribeTasksBatch = 100;
+// DescribeServiceDeployments and DescribeServiceRevisions take at most 20 ARNs per call
+// (botocore's ECS model documentation of serviceDeploymentArns / serviceRevisionArns).
+inline constexpr size_t kEcsDescribeServiceDeploymentsBatch = 20;
+// ListServiceDeployments maxResults: at most 100 (ECS API reference; the default is 20).
+inline constexpr int kEcsMaxServiceDeploymentResults = 100;
 
 struct ListTasksFilter {
   std::string service_name{};    // serviceName
@@ -57,6 +62,19 @@ class EcsClient {
   Result<std::vector<std::string>> list_tasks(const std::string& cluster, const ListTasksFilter& filter);
   // Batches of 100; returns {"tasks": [...], "failures": [...]} merged.
   Result<nlohmann::json> describe_tasks(const std::string& cluster, const std::vector<std::string>& task_arns);
+  // Every ListServiceDeployments brief of the service, following nextToken, in the server's
+  // order (undocumented: callers sort by time themselves).
+  Result<std::vector<nlohmann::json>> list_service_deployments(const std::string& cluster, const std::string& service);
+  // Batches of 20; returns {"serviceDeployments": [...], "failures": [...]} merged.
+  Result<nlohmann::json> describe_service_deployments(const std::vector<std::string>& arns);
+  // Batches of 20; returns {"serviceRevisions": [...], "failures": [...]} merged.
+  Result<nlohmann::json> describe_service_revisions(const std::vector<std::string>& arns);
+  // StopServiceDeployment(stopType ROLLBACK | ABORT). Not resent after an ambiguous failure:
+  // the caller reads the deployment's status instead.
+  Result<nlohmann::json> stop_service_deployment(const std::string& arn, const std::string& stop_type);
+  // ContinueServiceDeployment(hookId, action CONTINUE | ROLLBACK) on a deployment paused at a hook.
+  Result<nlohmann::json> continue_service_deployment(const std::string& arn, const std::string& hook_id,
+                                                     const std::string& action);
   // RunTask with `input` as the request. A clientToken is added when absent so that ECS
   // deduplicates a resend, which makes retrying safe.
   Result<nlohmann::json> run_task(nlohmann::json input, CallOptions opts = {});

@@ -1,6 +1,7 @@
 #include "ecs/aws_gateway.hpp"
 
 #include <algorithm>
+#include <map>
 #include <fmt/format.h>
 
 #include "aws/client.hpp"
@@ -17,6 +18,16 @@ namespace {
 // rollback should ride out a throttling storm a little longer (backoff caps at 1+2+4+8 s).
 // AWS_MAX_ATTEMPTS, when set, still decides.
 constexpr int kRollbackMaxAttempts = 5;
+
+// The newest service deployments read for target choice: far more than the few a rollback looks
+// back over, and a bounded number of Describe calls (20 ARNs each) however long the history.
+constexpr size_t kMaxHistoryDeployments = 100;
+
+Error unsupported(std::string_view what, const Error& e) {
+  return Error{ExitCode::Failed,
+               fmt::format("ECS at this endpoint has no {} ({})", what, e.tag.empty() ? e.message : e.tag),
+               "the service deployment APIs came to ECS in late 2024 and 2025", std::string(kTagUnsupportedApi)};
+}
 
 // Between health probes while the load balancer starts sending traffic to the new tasks.
 constexpr auto kHealthProbeInterval = std::chrono::milliseconds(2000);
@@ -75,6 +86,75 @@ class AwsEcsGateway final : public EcsGateway {
     return {};
   }
 
+  Result<std::vector<ServiceDeploymentInfo>> service_deployments(const std::string& cluster,
+                                                                 const std::string& service) override {
+    auto briefs = ecs_.list_service_deployments(cluster, service);
+    if (!briefs) {
+      if (is_unsupported_api(briefs.error())) return unsupported("ListServiceDeployments", briefs.error());
+      return briefs.take_error();
+    }
+    auto time_of = [](const nlohmann::json& b) {
+      double created = b.contains("createdAt") ? parse_timestamp(b["createdAt"]) : 0;
+      return created != 0 ? created : (b.contains("startedAt") ? parse_timestamp(b["startedAt"]) : 0);
+    };
+    std::sort(briefs->begin(), briefs->end(), [&](const auto& a, const auto& b) { return time_of(a) > time_of(b); });
+    if (briefs->size() > kMaxHistoryDeployments) briefs->resize(kMaxHistoryDeployments);
+    std::vector<std::string> arns;
+    for (const auto& b : *briefs)
+      if (auto it = b.find("serviceDeploymentArn"); it != b.end() && it->is_string()) arns.push_back(*it);
+    std::vector<ServiceDeploymentInfo> out;
+    if (arns.empty()) return out;
+    auto described = ecs_.describe_service_deployments(arns);
+    if (!described) {
+      if (is_unsupported_api(described.error())) return unsupported("DescribeServiceDeployments", described.error());
+      return described.take_error();
+    }
+    for (const auto& j : (*described)["serviceDeployments"]) {
+      RB_TRY_ASSIGN(auto d, parse_service_deployment(j));
+      out.push_back(std::move(d));
+    }
+    RB_TRY(fill_task_definitions(out));
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return (a.created_at ? a.created_at : a.started_at) > (b.created_at ? b.created_at : b.started_at);
+    });
+    return out;
+  }
+
+  Result<ServiceDeploymentInfo> describe_service_deployment(const std::string& arn) override {
+    auto described = ecs_.describe_service_deployments({arn});
+    if (!described) {
+      if (is_unsupported_api(described.error())) return unsupported("DescribeServiceDeployments", described.error());
+      return described.take_error();
+    }
+    for (const auto& j : (*described)["serviceDeployments"]) {
+      RB_TRY_ASSIGN(auto d, parse_service_deployment(j));
+      std::vector<ServiceDeploymentInfo> one{std::move(d)};
+      RB_TRY(fill_task_definitions(one));
+      return std::move(one.front());
+    }
+    return failure(fmt::format("ECS does not know the service deployment {}", arn),
+                   "`rollback status` shows the service's deployments");
+  }
+
+  Status stop_service_deployment(const std::string& arn) override {
+    auto r = ecs_.stop_service_deployment(arn, "ROLLBACK");
+    if (!r) {
+      if (is_unsupported_api(r.error())) return unsupported("StopServiceDeployment", r.error());
+      return r.take_error();
+    }
+    return {};
+  }
+
+  Status continue_service_deployment(const std::string& arn, const std::string& hook_id,
+                                     const std::string& action) override {
+    auto r = ecs_.continue_service_deployment(arn, hook_id, action);
+    if (!r) {
+      if (is_unsupported_api(r.error())) return unsupported("ContinueServiceDeployment", r.error());
+      return r.take_error();
+    }
+    return {};
+  }
+
   Result<std::vector<StoppedTask>> stopped_tasks(const std::string& cluster, const std::string& service,
                                                  const std::string& deployment_id) override {
     aws::ListTasksFilter filter;
@@ -92,12 +172,67 @@ class AwsEcsGateway final : public EcsGateway {
   }
 
  private:
+  // Fills target/source/rollback task definitions from DescribeServiceRevisions.
+  Status fill_task_definitions(std::vector<ServiceDeploymentInfo>& deployments) {
+    std::vector<std::string> arns;
+    for (const auto& d : deployments) {
+      for (const auto* a : {&d.target_revision_arn, &d.rollback_revision_arn})
+        if (!a->empty()) arns.push_back(*a);
+      for (const auto& a : d.source_revision_arns) arns.push_back(a);
+    }
+    std::sort(arns.begin(), arns.end());
+    arns.erase(std::unique(arns.begin(), arns.end()), arns.end());
+    if (arns.empty()) return {};
+    auto r = ecs_.describe_service_revisions(arns);
+    if (!r) {
+      if (is_unsupported_api(r.error())) return unsupported("DescribeServiceRevisions", r.error());
+      return r.take_error();
+    }
+    std::map<std::string, std::string> task_definition_of;
+    for (const auto& rev : (*r)["serviceRevisions"]) {
+      if (!rev.is_object()) continue;
+      auto a = rev.find("serviceRevisionArn");
+      auto t = rev.find("taskDefinition");
+      if (a != rev.end() && a->is_string() && t != rev.end() && t->is_string()) task_definition_of[*a] = *t;
+    }
+    auto lookup = [&](const std::string& arn) {
+      auto it = task_definition_of.find(arn);
+      return it == task_definition_of.end() ? std::string() : it->second;
+    };
+    for (auto& d : deployments) {
+      d.target_task_definition = lookup(d.target_revision_arn);
+      d.rollback_task_definition = lookup(d.rollback_revision_arn);
+      d.source_task_definitions.clear();
+      for (const auto& a : d.source_revision_arns)
+        if (auto td = lookup(a); !td.empty()) d.source_task_definitions.push_back(td);
+    }
+    return {};
+  }
+
   std::unique_ptr<aws::CurlTransport> transport_;
   std::string region_, endpoint_;
   aws::EcsClient ecs_;
 };
 
 }  // namespace
+
+bool is_unsupported_api(const Error& e) {
+  return e.tag == kTagUnsupportedApi || e.tag == "UnknownOperationException" || e.tag == "UnknownOperation" ||
+         e.tag == "InvalidAction" || e.tag == "UnsupportedOperation";
+}
+
+Result<std::vector<ServiceDeploymentInfo>> EcsGateway::service_deployments(const std::string&, const std::string&) {
+  return Error{ExitCode::Failed, "this ECS gateway has no service deployment history", {}, std::string(kTagUnsupportedApi)};
+}
+Result<ServiceDeploymentInfo> EcsGateway::describe_service_deployment(const std::string&) {
+  return Error{ExitCode::Failed, "this ECS gateway has no DescribeServiceDeployments", {}, std::string(kTagUnsupportedApi)};
+}
+Status EcsGateway::stop_service_deployment(const std::string&) {
+  return Error{ExitCode::Failed, "this ECS gateway has no StopServiceDeployment", {}, std::string(kTagUnsupportedApi)};
+}
+Status EcsGateway::continue_service_deployment(const std::string&, const std::string&, const std::string&) {
+  return Error{ExitCode::Failed, "this ECS gateway has no ContinueServiceDeployment", {}, std::string(kTagUnsupportedApi)};
+}
 
 Result<std::unique_ptr<EcsGateway>> make_aws_gateway(const Config& config, const EnvironmentConfig& env, Clock& clock) {
   RB_TRY_ASSIGN(auto credentials, aws::resolve_credentials(env.aws_profile));

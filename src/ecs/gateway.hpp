@@ -10,6 +10,14 @@
 
 namespace rb::ecs {
 
+// The tag of an error saying that this ECS (or endpoint) has no such API: the service
+// deployment calls came in late 2024 / 2025 and are missing from older endpoints and emulators.
+inline constexpr std::string_view kTagUnsupportedApi = "unsupported-api";
+
+// Whether an AWS error means "this operation does not exist here" (UnknownOperationException,
+// InvalidAction, ...), as opposed to a refusal of this particular request.
+bool is_unsupported_api(const Error& e);
+
 class EcsGateway {
  public:
   virtual ~EcsGateway() = default;
@@ -25,6 +33,20 @@ class EcsGateway {
   // Stopped tasks started by a deployment (startedBy = deployment id), newest first.
   virtual Result<std::vector<StoppedTask>> stopped_tasks(const std::string& cluster, const std::string& service,
                                                          const std::string& deployment_id) = 0;
+
+  // ECS's service deployment history (ListServiceDeployments, DescribeServiceDeployments,
+  // DescribeServiceRevisions), newest first by creation time, each with the task definitions of
+  // its revisions. Where the API is missing: an error tagged kTagUnsupportedApi.
+  virtual Result<std::vector<ServiceDeploymentInfo>> service_deployments(const std::string& cluster,
+                                                                         const std::string& service);
+  // One service deployment, read again (to follow a rollback that ECS runs).
+  virtual Result<ServiceDeploymentInfo> describe_service_deployment(const std::string& arn);
+  // StopServiceDeployment(stopType=ROLLBACK): ECS returns the in-flight deployment to the source
+  // revision. Sent once; an ambiguous failure carries tag "ambiguous" and the caller reads.
+  virtual Status stop_service_deployment(const std::string& arn);
+  // ContinueServiceDeployment(hookId, action): `action` CONTINUE or ROLLBACK.
+  virtual Status continue_service_deployment(const std::string& arn, const std::string& hook_id,
+                                             const std::string& action);
 };
 
 }  // namespace rb::ecs

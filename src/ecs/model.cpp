@@ -1,5 +1,6 @@
 #include "ecs/model.hpp"
 
+#include <cstring>
 #include <ctime>
 #include <fmt/format.h>
 
@@ -99,7 +100,77 @@ std::string get_str(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+std::vector<std::string> get_strings(const nlohmann::json& j, const char* key) {
+  std::vector<std::string> out;
+  if (auto it = j.find(key); it != j.end() && it->is_array())
+    for (const auto& v : *it)
+      if (v.is_string()) out.push_back(v.get<std::string>());
+  return out;
+}
+
+double get_time(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it == j.end() ? 0 : parse_timestamp(*it);
+}
+
 }  // namespace
+
+bool ServiceDeploymentInfo::in_flight() const { return status == "PENDING" || status == "IN_PROGRESS"; }
+
+bool ServiceDeploymentInfo::rolled_back() const { return status.rfind("ROLLBACK_", 0) == 0; }
+
+const LifecycleHook* ServiceDeploymentInfo::awaiting_hook() const {
+  for (const auto& h : hooks)
+    if (h.status == "AWAITING_ACTION") return &h;
+  return nullptr;
+}
+
+std::string ServiceDeploymentInfo::failure_words() const {
+  std::vector<std::string> parts;
+  if (circuit_breaker_status == "TRIGGERED") parts.push_back("circuit breaker rolled it back");
+  if (!triggered_alarms.empty()) {
+    std::string names;
+    for (const auto& a : triggered_alarms) names += (names.empty() ? "" : ", ") + a;
+    parts.push_back(fmt::format("alarm{} {} went into ALARM", triggered_alarms.size() > 1 ? "s" : "", names));
+  }
+  if (parts.empty() && rolled_back())
+    parts.push_back(rollback_reason.empty() ? "ECS rolled it back" : "rolled back: " + rollback_reason);
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+  if (status == "ROLLBACK_FAILED") out += " (and the rollback failed)";
+  return out;
+}
+
+Result<ServiceDeploymentInfo> parse_service_deployment(const nlohmann::json& j) {
+  if (!j.is_object()) return failure("unexpected DescribeServiceDeployments response: a deployment is not an object");
+  ServiceDeploymentInfo d;
+  d.arn = get_str(j, "serviceDeploymentArn");
+  d.status = get_str(j, "status");
+  d.status_reason = get_str(j, "statusReason");
+  d.lifecycle_stage = get_str(j, "lifecycleStage");
+  d.created_at = get_time(j, "createdAt");
+  d.started_at = get_time(j, "startedAt");
+  d.finished_at = get_time(j, "finishedAt");
+  if (d.arn.empty() || d.status.empty())
+    return failure("unexpected DescribeServiceDeployments response: a deployment without serviceDeploymentArn or status");
+  if (auto t = j.find("targetServiceRevision"); t != j.end() && t->is_object()) d.target_revision_arn = get_str(*t, "arn");
+  if (auto ss = j.find("sourceServiceRevisions"); ss != j.end() && ss->is_array())
+    for (const auto& src : *ss)
+      if (src.is_object() && !get_str(src, "arn").empty()) d.source_revision_arns.push_back(get_str(src, "arn"));
+  if (auto rb = j.find("rollback"); rb != j.end() && rb->is_object()) {
+    d.rollback_reason = get_str(*rb, "reason");
+    d.rollback_revision_arn = get_str(*rb, "serviceRevisionArn");
+  }
+  if (auto cb = j.find("deploymentCircuitBreaker"); cb != j.end() && cb->is_object()) {
+    d.circuit_breaker_status = get_str(*cb, "status");
+    d.failure_count = get_int(*cb, "failureCount");
+  }
+  if (auto al = j.find("alarms"); al != j.end() && al->is_object()) d.triggered_alarms = get_strings(*al, "triggeredAlarmNames");
+  if (auto hs = j.find("lifecycleHookDetails"); hs != j.end() && hs->is_array())
+    for (const auto& h : *hs)
+      if (h.is_object()) d.hooks.push_back({get_str(h, "hookId"), get_str(h, "targetType"), get_str(h, "status")});
+  return d;
+}
 
 Result<Service> parse_service(const nlohmann::json& j) {
   if (!j.is_object()) return failure("unexpected DescribeServices response: a service is not an object");
@@ -114,7 +185,15 @@ Result<Service> parse_service(const nlohmann::json& j) {
   s.pending = get_int(j, "pendingCount");
   s.launch_type = get_str(j, "launchType");
   if (auto it = j.find("networkConfiguration"); it != j.end()) s.network_configuration = *it;
+  if (auto ctl = j.find("deploymentController"); ctl != j.end() && ctl->is_object()) {
+    std::string type = get_str(*ctl, "type");
+    if (!type.empty()) s.deployment_controller = type;
+  }
   if (auto dc = j.find("deploymentConfiguration"); dc != j.end() && dc->is_object()) {
+    s.strategy = get_str(*dc, "strategy");
+    s.bake_time_minutes = get_int(*dc, "bakeTimeInMinutes");
+    if (auto al = dc->find("alarms"); al != dc->end() && al->is_object())
+      s.alarm_names = get_strings(*al, "alarmNames");
     if (auto cb = dc->find("deploymentCircuitBreaker"); cb != dc->end() && cb->is_object()) {
       s.circuit_breaker = cb->value("enable", false);
       s.circuit_breaker_rollback = cb->value("rollback", false);

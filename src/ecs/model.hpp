@@ -45,6 +45,10 @@ struct ServiceEvent {
 
 struct Service {
   std::string name, arn, cluster, status;
+  std::string deployment_controller = "ECS";  // ECS | CODE_DEPLOY | EXTERNAL
+  std::string strategy;                        // deploymentConfiguration.strategy: ROLLING, BLUE_GREEN, ...
+  int bake_time_minutes = 0;                   // deploymentConfiguration.bakeTimeInMinutes
+  std::vector<std::string> alarm_names;        // deploymentConfiguration.alarms.alarmNames
   std::string task_definition;
   int desired = 0, running = 0, pending = 0;
   std::vector<Deployment> deployments;
@@ -85,6 +89,33 @@ struct StoppedTask {
   std::vector<StoppedContainer> containers;
   std::string describe() const;  // "task 1a2b: EssentialContainerExited: Essential container in task exited (connect2-api exit 1)"
 };
+
+// One lifecycle hook of a service deployment (blue/green, linear, canary).
+struct LifecycleHook {
+  std::string id, target_type, status;  // status AWAITING_ACTION when a PAUSE hook waits for us
+};
+
+// One entry of ECS's service deployment history (DescribeServiceDeployments), with the task
+// definitions of its revisions filled in from DescribeServiceRevisions.
+struct ServiceDeploymentInfo {
+  std::string arn, status, status_reason, lifecycle_stage;
+  double created_at = 0, started_at = 0, finished_at = 0;  // epoch seconds, 0 when absent
+  std::string target_revision_arn, target_task_definition;
+  std::vector<std::string> source_revision_arns, source_task_definitions;
+  std::string rollback_reason, rollback_revision_arn, rollback_task_definition;
+  std::string circuit_breaker_status;  // TRIGGERED when the circuit breaker fired
+  int failure_count = 0;
+  std::vector<std::string> triggered_alarms;
+  std::vector<LifecycleHook> hooks;
+
+  bool in_flight() const;    // PENDING or IN_PROGRESS
+  bool rolled_back() const;  // ROLLBACK_REQUESTED, _IN_PROGRESS, _SUCCESSFUL or _FAILED
+  const LifecycleHook* awaiting_hook() const;
+  // Why ECS rolled it back (or why its alarms make it bad), in words: "circuit breaker rolled it back".
+  std::string failure_words() const;
+};
+
+Result<ServiceDeploymentInfo> parse_service_deployment(const nlohmann::json& j);
 
 // Timestamps arrive as epoch seconds (number) or ISO-8601 strings; both are accepted.
 double parse_timestamp(const nlohmann::json& j);

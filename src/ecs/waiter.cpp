@@ -4,6 +4,8 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "util/strings.hpp"
+
 namespace rb::ecs {
 
 namespace {
@@ -26,6 +28,12 @@ bool same_task_definition(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+std::string event_time(double epoch) {
+  auto t = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(epoch)));
+  return iso8601(t);
+}
 
 int circuit_breaker_threshold(int desired) {
   int half = static_cast<int>(std::ceil(0.5 * desired));
@@ -120,8 +128,9 @@ std::vector<std::string> ChangeTracker::update(const Service& s) {
   // Events arrive newest first; report the new ones oldest first.
   for (auto it = s.events.rbegin(); it != s.events.rend(); ++it) {
     if (!seen_events_.insert(it->id.empty() ? it->message : it->id).second) continue;
-    if (it->created_at != 0 && it->created_at < since_) continue;
-    out.push_back("event: " + it->message);
+    // Older than the command, or of unknown age: history, not news.
+    if (it->created_at == 0 || it->created_at < since_) continue;
+    out.push_back(fmt::format("event at {}: {}", event_time(it->created_at), it->message));
   }
   std::map<std::string, std::string> now;
   for (const auto& d : s.deployments) {

@@ -36,10 +36,14 @@ int circuit_breaker_threshold(int desired);
 WaitVerdict evaluate(const Service& s, const std::string& target_arn, double started_at,
                      const std::set<std::string>* previous = nullptr);
 
-// Reports what changed between snapshots: new service events (oldest first) and deployment changes.
+// "2026-11-30T03:52:10Z" for an ECS timestamp (epoch seconds).
+std::string event_time(double epoch);
+
+// Reports what changed between snapshots: new service events (oldest first, each with its own
+// ECS timestamp, "event at 2026-11-30T03:52:10Z: ...") and deployment changes.
 class ChangeTracker {
  public:
-  // Events created before `since` (epoch seconds) are history, not news.
+  // Events created before `since` (epoch seconds), or without a timestamp, are history, not news.
   explicit ChangeTracker(double since) : since_(since) {}
   std::vector<std::string> update(const Service& s);
 

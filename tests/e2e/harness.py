@@ -50,7 +50,7 @@ class Sandbox:
             args.append("--seed")
         self.log = open(os.path.join(self.dir, "server.log"), "w")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
+        deadline = time.time() + 180  # moto imports slowly on a loaded machine
         while time.time() < deadline:
             if os.path.exists(port_file) and open(port_file).read().strip():
                 break
@@ -59,7 +59,7 @@ class Sandbox:
             time.sleep(0.05)
         else:
             self.stop()
-            raise RuntimeError("sandbox did not start in 60 s")
+            raise RuntimeError("sandbox did not start in 180 s")
         self.port = int(open(port_file).read().strip())
         self.url = f"http://127.0.0.1:{self.port}"
 

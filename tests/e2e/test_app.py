@@ -1,6 +1,7 @@
 """rollback app: revert the bad PR on the environment's branch and push it, against real git
 repositories (a bare origin and clones the tests create), and follow the redeploy on the sandbox."""
 
+import calendar
 import json
 import os
 import threading
@@ -229,6 +230,34 @@ class AppRedeployTest(RollbackTestCase):
         svc = self.sandbox.client("ecs").describe_services(cluster="connect2-api-cluster-staging",
                                                            services=["connect2-api-service-staging"])["services"][0]
         self.assertEqual(svc["deployments"][0]["taskDefinition"], entry["details"]["deployed_task_definition"])
+
+    def test_wait_reports_only_events_newer_than_the_command_with_their_own_time(self):
+        # A deploy seconds before the command: its events are history, not part of this rollback.
+        ecs = self.sandbox.client("ecs")
+        ecs.update_service(cluster="connect2-api-cluster-staging", service="connect2-api-service-staging",
+                           taskDefinition="connect2-api-staging:4")
+        wait_for(lambda: len(ecs.describe_services(cluster="connect2-api-cluster-staging",
+                                                   services=["connect2-api-service-staging"])
+                             ["services"][0]["deployments"]) == 1, message="the earlier deploy")
+        number, _ = self.repos.merge_pr({"app/main.py": "broken\n"}, base="staging")
+        stop = threading.Event()
+        ci = threading.Thread(target=self.fake_ci, args=("staging", "staging", stop, git(self.repos.origin, "rev-parse", "staging")))
+        started = int(time.time())
+        ci.start()
+        try:
+            r = self.rollback("app", "--config", self.cfg, "--env", "staging", "--pr", str(number), "--wait",
+                              "--timeout", "60s", sandbox=self.sandbox)
+        finally:
+            stop.set()
+            ci.join()
+        self.assertExit(r, 0)
+        [entry] = self.journal()
+        events = [e for e in entry["events"] if e.startswith("event at ")]
+        self.assertTrue(events, entry["events"])
+        for e in events:
+            stamp = e[len("event at "):].split(": ", 1)[0]
+            when = calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ"))
+            self.assertGreaterEqual(when, started, e)
 
     def test_wait_times_out_when_ci_never_deploys(self):
         number, _ = self.repos.merge_pr({"app/main.py": "broken\n"}, base="staging")

@@ -29,6 +29,20 @@ Service service_running(int revision) {
   return s;
 }
 
+ServiceDeploymentInfo sd(int revision, const std::string& status, double created, const std::string& cb = "MONITORING") {
+  ServiceDeploymentInfo d;
+  d.arn = "arn:aws:ecs:us-east-1:123456789012:service-deployment/c/s/" + std::to_string(revision);
+  d.status = status;
+  d.created_at = d.started_at = created;
+  d.finished_at = created + 60;
+  d.target_task_definition = kArn + "api-prod:" + std::to_string(revision);
+  d.circuit_breaker_status = cb;
+  return d;
+}
+
+// 2026-11-29T00:00:00Z
+constexpr double kDay = 1795910400;
+
 TargetInputs inputs(int current, std::vector<RevisionInfo> revs) {
   TargetInputs in;
   in.family = "api-prod";
@@ -157,6 +171,69 @@ TEST(EcsTarget, ExplicitRevisionFormsAndRefusals) {
   auto garbage = inputs(6, revs);
   garbage.requested = "latest";
   EXPECT_EQ(choose_target(garbage).error().code, ExitCode::Usage);
+}
+
+TEST(EcsTarget, AnArnOfAnotherAccountOrRegionIsRefusedNotRewritten) {
+  auto revs = std::vector<RevisionInfo>{rev(3), rev(4), rev(6)};
+  for (std::string foreign : {"arn:aws:ecs:eu-west-1:123456789012:task-definition/api-prod:3",
+                              "arn:aws:ecs:us-east-1:999999999999:task-definition/api-prod:3"}) {
+    auto in = inputs(6, revs);
+    in.requested = foreign;
+    auto r = choose_target(in);
+    ASSERT_FALSE(r.ok()) << foreign;
+    EXPECT_EQ(r.error().code, ExitCode::Refused);
+    // Both are named: what was asked for and where the service runs.
+    EXPECT_NE(r.error().message.find(foreign), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("us-east-1:123456789012"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().hint.find("--to-revision 3"), std::string::npos) << r.error().hint;
+  }
+}
+
+TEST(EcsTarget, HistoryGoesBackToTheLastSuccessfulAndNamesWhatItPassedOver) {
+  // :10 SUCCESSFUL, :11 rolled back by the circuit breaker, :12 SUCCESSFUL but bad (running now).
+  auto in = inputs(12, {rev(9), rev(10), rev(11), rev(12)});
+  in.history = std::vector<ServiceDeploymentInfo>{sd(12, "SUCCESSFUL", kDay + 300),
+                                                  sd(11, "ROLLBACK_SUCCESSFUL", kDay + 200, "TRIGGERED"),
+                                                  sd(10, "SUCCESSFUL", kDay + 100)};
+  auto t = choose_target(in);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->ref.revision, 10);  // not N-1 (= 11, which ECS rolled back)
+  EXPECT_NE(t->why.find("ended SUCCESSFUL"), std::string::npos) << t->why;
+  ASSERT_EQ(t->passed_over.size(), 1u);
+  EXPECT_EQ(t->passed_over[0], "api-prod:11 failed on 2026-11-29: circuit breaker rolled it back");
+  EXPECT_TRUE(t->note.empty());
+}
+
+TEST(EcsTarget, WithoutHistoryTheOldRulesApplyAndSaySo) {
+  auto in = inputs(12, {rev(10), rev(11), rev(12)});
+  in.history_unavailable = "UnknownOperationException";
+  auto t = choose_target(in);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->ref.revision, 11);
+  EXPECT_NE(t->note.find("UnknownOperationException"), std::string::npos) << t->note;
+}
+
+TEST(EcsTarget, AlarmsAndOurOwnRollbacksMakeRevisionsKnownBad) {
+  auto in = inputs(12, {rev(9), rev(10), rev(11), rev(12)});
+  auto alarmed = sd(11, "SUCCESSFUL", kDay + 200);
+  alarmed.triggered_alarms = {"api-5xx"};
+  in.history = std::vector<ServiceDeploymentInfo>{sd(12, "SUCCESSFUL", kDay + 300), alarmed,
+                                                  sd(10, "SUCCESSFUL", kDay + 100), sd(9, "SUCCESSFUL", kDay)};
+  in.known_bad = {{10, "2026-11-28", "rollback r-1 left it"}};
+  auto t = choose_target(in);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->ref.revision, 9);
+  ASSERT_EQ(t->passed_over.size(), 2u);
+  EXPECT_NE(t->passed_over[0].find("api-prod:11 failed on 2026-11-29: alarm api-5xx went into ALARM"),
+            std::string::npos) << t->passed_over[0];
+  EXPECT_NE(t->passed_over[1].find("rollback r-1 left it"), std::string::npos);
+
+  // Named explicitly, a known-bad revision is allowed with a warning saying when and why.
+  in.requested = "11";
+  auto named = choose_target(in);
+  ASSERT_TRUE(named.ok());
+  ASSERT_TRUE(named->known_bad_warning.has_value());
+  EXPECT_EQ(*named->known_bad_warning, "api-prod:11 is known bad: failed on 2026-11-29: alarm api-5xx went into ALARM");
 }
 
 TEST(EcsTarget, NothingOlderIsRefused) {

@@ -139,12 +139,16 @@ TEST(EcsWaiter, ChangeTrackerReportsNewEventsOnceOldestFirst) {
   ChangeTracker t(kStart);
   Service s = good_rollout()[0];
   s.events = {{"e2", kStart + 2, "has started 2 tasks"}, {"e1", kStart + 1, "deployment started"},
-              {"e0", kStart - 100, "old news"}};
+              {"e0", kStart - 100, "old news"}, {"e-1", 0, "undated"}};
   auto first = t.update(s);
   ASSERT_GE(first.size(), 2u);
-  EXPECT_EQ(first[0], "event: deployment started");
-  EXPECT_EQ(first[1], "event: has started 2 tasks");
-  for (const auto& line : first) EXPECT_EQ(line.find("old news"), std::string::npos);
+  // Each event with its own ECS time (kStart + 1 = 1001 s after the epoch), not the time we read it.
+  EXPECT_EQ(first[0], "event at 1970-01-01T00:16:41Z: deployment started");
+  EXPECT_EQ(first[1], "event at 1970-01-01T00:16:42Z: has started 2 tasks");
+  for (const auto& line : first) {
+    EXPECT_EQ(line.find("old news"), std::string::npos);
+    EXPECT_EQ(line.find("undated"), std::string::npos);
+  }
   EXPECT_TRUE(t.update(s).empty());  // nothing new
 }
 
@@ -214,7 +218,7 @@ TEST(EcsRollback, AmbiguousUpdateThatReachedEcsIsNotSentTwice) {
   gw.update_results.push_back(ambiguous);
   gw.snapshots.push_back(good_rollout()[0]);  // the new deployment of the target exists
   FakeClock clock;
-  auto st = send_update(gw, clock, [](const std::string&) {}, "c", "api", kTarget, kStart);
+  auto st = send_update(gw, clock, [](const std::string&) {}, "c", "api", kTarget, {"ecs-svc/old"});
   ASSERT_TRUE(st.ok()) << st.error().message;
   EXPECT_EQ(gw.updates, 1);
 }
@@ -226,9 +230,27 @@ TEST(EcsRollback, AmbiguousUpdateThatDidNotReachEcsIsSentAgain) {
   gw.update_results.push_back(ambiguous);
   gw.snapshots.push_back(svc({dep("ecs-svc/old", "PRIMARY", kOld, 2, 2, "COMPLETED", 10)}));
   FakeClock clock;
-  auto st = send_update(gw, clock, [](const std::string&) {}, "c", "api", kTarget, kStart);
+  auto st = send_update(gw, clock, [](const std::string&) {}, "c", "api", kTarget, {"ecs-svc/old"});
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(gw.updates, 2);
+}
+
+TEST(EcsRollback, AfterADroppedRestartTheOldDeploymentOfTheSameRevisionIsNotOurs) {
+  // A restart targets the revision already running; the old deployment was created moments ago
+  // (a deploy just finished). Neither its revision nor its age makes it ours: send again.
+  FakeGateway gw;
+  Error ambiguous = failure("connection reset");
+  ambiguous.tag = "ambiguous";
+  gw.update_results.push_back(ambiguous);
+  gw.snapshots.push_back(svc({dep("ecs-svc/recent", "PRIMARY", kTarget, 2, 2, "COMPLETED", kStart - 1)}));
+  FakeClock clock;
+  std::vector<std::string> lines;
+  auto st = send_update(gw, clock, [&](const std::string& l) { lines.push_back(l); }, "c", "api", kTarget,
+                        {"ecs-svc/recent"});
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(gw.updates, 2);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines.back().find("did not reach ECS"), std::string::npos) << lines.back();
 }
 
 TEST(EcsRollback, ClearRefusalIsNotRetried) {
@@ -237,7 +259,7 @@ TEST(EcsRollback, ClearRefusalIsNotRetried) {
   refused.tag = "ClientException";
   gw.update_results.push_back(refused);
   FakeClock clock;
-  auto st = send_update(gw, clock, [](const std::string&) {}, "c", "api", kTarget, kStart);
+  auto st = send_update(gw, clock, [](const std::string&) {}, "c", "api", kTarget, {"ecs-svc/old"});
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(gw.updates, 1);
 }

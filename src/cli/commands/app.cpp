@@ -28,9 +28,10 @@ Status follow_redeploy(Context& ctx, const EnvironmentConfig& env, RollbackRecor
                                                 ctx.timeout()));
   auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.clock().now() - started);
   auto left = ctx.timeout() > spent ? ctx.timeout() - spent : std::chrono::milliseconds(1);
-  // CI may have created the deployment before we saw it: accept deployments since the push.
+  // CI may have created the deployment before we saw it: accept deployments since the push,
+  // but report only the service events that happened after the push.
   RB_TRY_ASSIGN(auto waited, ecs::wait_for_rollout(*gateway, ctx.clock(), ctx.out(), emit, env.cluster, env.service,
-                                                   task_definition, started_epoch - 60, left));
+                                                   task_definition, started_epoch - 60, left, nullptr, started_epoch));
   emit(fmt::format("{} runs the revert on all {} tasks", env.service, waited.last.desired));
   if (!env.health_url.empty()) {
     auto spent_all = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.clock().now() - started);

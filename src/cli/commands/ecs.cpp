@@ -18,6 +18,8 @@ struct EcsOptions {
   std::optional<std::string> to_revision;
   std::string reason;
   bool restart = false;
+  std::string method;  // "", "update-service", "stop-deployment"
+  bool force = false;
 };
 
 // The commit a bad image was built from, when its tag follows the configured pattern.
@@ -41,10 +43,17 @@ Status run(Context& ctx, const EcsOptions& o) {
   RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
   RB_TRY_ASSIGN(auto gateway, ecs::make_aws_gateway(ctx.config(), *env, ctx.clock()));
   RB_TRY_ASSIGN(Journal * journal, ctx.journal());
-  RB_TRY_ASSIGN(auto known_good, ecs::known_good_revisions(*journal, ctx.config().app, *env));
+  ecs::PlanOptions plan_options;
+  RB_TRY_ASSIGN(plan_options.known_good, ecs::known_good_revisions(*journal, ctx.config().app, *env));
+  RB_TRY_ASSIGN(plan_options.journal_bad, ecs::revisions_left_by_rollbacks(*journal, ctx.config().app, *env));
+  plan_options.requested = o.to_revision;
+  plan_options.force = o.force;
+  plan_options.protected_env = env->is_protected;
+  if (o.method == "update-service") plan_options.method = ecs::Method::UpdateService;
+  if (o.method == "stop-deployment") plan_options.method = ecs::Method::StopDeployment;
 
   auto make_plan = [&]() {
-    return o.restart ? ecs::plan_restart(*gateway, *env) : ecs::plan_rollback(*gateway, *env, known_good, o.to_revision);
+    return o.restart ? ecs::plan_restart(*gateway, *env) : ecs::plan_rollback(*gateway, *env, plan_options);
   };
   if (g.dry_run) {
     RB_TRY_ASSIGN(auto plan, make_plan());
@@ -75,19 +84,38 @@ Status run(Context& ctx, const EcsOptions& o) {
                    {"from_image", plan.current.image_of(env->container)},
                    {"to_image", plan.target.image_of(env->container)},
                    {"why", plan.choice.why},
+                   {"method", std::string(ecs::method_name(plan.method))},
+                   {"passed_over", plan.choice.passed_over},
                    {"restart", o.restart}};
+  if (plan.in_flight) entry.details["service_deployment"] = plan.in_flight->arn;
+  if (plan.choice.known_bad_warning) entry.details["known_bad_warning"] = *plan.choice.known_bad_warning;
   RB_TRY_ASSIGN(auto record, RollbackRecord::begin(ctx, lock, entry));
   auto emit = [&](const std::string& m) { record->event(m); };
   out.line(fmt::format("rollback {} started", record->id()));
 
+  if (plan.choice.known_bad_warning) emit("warning: " + *plan.choice.known_bad_warning);
+  for (const auto& n : plan.notes) record->note("note: " + n);
+
   std::set<std::string> previous;
   for (const auto& d : plan.service.deployments) previous.insert(d.id);
   double started = ecs::epoch_seconds(ctx.clock().wall_now());
-  if (auto st = ecs::send_update(*gateway, ctx.clock(), emit, env->cluster, env->service, plan.target.ref.arn, started);
-      !st)
-    return record->fail(st.take_error());
-  emit(fmt::format("UpdateService sent: {} -> {} (force new deployment)", plan.current.ref.label(),
-                   plan.target.ref.label()));
+  // An in-flight deployment: ECS's own rollback, unless ECS refuses it (then UpdateService).
+  if (plan.method != ecs::Method::UpdateService) {
+    if (auto st = ecs::start_ecs_rollback(*gateway, ctx.clock(), emit, plan); !st) {
+      Error e = st.take_error();
+      if (e.tag != ecs::kTagEcsRefusedRollback) return record->fail(std::move(e));
+      emit(fmt::format("{}; falling back to UpdateService", e.message));
+      record->add_details({{"method", "update-service"}, {"fallback_from", std::string(ecs::method_name(plan.method))}});
+      plan.method = ecs::Method::UpdateService;
+    }
+  }
+  if (plan.method == ecs::Method::UpdateService) {
+    if (auto st = ecs::send_update(*gateway, ctx.clock(), emit, env->cluster, env->service, plan.target.ref.arn, previous);
+        !st)
+      return record->fail(st.take_error());
+    emit(fmt::format("UpdateService sent: {} -> {} (force new deployment)", plan.current.ref.label(),
+                     plan.target.ref.label()));
+  }
 
   std::string follow_up = follow_up_command(*env, plan.current.image_of(env->container));
   nlohmann::json result = {{"ok", true},
@@ -104,9 +132,20 @@ Status run(Context& ctx, const EcsOptions& o) {
     return {};
   }
 
-  auto waited = ecs::wait_for_rollout(*gateway, ctx.clock(), out, emit, env->cluster, env->service,
-                                      plan.target.ref.arn, started, ctx.timeout(), &previous);
-  if (!waited) return record->fail(waited.take_error());
+  auto waited = plan.method != ecs::Method::UpdateService
+                    ? ecs::follow_ecs_rollback(*gateway, ctx.clock(), out, emit, plan, started, ctx.timeout())
+                : !o.restart && ecs::is_staged_strategy(plan.service.strategy)
+                    ? ecs::follow_staged_rollout(*gateway, ctx.clock(), out, emit, plan, started, ctx.timeout())
+                    : ecs::wait_for_rollout(*gateway, ctx.clock(), out, emit, env->cluster, env->service,
+                                                   plan.target.ref.arn, started, ctx.timeout(), &previous);
+  if (!waited) {
+    Error e = waited.take_error();
+    if (e.code == ExitCode::Failed && !o.restart) {
+      std::string next = ecs::after_failure_hint(*gateway, *env, plan, plan_options);
+      e.hint = e.hint.empty() ? next : e.hint + ". " + next;
+    }
+    return record->fail(std::move(e));
+  }
   emit(fmt::format("{} runs {} on all {} tasks ({})", env->service, plan.target.ref.label(), waited->last.desired,
                    format_duration(waited->elapsed)));
   if (!env->health_url.empty()) {
@@ -146,6 +185,12 @@ void register_ecs(CLI::App& app, GlobalOptions& g, Action& action) {
                 "Start new tasks of the revision that runs now (runbook scenarios 2 and 4: pick up new connections)")
       ->excludes(to);
   sub->add_option("--reason", opts->reason, "Why (recorded in the journal)");
+  sub->add_option("--method", opts->method,
+                  "How: update-service (a new deployment of the target) or stop-deployment (ECS's own rollback of "
+                  "a deployment in flight); default: stop-deployment when one is in flight, else update-service")
+      ->check(CLI::IsMember({"update-service", "stop-deployment"}));
+  sub->add_flag("--force", opts->force,
+                "Allow a known-bad --to-revision (one ECS rolled back or a rollback left) on a protected environment");
   add_global_options(*sub, g);
   run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
 }
