@@ -74,6 +74,8 @@ const char* exit_code_name(ExitCode code) {
     case ExitCode::Usage: return "usage";
     case ExitCode::Refused: return "refused";
     case ExitCode::Locked: return "locked";
+    case ExitCode::CannotStart: return "cannot_start";
+    case ExitCode::NotRecorded: return "not_recorded";
     case ExitCode::Interrupted: return "interrupted";
   }
   return "failed";
