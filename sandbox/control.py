@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import random
 import socket
 import threading
 import time
@@ -128,6 +129,13 @@ class FaultRules:
         clean = {"operation": operation, "kind": kind, "count": count, "remaining": count}
         if rule.get("service"):
             clean["service"] = str(rule["service"])
+        probability = rule.get("probability")
+        if probability is not None:
+            if not isinstance(probability, (int, float)) or not 0 < probability <= 1:
+                raise ValueError("probability must be a number in (0, 1]")
+            clean["probability"] = float(probability)
+            # A seeded generator per rule, so a run's faults can be replayed.
+            clean["_random"] = random.Random(rule.get("seed"))
         if kind == "latency":
             ms = rule.get("ms", 500)
             if not isinstance(ms, (int, float)) or ms < 0:
@@ -148,7 +156,7 @@ class FaultRules:
 
     def list(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(r) for r in self._rules]
+            return [{k: v for k, v in r.items() if not k.startswith("_")} for r in self._rules]
 
     @staticmethod
     def _matches(rule: dict[str, Any], info: RequestInfo) -> bool:
@@ -168,6 +176,8 @@ class FaultRules:
         with self._lock:
             for rule in self._rules:
                 if not self._matches(rule, info):
+                    continue
+                if "probability" in rule and rule["_random"].random() >= rule["probability"]:
                     continue
                 if rule["kind"] == "latency":
                     latency += rule["ms"] / 1000.0

@@ -691,6 +691,25 @@ class TestFaults(SandboxTest):
         self.assertEqual(s["deployments"][0]["taskDefinition"], svc["arns"][1])
         self.assertEqual(s["deployments"][0]["status"], "PRIMARY")
 
+    def test_probability_hits_a_share_of_one_services_calls(self):
+        ddb = client("dynamodb")
+        control("POST", "calls/reset")
+        control("POST", "faults", {"rules": [{"operation": "*", "service": "dynamodb", "kind": "error500",
+                                              "probability": 0.2, "seed": 3}]})
+        failed = 0
+        for _ in range(200):
+            try:
+                ddb.list_tables()
+            except botocore.exceptions.ClientError:
+                failed += 1
+        self.assertTrue(20 <= failed <= 60, failed)  # about 40 of 200
+        self.ecs.list_clusters()  # another service: never hit
+        calls = control("GET", "calls")[1]["calls"]
+        self.assertEqual(sum(1 for c in calls if c["fault"] == "error500"), failed)
+        self.assertEqual([r.get("probability") for r in control("GET", "faults")[1]["rules"]], [0.2])
+        status, body = control("POST", "faults", {"rules": [{"kind": "error500", "probability": 1.5}]})
+        self.assertEqual(status, 400)
+
     def test_s3_throttle_is_slowdown(self):
         s3 = client("s3")
         control("POST", "faults", {"rules": [{"operation": "GET /connect2-api-terraform-state-dev*",
