@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Writes the figures of a full scripts/reliability.sh run into docs/RELIABILITY.md (the table
+between the `figures` markers) and README.md (the summary table between the same markers).
+Usage: render.py RESULTS_DIR docs/RELIABILITY.md README.md"""
+
+import json
+import os
+import sys
+import time
+
+BEGIN, END = "<!-- reliability-figures:begin -->", "<!-- reliability-figures:end -->"
+
+
+def load(folder):
+    figures = []
+    for name in ("run.json", "secrets.json", "hostile.json"):
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            with open(path) as f:
+                figures += json.load(f)["figures"]
+    fuzz = []
+    path = os.path.join(folder, "fuzz.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            fuzz = json.load(f)["fuzz"]
+    if fuzz:
+        clean = sum(1 for t in fuzz if not t["crashed"])
+        runs = sum(t["executions"] for t in fuzz)
+        figures.insert(len([f for f in figures if f["key"] < "R5"]), {
+            "key": "R5", "title": f"fuzz targets that ran {fuzz[0]['seconds']} s each under ASan/UBSan "
+                                  f"without a crash ({runs:,} executions in all)",
+            "passed": clean, "total": len(fuzz), "misses": [t["target"] for t in fuzz if t["crashed"]], "notes": {}})
+    return figures
+
+
+def table(figures, with_notes):
+    lines = ["| figure | what | result |", "|---|---|---|"]
+    for f in figures:
+        notes = ""
+        if with_notes and f.get("notes"):
+            notes = " (" + ", ".join(f"{k}: {v}" for k, v in sorted(f["notes"].items())) + ")"
+        lines.append(f"| {f['key']} | {f['title']}{notes} | **{f['passed']} of {f['total']}** |")
+    return "\n".join(lines)
+
+
+def splice(path, body):
+    with open(path) as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"render: {path} has no {BEGIN} ... {END} markers")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    with open(path, "w") as f:
+        f.write(head + BEGIN + "\n" + body + "\n" + END + tail)
+
+
+def main(folder, doc, readme):
+    figures = load(folder)
+    stamp = time.strftime("%Y-%m-%d", time.gmtime())
+    splice(doc, f"Measured {stamp} by `scripts/reliability.sh` (full run).\n\n" + table(figures, True))
+    splice(readme, table(figures, False))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        raise SystemExit(__doc__)
+    main(*sys.argv[1:])
