@@ -4,6 +4,7 @@
 #   R5 fuzzing (scripts/fuzz.sh), R6 secrets across the whole e2e suite, R7 hostile inputs.
 # Usage: scripts/reliability.sh [--short] [--no-build]
 #   --short     the small version CI runs (a few runs per figure, 10 s of fuzzing per target)
+#   --medium    about a third of the full run (60 s of fuzzing per target); also rewrites the docs
 #   --capture DIR  R6 scans DIR, captured by an earlier e2e run (ROLLBACK_E2E_CAPTURE=DIR), instead
 #               of running the e2e suite again (scripts/test.sh does this)
 #   (default)   the full measurement: 100 / 50 per layer / 100 / 40 runs, 5 min of fuzzing per
@@ -18,9 +19,10 @@ capture=""
 while (($#)); do
   case "$1" in
     --short) size=short; shift ;;
+    --medium) size=medium; shift ;;
     --no-build) build=0; shift ;;
     --capture) capture="$2"; shift 2 ;;
-    *) echo "usage: scripts/reliability.sh [--short] [--no-build] [--capture DIR]" >&2; exit 2 ;;
+    *) echo "usage: scripts/reliability.sh [--short|--medium] [--no-build] [--capture DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -41,6 +43,7 @@ echo "== R1-R4 ($size)"
 
 echo "== R5 fuzzing"
 fuzz_seconds=300
+[[ $size == medium ]] && fuzz_seconds=60
 [[ $size == short ]] && fuzz_seconds=10
 scripts/fuzz.sh "$fuzz_seconds" --json "$out/fuzz.json" || status=1
 
@@ -56,7 +59,7 @@ fi
 echo "== R7 hostile inputs"
 (cd tests/e2e && "$PY" ../reliability/reliability.py hostile --json "$out/hostile.json") || status=1
 
-if [[ $size == full ]]; then
+if [[ $size != short ]]; then
   "$PY" tests/reliability/render.py "$out" docs/RELIABILITY.md README.md
   echo "reliability: figures written to docs/RELIABILITY.md and README.md"
 fi

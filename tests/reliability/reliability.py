@@ -49,6 +49,7 @@ from harness import BINARY, GitRepos, Sandbox, git  # noqa: E402
 # scripts/reliability.sh, whose output goes into docs/RELIABILITY.md.
 SIZES = {
     "short": {"R1": 8, "R2": 2, "R3": 8, "R4": 4},
+    "medium": {"R1": 30, "R2": 10, "R3": 30, "R4": 15},
     "full": {"R1": 100, "R2": 50, "R3": 100, "R4": 40},
 }
 
@@ -730,6 +731,9 @@ def r7_hostile():
 
 # ---- main ------------------------------------------------------------------------------------
 
+SIZE_USED = ["-"]
+
+
 def report(figures, out):
     for f in figures:
         print(f.line(), flush=True)
@@ -737,7 +741,7 @@ def report(figures, out):
             print(f"    miss: {m}")
     if out:
         with open(out, "w") as fh:
-            json.dump({"figures": [f.as_dict() for f in figures], "binary": BINARY,
+            json.dump({"figures": [f.as_dict() for f in figures], "binary": BINARY, "size": SIZE_USED[0],
                        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, fh, indent=2)
     return 0 if all(f.violations == 0 and (f.total > 0 or f.skipped) for f in figures) else 1
 
@@ -766,6 +770,7 @@ def main(argv):
         return report([r7_hostile()], args.json)
 
     sizes = SIZES[args.size]
+    SIZE_USED[0] = args.size
     only = {s.strip().upper() for s in args.only.split(",") if s.strip()}
     rng = random.Random(args.seed)
     figures = []

@@ -13,11 +13,14 @@ BEGIN, END = "<!-- reliability-figures:begin -->", "<!-- reliability-figures:end
 
 def load(folder):
     figures = []
+    size = "?"
     for name in ("run.json", "secrets.json", "hostile.json"):
         path = os.path.join(folder, name)
         if os.path.exists(path):
             with open(path) as f:
-                figures += json.load(f)["figures"]
+                doc = json.load(f)
+                figures += doc["figures"]
+                size = doc.get("size", size) if name == "run.json" else size
     fuzz = []
     path = os.path.join(folder, "fuzz.json")
     if os.path.exists(path):
@@ -30,7 +33,7 @@ def load(folder):
             "key": "R5", "title": f"fuzz targets that ran {fuzz[0]['seconds']} s each under ASan/UBSan "
                                   f"without a crash ({runs:,} executions in all)",
             "passed": clean, "total": len(fuzz), "misses": [t["target"] for t in fuzz if t["crashed"]], "notes": {}})
-    return figures
+    return figures, size
 
 
 def table(figures, with_notes):
@@ -39,7 +42,10 @@ def table(figures, with_notes):
         notes = ""
         if with_notes and f.get("notes"):
             notes = " (" + ", ".join(f"{k}: {v}" for k, v in sorted(f["notes"].items())) + ")"
-        lines.append(f"| {f['key']} | {f['title']}{notes} | **{f['passed']} of {f['total']}** |")
+        result = f"skipped: {f['skipped']}" if f.get("skipped") else f"**{f['passed']} of {f['total']}**"
+        if f.get("violations"):
+            result += f" ({f['violations']} violating a safety promise)"
+        lines.append(f"| {f['key']} | {f['title']}{notes} | {result} |")
     return "\n".join(lines)
 
 
@@ -55,9 +61,9 @@ def splice(path, body):
 
 
 def main(folder, doc, readme):
-    figures = load(folder)
+    figures, size = load(folder)
     stamp = time.strftime("%Y-%m-%d", time.gmtime())
-    splice(doc, f"Measured {stamp} by `scripts/reliability.sh` (full run).\n\n" + table(figures, True))
+    splice(doc, f"Measured {stamp} by `scripts/reliability.sh` (the `{size}` size).\n\n" + table(figures, True))
     splice(readme, table(figures, False))
 
 
