@@ -34,7 +34,7 @@ for t in "${targets[@]}"; do
   set +e
   # -rss_limit_mb: the tool's inputs are bounded; a target needing more than this is a finding.
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    "build/fuzz/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
+    "build/fuzz/fuzz/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
     -artifact_prefix="build/fuzz/crashes/$t/" -print_final_stats=1 \
     "$scratch/$t" "fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
