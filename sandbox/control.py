@@ -141,6 +141,12 @@ class FaultRules:
             if not isinstance(ms, (int, float)) or ms < 0:
                 raise ValueError("ms must be a non-negative number")
             clean["ms"] = ms
+            if "ms_max" in rule:
+                ms_max = rule["ms_max"]
+                if not isinstance(ms_max, (int, float)) or ms_max < ms:
+                    raise ValueError("ms_max must be a number not below ms")
+                clean["ms_max"] = ms_max
+                clean.setdefault("_random", random.Random(rule.get("seed")))
         return clean
 
     def add(self, rules: list[Any], replace: bool = False) -> None:
@@ -180,7 +186,10 @@ class FaultRules:
                 if "probability" in rule and rule["_random"].random() >= rule["probability"]:
                     continue
                 if rule["kind"] == "latency":
-                    latency += rule["ms"] / 1000.0
+                    ms = rule["ms"]
+                    if "ms_max" in rule:
+                        ms = rule["_random"].uniform(ms, rule["ms_max"])
+                    latency += ms / 1000.0
                 elif decision is None:
                     decision = rule["kind"]
                 else:

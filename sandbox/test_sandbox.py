@@ -882,6 +882,16 @@ class TestFaults(SandboxTest):
         self.ecs.list_clusters()
         self.assertLess(time.time() - t0, 0.3)
 
+    def test_latency_range(self):
+        control("POST", "faults", {"rules": [{"operation": "ListClusters", "kind": "latency", "ms": 100,
+                                              "ms_max": 200, "count": 1, "seed": 3}], "replace": True})
+        t0 = time.time()
+        self.ecs.list_clusters()
+        self.assertGreaterEqual(time.time() - t0, 0.1)
+        status, body = control("POST", "faults", {"rules": [{"kind": "latency", "ms": 100, "ms_max": 50}]})
+        self.assertEqual(status, 400)
+        self.assertIn("ms_max", body["error"])
+
     def test_drop(self):
         control("POST", "faults", {"rules": [{"operation": "ListClusters", "kind": "drop", "count": 1}]})
         with self.assertRaises((botocore.exceptions.ConnectionClosedError,

@@ -23,6 +23,45 @@ SHARED_DIR = os.environ.get("ROLLBACK_SHARED_DIR") or os.path.abspath(os.path.jo
 PLANTED_SECRET_KEY = "PLANTEDsecretKEY0123456789abcdefghijklmnopq"
 PLANTED_SESSION_TOKEN = "PLANTEDsessionTOKEN/IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJGMEQCIFAKE"
 
+# Every secret a test plants (plant() adds more: database passwords, URL tokens, webhook URLs).
+# With ROLLBACK_E2E_CAPTURE=DIR, everything the tool printed and every file of every test's state
+# folder is copied there, and the planted secrets are listed in DIR/planted-<pid>.json, so that
+# tests/reliability/reliability.py can search the whole suite's output for them (figure R6).
+PLANTED = [PLANTED_SECRET_KEY, PLANTED_SESSION_TOKEN]
+CAPTURE_DIR = os.environ.get("ROLLBACK_E2E_CAPTURE")
+
+
+def plant(*secrets):
+    for s in secrets:
+        if s not in PLANTED:
+            PLANTED.append(s)
+
+
+def _write_planted():
+    if CAPTURE_DIR:
+        os.makedirs(CAPTURE_DIR, exist_ok=True)
+        with open(os.path.join(CAPTURE_DIR, f"planted-{os.getpid()}.json"), "w") as f:
+            json.dump(PLANTED, f)
+
+
+if CAPTURE_DIR:
+    import atexit
+    atexit.register(_write_planted)
+    _capture_seq = [0]
+
+
+def capture(kind, name, data):
+    """Keeps a copy of something the tool wrote (for R6); does nothing without ROLLBACK_E2E_CAPTURE."""
+    if not CAPTURE_DIR or data is None:
+        return
+    _capture_seq[0] += 1
+    folder = os.path.join(CAPTURE_DIR, f"{os.getpid()}", kind)
+    os.makedirs(folder, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:80]
+    mode = "wb" if isinstance(data, bytes) else "w"
+    with open(os.path.join(folder, f"{_capture_seq[0]:06d}-{safe}"), mode) as f:
+        f.write(data)
+
 RUNBOOK_CONFIG = """app: connect2-api
 region: us-east-1
 environments:
@@ -100,6 +139,20 @@ class RollbackTestCase(unittest.TestCase):
         self.state = os.path.join(self.work, "state")
         os.makedirs(self.home)
         self.write_config(self.config_text)
+        self.addCleanup(self._capture_state)  # runs before the folder is removed
+
+    def _capture_state(self):
+        if not CAPTURE_DIR or not os.path.isdir(self.state):
+            return
+        for root, _, files in os.walk(self.state):
+            for name in files:
+                path = os.path.join(root, name)
+                try:
+                    with open(path, "rb") as f:
+                        # The file's name too: backups are named after what they hold.
+                        capture("state", self.id() + "." + os.path.relpath(path, self.state), f.read())
+                except OSError:
+                    pass
 
     def write_config(self, text, name="rollback.yaml"):
         with open(os.path.join(self.work, name), "w") as f:
@@ -118,8 +171,11 @@ class RollbackTestCase(unittest.TestCase):
         return env
 
     def rollback(self, *args, sandbox=None, input=None, timeout=120, env=None, cwd=None):
-        return subprocess.run([BINARY, *args], cwd=cwd or self.work, env=env or self.env(sandbox),
-                              input=input, capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run([BINARY, *args], cwd=cwd or self.work, env=env or self.env(sandbox),
+                           input=input, capture_output=True, text=True, timeout=timeout)
+        capture("output", f"{self.id()}.{args[0] if args else ''}.stdout", r.stdout)
+        capture("output", f"{self.id()}.{args[0] if args else ''}.stderr", r.stderr)
+        return r
 
     def start_rollback(self, *args, sandbox=None, env=None, cwd=None):
         return subprocess.Popen([BINARY, *args], cwd=cwd or self.work, env=env or self.env(sandbox),

@@ -22,6 +22,7 @@ import tempfile
 import unittest
 import urllib.parse
 
+import harness
 from harness import SOURCE_DIR, RollbackTestCase, Sandbox, free_port
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
@@ -34,6 +35,7 @@ TOOL_TIMEOUT = 120
 DB_PASSWORD = "PLANTED db:p@ss/Word-7f3a9c5e"
 DB_PASSWORD_ENCODED = urllib.parse.quote(DB_PASSWORD, safe="")
 SUPER_PASSWORD = "Super-Secret-e2e-Pw-4411"
+harness.plant(DB_PASSWORD, DB_PASSWORD_ENCODED, SUPER_PASSWORD)
 
 HEAD = "8b0c1d2e3f4a"
 MERGE = "merge_heads_20260130"
