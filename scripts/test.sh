@@ -19,6 +19,11 @@ for preset in "${presets[@]}"; do
   echo "== build ($preset)"
   cmake --preset "$preset" -DROLLBACK_PYTHON="$PY" >/dev/null
   cmake --build --preset "$preset" -j "$(jobs_for_build)"
+  if [[ "$preset" == dev ]]; then
+    # Every Debian package the build used must be installed by install-deps.sh.
+    echo "== check-deps"
+    scripts/check-deps.sh --build-dir build/dev
+  fi
   echo "== test ($preset)"
   # Sanitizer reports must fail the run; leak checking is on by default with ASan.
   ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" \
