@@ -25,6 +25,14 @@ int execute(const GlobalOptions& g, bool needs_config, const std::function<Statu
   if (!st) {
     Error e = st.take_error();
     if (interrupted() && e.code == ExitCode::Failed) e.code = ExitCode::Interrupted;
+    // Credentials AWS refuses, or AWS not answering, before any rollback was recorded: nothing
+    // was changed, and nothing will work until that is fixed. Exit 5, not "ran and failed".
+    const ErrorCode cause = error_code_of(e);
+    if (e.code == ExitCode::Failed && (*ctx)->out().rollback_id().empty() &&
+        (cause == ErrorCode::Credentials || cause == ErrorCode::AwsUnreachable)) {
+      e.code = ExitCode::CannotStart;
+      e.hint = e.hint.empty() ? "nothing was changed" : e.hint + "; nothing was changed";
+    }
     (*ctx)->out().error(e);
     return exit_code_of(e);
   }

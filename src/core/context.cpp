@@ -28,7 +28,14 @@ Result<std::unique_ptr<Context>> Context::load(const GlobalOptions& g) {
   RB_TRY_ASSIGN(auto ctx, without_config(g));
   std::optional<fs::path> explicit_path;
   if (g.config) explicit_path = fs::path(*g.config);
-  RB_TRY_ASSIGN(auto cfg, load_config(explicit_path, fs::current_path()));
+  auto loaded = load_config(explicit_path, fs::current_path());
+  if (!loaded) {
+    Error e = loaded.take_error();
+    // A bad file is a configuration error ("config"), not a bad command line.
+    if (e.code == ExitCode::Usage && e.error_code == ErrorCode::Default) e.error_code = ErrorCode::Config;
+    return e;
+  }
+  Config cfg = std::move(*loaded);
   log_debug("configuration: {}", cfg.file.string());
   ctx->config_ = std::move(cfg);
   return ctx;
@@ -80,6 +87,7 @@ Result<std::unique_ptr<RollbackRecord>> RollbackRecord::begin(Context& ctx, Envi
   if (entry.app.empty() && ctx.has_config()) entry.app = ctx.config().app;
   RB_TRY_ASSIGN(std::string id, journal->begin(std::move(entry)));
   lock.set_rollback_id(id);
+  ctx.out().set_rollback_id(id);  // every JSON result and error from now on names it
   return std::unique_ptr<RollbackRecord>(new RollbackRecord(ctx, *journal, id));
 }
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fmt/format.h>
 
+#include "util/log.hpp"
 #include "util/redact.hpp"
 #include "util/terminal.hpp"
 
@@ -21,12 +22,27 @@ Output::Output(OutputFormat format) : format_(format), live_(format == OutputFor
 
 void Output::line(std::string_view text) {
   clear_status();
-  write(json() ? stderr : stdout, redact(text) + "\n");
+  if (json()) {
+    if (verbose()) write(stderr, redact(text) + "\n");
+    return;
+  }
+  write(stdout, redact(text) + "\n");
 }
 
 void Output::warn(std::string_view text) {
   clear_status();
+  if (json()) {
+    warnings_.push_back(redact(text));
+    if (!verbose()) return;
+  }
   write(stderr, "warning: " + redact(text) + "\n");
+}
+
+void Output::annotate(nlohmann::json& j) const {
+  if (!j.is_object()) return;
+  if (!rollback_id_.empty() && !j.contains("rollback_id")) j["rollback_id"] = rollback_id_;
+  if (!j.contains("verified")) j["verified"] = verified_;
+  if (!warnings_.empty() && !j.contains("warnings")) j["warnings"] = warnings_;
 }
 
 void Output::status(std::string_view text) {
@@ -43,7 +59,9 @@ void Output::clear_status() {
 
 void Output::result(const nlohmann::json& j) {
   if (!json()) return;
-  write(stdout, redact(j.dump(2)) + "\n");
+  nlohmann::json annotated = j;
+  annotate(annotated);
+  write(stdout, redact(annotated.dump(2)) + "\n");
 }
 
 void Output::error(const Error& e) {
@@ -51,8 +69,13 @@ void Output::error(const Error& e) {
   if (json()) {
     nlohmann::json j = {{"ok", false},
                         {"exit_code", exit_code_of(e)},
-                        {"error", {{"kind", exit_code_name(e.code)}, {"message", e.message}, {"hint", e.hint}}}};
+                        {"error",
+                         {{"code", error_code_name(error_code_of(e))},
+                          {"kind", exit_code_name(e.code)},
+                          {"message", e.message},
+                          {"hint", e.hint}}}};
     if (!e.tag.empty()) j["error"]["tag"] = e.tag;
+    annotate(j);
     write(stdout, redact(j.dump(2)) + "\n");
     return;
   }
