@@ -64,40 +64,47 @@ is_implied() {
   [[ "$1" =~ ^(libc6|libc6-dev|libc-dev-bin|linux-libc-dev|libcrypt1|libcrypt-dev|libstdc\+\+6|libstdc\+\+-[0-9]+-dev|libgcc-s1|libgcc-[0-9]+-dev|gcc-[0-9]+|g\+\+-[0-9]+|cpp-[0-9]+|libgomp1|libatomic1)$ ]]
 }
 
-# The files the build used from outside the source and build trees.
+# The files the build used from outside the source and build trees, each path once.
 files=$(
   {
-    ninja -C "$build_dir" -t deps 2>/dev/null | sed -n 's/^    //p'
+    ninja -C "$build_dir" -t deps 2>/dev/null | sed -n 's/^    //p' | sort -u
     # Shared libraries: NEEDED entries of the binary, resolved to paths by the dynamic loader.
     needed=$(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
-    for lib in $needed; do
-      ldd "$binary" | awk -v lib="$lib" '$1 == lib && $3 ~ /^\// { print $3 }'
-    done
-  } | while read -r f; do
-        [[ "$f" == /* ]] || f="$build_dir/$f"
-        realpath -s -m "$f"
-      done | grep -v -e "^$source_dir/" -e "^$build_dir/" | sort -u
+    ldd "$binary" | awk -v needed=" $(echo $needed) " '$3 ~ /^\// && index(needed, " " $1 " ") { print $3 }'
+  } | (cd "$build_dir" && xargs -r realpath -s -m --) | grep -v -e "^$source_dir/" -e "^$build_dir/" | sort -u
 )
 
-# Which package owns a file; /lib and /usr/lib are the same folder on Debian 12 (merged /usr),
-# but dpkg records the path the package shipped, so both spellings are tried.
-owner_of() {
-  local f=$1 alt="" out
-  case "$f" in
-    /usr/lib/*) alt=${f#/usr} ;;
-    /lib/*) alt=/usr$f ;;
-    /usr/lib64/*) alt=${f#/usr} ;;
-    /lib64/*) alt=/usr$f ;;
-  esac
-  for candidate in "$f" $alt; do
-    if out=$(dpkg -S "$candidate" 2>/dev/null); then
-      # "libcurl4-openssl-dev:amd64: /usr/include/..." (several owners are comma-separated)
-      echo "$out" | head -n 1 | sed 's/: .*//' | tr ',' '\n' | sed -e 's/^ *//' -e 's/:.*//' | head -n 1
-      return 0
-    fi
-  done
-  return 1
+# Which package owns each file, asked in batches (one dpkg -S per file would take minutes).
+# /lib and /usr/lib are one folder on Debian 12 (merged /usr), but dpkg records the path the
+# package shipped, so a file not found under one spelling is asked again under the other.
+declare -A owner=()
+ask_dpkg() {  # paths on stdin; fills owner[path]=package for the ones dpkg knows
+  local line pkgs path
+  while IFS= read -r line; do
+    pkgs=${line%%: /*}
+    path=/${line#*: /}
+    owner[$path]=$(echo "$pkgs" | sed -e 's/,.*//' -e 's/:.*//' -e 's/^ *//')
+  done < <(xargs -r dpkg -S -- 2>/dev/null || true)
 }
+ask_dpkg <<<"$files"
+declare -A alt_of=()
+alts=""
+while read -r f; do
+  [[ -n "$f" && -z "${owner[$f]:-}" ]] || continue
+  case "$f" in
+    /usr/lib/*|/usr/lib64/*) alt=${f#/usr} ;;
+    /lib/*|/lib64/*) alt=/usr$f ;;
+    *) continue ;;
+  esac
+  alt_of[$alt]=$f
+  alts+="$alt"$'\n'
+done <<<"$files"
+if [[ -n "$alts" ]]; then
+  ask_dpkg <<<"$alts"
+  for alt in "${!alt_of[@]}"; do
+    [[ -n "${owner[$alt]:-}" ]] && owner[${alt_of[$alt]}]=${owner[$alt]}
+  done
+fi
 
 declare -A missing=()
 declare -A unowned=()
@@ -106,7 +113,8 @@ total=0
 while read -r f; do
   [[ -n "$f" ]] || continue
   total=$((total + 1))
-  if ! pkg=$(owner_of "$f"); then
+  pkg=${owner[$f]:-}
+  if [[ -z "$pkg" ]]; then
     unowned[$f]=1
     continue
   fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs every test: unit + end-to-end in the dev build,
-# then the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# then the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then builds
+# the release preset with warnings as errors and checks its .deb.
 # Usage: scripts/test.sh [--no-asan] [ctest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,3 +31,11 @@ for preset in "${presets[@]}"; do
   UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
     ctest --preset "$preset" -j 2 "$@"
 done
+
+# The release build, warnings as errors (the optimiser finds warnings the debug builds do not),
+# packaged as a .deb and installed into a temporary root (tests/scripts/test_package.sh).
+echo "== build (release, warnings are errors)"
+cmake --preset release -DROLLBACK_WERROR=ON >/dev/null
+cmake --build --preset release -j "$(jobs_for_build)"
+echo "== package (release)"
+tests/scripts/test_package.sh build/release

@@ -558,6 +558,25 @@ class InfraTest(RollbackTestCase):
         self.assertEqual([c[0] for c in self.tf_calls()], ["init", "plan", "show", "apply"])
         self.assertIn(f"git checkout --no-overlay {self.good} -- infrastructure/terraform/", r.stdout)
 
+    def test_known_good_when_git_already_matches_gives_no_git_advice(self):
+        # Nothing changed the folder since the known-good commit: git already matches what is
+        # applied, so the "make git match" commands would commit nothing and are not printed.
+        r = self.infra("--env", "dev", "--known-good", self.good, plan="update.plan.json")
+        self.assertExit(r, 0)
+        self.assertIn("Plan: 0 to add, 1 to change, 0 to destroy.", r.stdout)
+        self.assertIn("git already matches", r.stdout)
+        self.assertNotIn("git checkout --no-overlay", r.stdout)
+        self.assertNotIn("Next: make git match", r.stdout)
+        os.remove(self.tf_log)
+        r = self.infra("--env", "dev", "--known-good", self.good, "--output", "json", plan="update.plan.json")
+        self.assertExit(r, 0)
+        result = json.loads(r.stdout)
+        self.assertTrue(result["git_matches"])
+        self.assertNotIn("follow_up", result)
+        self.assertTrue(result["applied"])
+        self.assertEqual(result["rollback_id"], self.journal()[0]["id"])
+        self.assertEqual(r.stderr, "")
+
     def test_known_good_dry_run_stops_after_the_plan(self):
         self.break_infra()
         r = self.infra("--env", "prod", "--known-good", self.good, "--dry-run", plan="read_and_create.plan.json")
