@@ -28,7 +28,8 @@ import ecs_sim
 # Recorded calls kept in memory (counts are kept for all of them).
 MAX_RECORDED_CALLS = 10_000
 
-FAULT_KINDS = ("throttle", "error500", "error503", "latency", "drop", "error500_after", "unknown_operation")
+FAULT_KINDS = ("throttle", "error500", "error503", "latency", "drop", "error500_after", "unknown_operation",
+               "expired_token")
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
@@ -215,6 +216,11 @@ _ERRORS["error500_after"] = _ERRORS["error500"]
 _ERRORS["unknown_operation"] = {"json": (400, "UnknownOperationException", "Unknown operation"),
                                 "query": (400, "InvalidAction", "The action is not valid for this endpoint."),
                                 "s3": (400, "NotImplemented", "A header you provided implies functionality that is not implemented.")}
+# Expired session credentials, as AWS answers them (botocore's retryhandler/credential refresh
+# codes): the JSON services say ExpiredTokenException, the query ones and S3 ExpiredToken.
+_ERRORS["expired_token"] = {"json": (400, "ExpiredTokenException", "The security token included in the request is expired"),
+                            "query": (400, "ExpiredToken", "The security token included in the request is expired"),
+                            "s3": (400, "ExpiredToken", "The provided token has expired.")}
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             500: "Internal Server Error", 503: "Service Unavailable"}
@@ -289,7 +295,7 @@ class SandboxApp:
         if fault == "drop":
             entry["status"] = "dropped"
             self._drop(environ)
-        if fault in ("throttle", "error500", "error503", "unknown_operation"):
+        if fault in ("throttle", "error500", "error503", "unknown_operation", "expired_token"):
             status, headers, body = aws_error(info.protocol, fault)
             entry["status"] = int(status.split()[0])
             start_response(status, headers)

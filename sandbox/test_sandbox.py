@@ -852,6 +852,14 @@ class TestFaults(SandboxTest):
         self.ecs.list_clusters()
         self.assertEqual(control("GET", "faults")[1]["rules"], [])
 
+    def test_expired_token(self):
+        control("POST", "faults", {"rules": [{"operation": "ListClusters", "kind": "expired_token", "count": 1}]})
+        with self.assertRaises(botocore.exceptions.ClientError) as e:
+            self.ecs.list_clusters()
+        self.assertEqual(e.exception.response["Error"]["Code"], "ExpiredTokenException")
+        self.assertEqual(e.exception.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+        self.ecs.list_clusters()
+
     def test_retrying_client_gets_through_throttling(self):
         control("POST", "calls/reset")
         control("POST", "faults", {"rules": [{"operation": "ListClusters", "kind": "throttle", "count": 2}]})

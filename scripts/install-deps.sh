@@ -6,7 +6,9 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev
-  libsqlite3-dev libpq-dev libgtest-dev libgmock-dev
+  libsqlite3-dev libpq-dev libgtest-dev libgmock-dev libpugixml-dev
+  # packaging: CPack's DEB generator computes Depends with dpkg-shlibdeps; check-deps reads ELF files
+  dpkg-dev binutils
   # end-to-end: real PostgreSQL, real Alembic, SQLite
   postgresql postgresql-client sqlite3 alembic python3-alembic python3-psycopg2 python3-sqlalchemy
 )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs every test: unit + end-to-end in the dev build,
-# then the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# then the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then builds
+# the release preset with warnings as errors and checks its .deb.
 # Usage: scripts/test.sh [--no-asan] [ctest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,9 +20,22 @@ for preset in "${presets[@]}"; do
   echo "== build ($preset)"
   cmake --preset "$preset" -DROLLBACK_PYTHON="$PY" >/dev/null
   cmake --build --preset "$preset" -j "$(jobs_for_build)"
+  if [[ "$preset" == dev ]]; then
+    # Every Debian package the build used must be installed by install-deps.sh.
+    echo "== check-deps"
+    scripts/check-deps.sh --build-dir build/dev
+  fi
   echo "== test ($preset)"
   # Sanitizer reports must fail the run; leak checking is on by default with ASan.
   ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" \
   UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
     ctest --preset "$preset" -j 2 "$@"
 done
+
+# The release build, warnings as errors (the optimiser finds warnings the debug builds do not),
+# packaged as a .deb and installed into a temporary root (tests/scripts/test_package.sh).
+echo "== build (release, warnings are errors)"
+cmake --preset release -DROLLBACK_WERROR=ON >/dev/null
+cmake --build --preset release -j "$(jobs_for_build)"
+echo "== package (release)"
+tests/scripts/test_package.sh build/release

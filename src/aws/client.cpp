@@ -207,6 +207,9 @@ AwsError parse_xml_error(const HttpResponse& response) {
 
 bool is_throttling_error(std::string_view code) { return in(code, kThrottlingCodes); }
 bool is_transient_error(std::string_view code) { return in(code, kTransientCodes); }
+bool is_credentials_error(std::string_view code) {
+  return in(code, kExpiredCodes) || in(code, kUnknownKeyCodes) || in(code, kSignatureCodes) || in(code, kClockCodes);
+}
 
 Error make_service_error(std::string_view service_display, std::string_view operation, const AwsError& error,
                          const Credentials& credentials, std::string_view service) {
@@ -214,6 +217,7 @@ Error make_service_error(std::string_view service_display, std::string_view oper
   out.code = ExitCode::Failed;
   out.message = fmt::format("{} {} failed: {}", service_display, operation, describe(error));
   out.tag = error.code.empty() ? fmt::format("http-{}", error.status) : error.code;
+  if (is_credentials_error(error.code)) out.error_code = ErrorCode::Credentials;
   const std::string source = credentials.source.empty() ? std::string("the configured credentials") : credentials.source;
   const std::string& code = error.code;
   if (in(code, kExpiredCodes)) {
@@ -342,7 +346,7 @@ Result<HttpResponse> AwsClient::send_with_retries(HttpRequest request, std::stri
                      "check the current state before trying again", std::string(kTagAmbiguous)};
       }
       failure_error = Error{ExitCode::Failed, fmt::format("{} {} failed: {}", display_, op, t.message), t.hint,
-                            std::string(kTagConnection)};
+                            std::string(kTagConnection), ErrorCode::AwsUnreachable};
       why = t.message;
     } else {
       HttpResponse& response = *sent;

@@ -93,6 +93,9 @@ std::string normalize_error_code(std::string_view type);
 // Error classes of the standard retry mode (botocore retries/standard.py plus the SDK guide).
 bool is_throttling_error(std::string_view code);
 bool is_transient_error(std::string_view code);
+// AWS refused the credentials themselves (expired token, unknown key, bad signature, clock skew):
+// no call can succeed until they are fixed. make_service_error gives these ErrorCode::Credentials.
+bool is_credentials_error(std::string_view code);
 
 // What a service's error becomes for the user:
 //   message "ECS UpdateService failed: ClientException: TaskDefinition is inactive (HTTP 400, request id abc)"

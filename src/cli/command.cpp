@@ -55,6 +55,14 @@ Error internal_error(const std::string& what) {
 int report(const GlobalOptions& g, Context* ctx, Error e) {
   if (interrupted() && e.code == ExitCode::Failed) e.code = ExitCode::Interrupted;
   if (ctx) {
+    // Credentials AWS refuses, or AWS not answering, before any rollback was recorded: nothing
+    // was changed, and nothing will work until that is fixed. Exit 5, not "ran and failed".
+    const ErrorCode cause = error_code_of(e);
+    if (e.code == ExitCode::Failed && ctx->out().rollback_id().empty() &&
+        (cause == ErrorCode::Credentials || cause == ErrorCode::AwsUnreachable)) {
+      e.code = ExitCode::CannotStart;
+      e.hint = e.hint.empty() ? "nothing was changed" : e.hint + "; nothing was changed";
+    }
     ctx->out().error(e);
   } else {
     Output out(g.output == "json" ? OutputFormat::Json : OutputFormat::Text);

@@ -6,19 +6,38 @@
 #include <vector>
 
 #include "cli/command.hpp"
+#include "cli/completion.hpp"
+#include "cli/mistakes.hpp"
 #include "core/output.hpp"
 #include "util/clock.hpp"
 #include "util/strings.hpp"
 
 namespace {
 
+// The commit this binary was built from: `git describe` at configure time (CMakeLists.txt),
+// "unknown" outside a git checkout.
+#ifndef ROLLBACK_COMMIT
+#define ROLLBACK_COMMIT "unknown"
+#endif
+
+bool json_requested(const std::vector<std::string>& args) {
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--output" && args[i + 1] == "json") return true;
+  for (const auto& a : args)
+    if (a == "--output=json") return true;
+  return false;
+}
+
+// Prints a command-line mistake the same way every other error is printed, exit code 2.
+int report_usage_error(const rb::Error& e, const std::vector<std::string>& args) {
+  rb::Output out(json_requested(args) ? rb::OutputFormat::Json : rb::OutputFormat::Text);
+  out.error(e);
+  return static_cast<int>(rb::ExitCode::Usage);
+}
+
 // Prints a command-line parse error the same way every other error is printed, exit code 2.
 int report_parse_error(const CLI::App& app, const CLI::ParseError& e, const std::vector<std::string>& args) {
-  bool json = false;
-  for (size_t i = 0; i + 1 < args.size(); ++i)
-    if (args[i] == "--output" && args[i + 1] == "json") json = true;
-  for (const auto& a : args)
-    if (a == "--output=json") json = true;
+  bool json = json_requested(args);
   std::string hint = "run `rollback --help` or `rollback COMMAND --help`";
   std::vector<std::string> names;
   for (const auto* sub : app.get_subcommands({})) names.push_back(sub->get_name());
@@ -39,10 +58,13 @@ int main(int argc, char** argv) {
   rb::install_interrupt_handlers();
   std::vector<std::string> args(argv + 1, argv + argc);
 
+  // Named, so --help says `rollback`, not the path it was run from.
   CLI::App app{"rollback: the runbook's rollback procedures as safe, fast, audited commands.\n"
                "Every command shows its plan first, supports --dry-run, confirms protected environments,\n"
-               "holds a per-environment lock and records what it did in the journal."};
-  app.set_version_flag("--version", std::string(ROLLBACK_VERSION));
+               "holds a per-environment lock and records what it did in the journal.",
+               "rollback"};
+  const std::string version = std::string(ROLLBACK_VERSION) + " (commit " + ROLLBACK_COMMIT + ")";
+  app.set_version_flag("--version", "rollback " + version);
   app.require_subcommand(1);
   app.failure_message(CLI::FailureMessage::simple);
 
@@ -60,6 +82,9 @@ int main(int argc, char** argv) {
   rb::cli::register_init(app, g, action);
   rb::cli::register_team(app, g, action);
   rb::cli::register_notify(app, g, action);
+
+  if (auto code = rb::cli::run_hidden_command(app, args, version)) return *code;
+  if (auto mistake = rb::cli::check_command_words(app, args)) return report_usage_error(*mistake, args);
 
   try {
     app.parse(argc, argv);

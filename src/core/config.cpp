@@ -337,11 +337,16 @@ Result<Config> load_config(const std::optional<fs::path>& explicit_path, const f
   if (explicit_path) {
     path = *explicit_path;
     std::error_code ec;
-    if (!fs::exists(path, ec))
-      return usage_error(fmt::format("configuration file {} does not exist", path.string()),
-                         "check the --config path, or run `rollback init --app NAME` to write one");
+    if (!fs::exists(path, ec)) {
+      Error e = usage_error(fmt::format("configuration file {} does not exist", path.string()),
+                            "check the --config path, or run `rollback init --app NAME` to write one");
+      e.error_code = ErrorCode::ConfigNotFound;
+      return e;
+    }
   } else {
+    std::vector<std::string> searched;
     for (fs::path dir = fs::absolute(start); !dir.empty(); dir = dir.parent_path()) {
+      searched.push_back(dir.string());
       for (const char* name : kConfigNames) {
         std::error_code ec;
         if (fs::exists(dir / name, ec)) {
@@ -351,10 +356,15 @@ Result<Config> load_config(const std::optional<fs::path>& explicit_path, const f
       }
       if (!path.empty() || dir == dir.root_path()) break;
     }
-    if (path.empty())
-      return usage_error(
-          fmt::format("no rollback.yaml found in {} or any parent folder", fs::absolute(start).string()),
-          "run `rollback init --app NAME` to write one, or pass --config FILE");
+    if (path.empty()) {
+      Error e = usage_error(
+          fmt::format("no rollback.yaml (or rollback.yml) found; searched {}", join(searched, ", ")),
+          "run rollback from the folder that holds the application's rollback.yaml (or below it: parent folders are "
+          "searched), or name the file with --config FILE; if this application has none yet, `rollback init --app "
+          "NAME` writes one");
+      e.error_code = ErrorCode::ConfigNotFound;
+      return e;
+    }
   }
   auto text = read_file(path, kMaxConfigFile);
   if (!text) {

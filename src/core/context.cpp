@@ -41,7 +41,14 @@ Result<std::unique_ptr<Context>> Context::load(const GlobalOptions& g) {
   RB_TRY_ASSIGN(auto ctx, without_config(g));
   std::optional<fs::path> explicit_path;
   if (g.config) explicit_path = fs::path(*g.config);
-  RB_TRY_ASSIGN(auto cfg, load_config(explicit_path, fs::current_path()));
+  auto loaded = load_config(explicit_path, fs::current_path());
+  if (!loaded) {
+    Error e = loaded.take_error();
+    // A bad file is a configuration error ("config"), not a bad command line.
+    if (e.code == ExitCode::Usage && e.error_code == ErrorCode::Default) e.error_code = ErrorCode::Config;
+    return e;
+  }
+  Config cfg = std::move(*loaded);
   log_debug("configuration: {}", cfg.file.string());
   if (cfg.team) register_notify_secrets(cfg.team->notify);
   ctx->config_ = std::move(cfg);
@@ -179,6 +186,7 @@ Result<std::unique_ptr<RollbackRecord>> RollbackRecord::begin(Context& ctx, Lock
   if (!lock.override_note().empty()) entry.details["local_lock_override"] = true;
   RB_TRY_ASSIGN(std::string id, journal->begin(entry));
   lock.set_rollback_id(id);
+  ctx.out().set_rollback_id(id);  // every JSON result and error from now on names it
   auto record = std::unique_ptr<RollbackRecord>(new RollbackRecord(ctx, *journal, id));
   record->started_ = ctx.clock().now();
   entry.id = id;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "util/json.hpp"
+#include "util/log.hpp"
 #include "util/redact.hpp"
 #include "util/terminal.hpp"
 #include "util/utf8.hpp"
@@ -35,12 +36,27 @@ Output::Output(OutputFormat format) : format_(format), live_(format == OutputFor
 
 void Output::line(std::string_view text) {
   clear_status();
-  write(json() ? stderr : stdout, shown(text) + "\n");
+  if (json()) {
+    if (verbose()) write(stderr, shown(text) + "\n");
+    return;
+  }
+  write(stdout, shown(text) + "\n");
 }
 
 void Output::warn(std::string_view text) {
   clear_status();
+  if (json()) {
+    warnings_.push_back(redact(to_valid_utf8(text)));
+    if (!verbose()) return;
+  }
   write(stderr, "warning: " + indented(shown(text), "  ") + "\n");
+}
+
+void Output::annotate(nlohmann::json& j) const {
+  if (!j.is_object()) return;
+  if (!rollback_id_.empty() && !j.contains("rollback_id")) j["rollback_id"] = rollback_id_;
+  if (!j.contains("verified")) j["verified"] = verified_;
+  if (!warnings_.empty() && !j.contains("warnings")) j["warnings"] = warnings_;
 }
 
 void Output::status(std::string_view text) {
@@ -57,7 +73,9 @@ void Output::clear_status() {
 
 void Output::result(const nlohmann::json& j) {
   if (!json()) return;
-  write(stdout, redact(dump_json(j, 2)) + "\n");
+  nlohmann::json annotated = j;
+  annotate(annotated);
+  write(stdout, redact(dump_json(annotated, 2)) + "\n");
 }
 
 void Output::error(const Error& e) {
@@ -65,8 +83,13 @@ void Output::error(const Error& e) {
   if (json()) {
     nlohmann::json j = {{"ok", false},
                         {"exit_code", exit_code_of(e)},
-                        {"error", {{"kind", exit_code_name(e.code)}, {"message", e.message}, {"hint", e.hint}}}};
+                        {"error",
+                         {{"code", error_code_name(error_code_of(e))},
+                          {"kind", exit_code_name(e.code)},
+                          {"message", e.message},
+                          {"hint", e.hint}}}};
     if (!e.tag.empty()) j["error"]["tag"] = e.tag;
+    annotate(j);
     write(stdout, redact(dump_json(j, 2)) + "\n");
     return;
   }

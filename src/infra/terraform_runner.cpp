@@ -22,6 +22,13 @@ std::string last_lines(std::string_view text, size_t n) {
   return join(lines, "\n");
 }
 
+namespace {
+// What `terraform apply` prints when the state changed after the saved plan was made
+// (internal/command/apply.go: "Saved plan is stale").
+constexpr std::string_view kStalePlanText = "Saved plan is stale";
+constexpr const char* kTagStalePlan = "terraform_stale_plan";
+}  // namespace
+
 TerraformRunner::TerraformRunner(CommandRunner& runner, TerraformRunnerOptions options)
     : runner_(runner), options_(std::move(options)) {}
 
@@ -45,7 +52,8 @@ Result<ProcessResult> TerraformRunner::run(const std::vector<std::string>& args,
   std::string message = fmt::format("`{}` failed{} ({})", format_argv(argv), where, result->describe());
   if (!tail.empty()) message += ":\n" + tail;
   Error err = failure(std::move(message), hint);
-  err.tag = "terraform";
+  // Terraform says so only in its output; the cause is recorded here, once, as a tag.
+  err.tag = contains(result->err, kStalePlanText) || contains(result->out, kStalePlanText) ? kTagStalePlan : "terraform";
   return err;
 }
 
@@ -72,7 +80,7 @@ Status TerraformRunner::apply(const std::filesystem::path& plan_file) {
                     "the apply may have changed some resources before failing: run a new plan to see what is left");
   if (!result) {
     Error err = result.take_error();
-    if (contains(err.message, "Saved plan is stale")) {
+    if (err.tag == kTagStalePlan) {
       err.hint = "the state changed after this plan was made (another apply, or a state restore): make and review a new plan";
     }
     return err;

@@ -142,7 +142,9 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     }
     size_t ustart = i;
     while (i < t.size() && std::isalpha(static_cast<unsigned char>(t[i]))) ++i;
-    std::string unit = t.substr(ustart, i - ustart);
+    // A view, not a copy: assigning "s" to a std::string here trips GCC 12's -Wrestrict false
+    // positive at -O2 (GCC bug 105651), which fails the release build with warnings as errors.
+    std::string_view unit = std::string_view(t).substr(ustart, i - ustart);
     if (unit.empty() && i == t.size() && !any) unit = "s";
     if (unit == "ms") total_ms += value;
     else if (unit == "s") total_ms += value * 1000;

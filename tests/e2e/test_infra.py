@@ -16,13 +16,14 @@ import time
 import unittest
 import uuid
 
-from harness import SHARED_DIR, SOURCE_DIR, GitRepos, RollbackTestCase, Sandbox, git, wait_for
+from harness import SOURCE_DIR, GitRepos, RollbackTestCase, Sandbox, git, wait_for
 
-TFSTATE = os.path.join(SHARED_DIR, "fixtures", "terraform", "tfstate")
-PLANS = os.path.join(SHARED_DIR, "fixtures", "terraform", "plans")
+# The project's own fixtures (tests/fixtures/terraform/), so these tests run on a clone alone.
+TFSTATE = os.path.join(SOURCE_DIR, "tests", "fixtures", "terraform", "tfstate")
+PLANS = os.path.join(SOURCE_DIR, "tests", "fixtures", "terraform", "plans")
 FAKE_TERRAFORM = os.path.join(SOURCE_DIR, "tests", "infra", "fake-terraform")
 TABLE = "connect2-api-terraform-locks"
-LINEAGE = "f2968801-fa14-41ab-a044-224f3a4adf04"  # v4-simple and v4-modules share it
+LINEAGE = "7d3c2a51-9b6e-4f0a-8c1d-2e5f6a7b8c90"  # simple.tfstate and modules.tfstate share it
 
 
 def load_state(name):
@@ -126,12 +127,12 @@ environments:
         return self.rollback("state", "restore", "--env", env, *args, sandbox=self.sandbox, **kw)
 
     def three_versions(self):
-        """serial 1: v4-simple without foo, 2: v4-modules, 3: v4-simple; one lineage."""
-        simple = load_state("v4-simple.in.tfstate")
+        """serial 1: simple without foo, 2: modules, 3: simple; one lineage."""
+        simple = load_state("simple.tfstate")
         smaller = dict(simple)
         smaller["resources"] = [r for r in simple["resources"] if r["name"] != "foo"]
         self.first = smaller
-        return self.put_versions([(smaller, 1), (load_state("v4-modules.in.tfstate"), 2), (simple, 3)])
+        return self.put_versions([(smaller, 1), (load_state("modules.tfstate"), 2), (simple, 3)])
 
     # -- restore ------------------------------------------------------------------------------
     def test_restore_leaves_serial_lineage_digest_and_versions_as_terraform_expects(self):
@@ -236,10 +237,10 @@ environments:
         self.assertEqual(self.snapshot(), before)
 
     def test_lineage_mismatch_refuses_and_changes_nothing(self):
-        foreign = load_state("v4-foreach.in.tfstate")
+        foreign = load_state("other-lineage.tfstate")
         foreign["lineage"] = str(uuid.uuid4())  # another state's history
-        simple = load_state("v4-simple.in.tfstate")
-        vf, _, _ = self.put_versions([(foreign, 9), (simple, 1), (load_state("v4-modules.in.tfstate"), 2)])
+        simple = load_state("simple.tfstate")
+        vf, _, _ = self.put_versions([(foreign, 9), (simple, 1), (load_state("modules.tfstate"), 2)])
         before = self.snapshot()
         r = self.restore("--version-id", vf)
         self.assertExit(r, 3)
@@ -265,7 +266,7 @@ environments:
     def test_encrypted_state_refuses(self):
         encrypted = json.dumps({"meta": {"key_provider.pbkdf2.main": "eyJzYWx0IjoiIn0="},
                                 "encrypted_data": "ZW5jcnlwdGVk", "encryption_version": "v0"}).encode()
-        simple = load_state("v4-simple.in.tfstate")
+        simple = load_state("simple.tfstate")
         ve, _ = self.put_versions([encrypted, (simple, 3)])
         before = self.snapshot()
         r = self.restore("--version-id", ve)
@@ -288,7 +289,7 @@ environments:
         self.assertEqual(self.digest(), hashlib.md5(self.current()).hexdigest())
 
     def test_target_equal_to_current_content_is_refused(self):
-        simple = load_state("v4-simple.in.tfstate")
+        simple = load_state("simple.tfstate")
         v1, _ = self.put_versions([(simple, 1), (simple, 2)])
         before = self.snapshot()
         r = self.restore("--version-id", v1)
@@ -317,8 +318,8 @@ environments:
         self.assertEqual(result["steps_done"], ["read_current", "read_target"])
 
     def test_protected_environment_needs_confirmation(self):
-        simple = load_state("v4-simple.in.tfstate")
-        modules = load_state("v4-modules.in.tfstate")
+        simple = load_state("simple.tfstate")
+        modules = load_state("modules.tfstate")
         v1, _ = self.put_versions([(simple, 1), (modules, 2)], env="prod")
         before = self.snapshot("prod")
         r = self.restore("--version-id", v1, env="prod")
@@ -407,7 +408,7 @@ environments:
         self.assertIn("<- current", lines[0])
         self.assertIn(v1, lines[2])
         self.assertNotIn(".tflock", r.stdout.replace("Terraform's lock", ""))
-        self.assertIn("f2968801", lines[0])
+        self.assertIn("7d3c2a51", lines[0])
         r = self.rollback("state", "list", "--env", "dev", "--details", "--output", "json", sandbox=self.sandbox)
         result = json.loads(r.stdout)
         self.assertEqual([v["version_id"] for v in result["versions"]], [v3, v2, v1])
@@ -446,8 +447,8 @@ environments:
     def test_workspace_state_lives_under_env_prefix(self):
         self.configure(workspace="blue")
         ws_key = f"env:/blue/{self.key}"
-        simple = load_state("v4-simple.in.tfstate")
-        ids = self.put_versions([(simple, 1), (load_state("v4-modules.in.tfstate"), 2)], key=ws_key, digest=False)
+        simple = load_state("simple.tfstate")
+        ids = self.put_versions([(simple, 1), (load_state("modules.tfstate"), 2)], key=ws_key, digest=False)
         r = self.rollback("state", "list", "--env", "dev", "--output", "json", sandbox=self.sandbox)
         self.assertExit(r, 0)
         result = json.loads(r.stdout)
@@ -483,7 +484,7 @@ class InfraTest(RollbackTestCase):
         for branch in ("development", "staging"):
             git(self.repos.clone, "push", "-f", "origin", f"main:{branch}")
 
-    def infra(self, *args, plan="local_provider_delete.plan.json", **kw):
+    def infra(self, *args, plan="delete.plan.json", **kw):
         env = self.env(FAKE_TF_LOG=self.tf_log, FAKE_TF_PLAN_JSON=os.path.join(PLANS, plan))
         return self.rollback("infra", "--config", self.cfg, *args, env=env, **kw)
 
@@ -543,23 +544,42 @@ class InfraTest(RollbackTestCase):
 
     def test_known_good_replacement_summary_and_update_without_confirmation(self):
         self.break_infra(env_dir="dev", base="development")
-        r = self.infra("--env", "dev", "--known-good", self.good, plan="action_reason.plan.json")
+        r = self.infra("--env", "dev", "--known-good", self.good, plan="replace_tainted.plan.json")
         self.assertExit(r, 3)
         self.assertIn("-/+ null_resource.example", r.stdout)
         self.assertIn("replaces null_resource.example", r.stderr)
         self.assertNotIn("apply", [c[0] for c in self.tf_calls()])
         os.remove(self.tf_log)
         # An in-place update destroys nothing: an unprotected environment needs no confirmation.
-        r = self.infra("--env", "dev", "--known-good", self.good, plan="basic_list_update.plan.json")
+        r = self.infra("--env", "dev", "--known-good", self.good, plan="update.plan.json")
         self.assertExit(r, 0)
         self.assertIn("~ tfcoremock_list.list", r.stdout)
         self.assertIn("Plan: 0 to add, 1 to change, 0 to destroy.", r.stdout)
         self.assertEqual([c[0] for c in self.tf_calls()], ["init", "plan", "show", "apply"])
         self.assertIn(f"git checkout --no-overlay {self.good} -- infrastructure/terraform/", r.stdout)
 
+    def test_known_good_when_git_already_matches_gives_no_git_advice(self):
+        # Nothing changed the folder since the known-good commit: git already matches what is
+        # applied, so the "make git match" commands would commit nothing and are not printed.
+        r = self.infra("--env", "dev", "--known-good", self.good, plan="update.plan.json")
+        self.assertExit(r, 0)
+        self.assertIn("Plan: 0 to add, 1 to change, 0 to destroy.", r.stdout)
+        self.assertIn("git already matches", r.stdout)
+        self.assertNotIn("git checkout --no-overlay", r.stdout)
+        self.assertNotIn("Next: make git match", r.stdout)
+        os.remove(self.tf_log)
+        r = self.infra("--env", "dev", "--known-good", self.good, "--output", "json", plan="update.plan.json")
+        self.assertExit(r, 0)
+        result = json.loads(r.stdout)
+        self.assertTrue(result["git_matches"])
+        self.assertNotIn("follow_up", result)
+        self.assertTrue(result["applied"])
+        self.assertEqual(result["rollback_id"], self.journal()[0]["id"])
+        self.assertEqual(r.stderr, "")
+
     def test_known_good_dry_run_stops_after_the_plan(self):
         self.break_infra()
-        r = self.infra("--env", "prod", "--known-good", self.good, "--dry-run", plan="data_read.plan.json")
+        r = self.infra("--env", "prod", "--known-good", self.good, "--dry-run", plan="read_and_create.plan.json")
         self.assertExit(r, 0)
         self.assertIn("Plan: 3 to add, 0 to change, 0 to destroy.", r.stdout)
         self.assertIn("dry run", r.stdout)
@@ -567,7 +587,7 @@ class InfraTest(RollbackTestCase):
         self.assertEqual(self.journal(), [])
 
     def test_known_good_terraform_failure_is_reported_and_journaled(self):
-        env = self.env(FAKE_TF_LOG=self.tf_log, FAKE_TF_PLAN_JSON=os.path.join(PLANS, "local_provider_delete.plan.json"),
+        env = self.env(FAKE_TF_LOG=self.tf_log, FAKE_TF_PLAN_JSON=os.path.join(PLANS, "delete.plan.json"),
                        FAKE_TF_FAIL="plan")
         r = self.rollback("infra", "--config", self.cfg, "--env", "dev", "--known-good", self.good, env=env)
         self.assertExit(r, 1)

@@ -1,4 +1,8 @@
-// Helpers shared by the infra unit tests: where the shared fixtures are, reading them.
+// Helpers shared by the infra unit tests: where the fixtures are, reading them.
+// Two sources: the project's own small fixtures under tests/fixtures/ (every unit test may use
+// them; they travel with a clone), and the shared conformance fixtures under
+// $ROLLBACK_SHARED_DIR/fixtures (only tests in a `conformance_*` suite may read them; each starts
+// with RB_REQUIRE_SHARED_FIXTURES() so it is skipped, with the reason, when the folder is absent).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -21,6 +25,26 @@ inline std::filesystem::path shared_dir() {
 }
 
 inline std::filesystem::path fixture_path(const std::string& relative) { return shared_dir() / "fixtures" / relative; }
+
+// A fixture the project writes itself: tests/fixtures/<relative> in the source tree.
+inline std::filesystem::path project_fixture_path(const std::string& relative) {
+  return std::filesystem::path(ROLLBACK_SOURCE_DIR) / "tests" / "fixtures" / relative;
+}
+
+// Whether the shared conformance fixtures are there (they are not in a clone of the project alone).
+inline bool shared_fixtures_present() { return std::filesystem::is_directory(shared_dir() / "fixtures"); }
+
+// The exact bytes of a project fixture; fails the test (and returns "") when it cannot be read.
+inline std::string read_project_fixture(const std::string& relative) {
+  std::ifstream in(project_fixture_path(relative), std::ios::binary);
+  if (!in) {
+    ADD_FAILURE() << "cannot read project fixture " << project_fixture_path(relative);
+    return {};
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 // The exact bytes of a fixture; fails the test (and returns "") when it cannot be read.
 inline std::string read_fixture(const std::string& relative) {
@@ -54,3 +78,11 @@ inline std::vector<std::string> fixture_names(const std::string& folder, const s
 }
 
 }  // namespace rb::infra::testing
+
+// First statement of every conformance test: skips it, saying why, when the shared fixtures are absent.
+#define RB_REQUIRE_SHARED_FIXTURES()                                                                      \
+  do {                                                                                                   \
+    if (!::rb::infra::testing::shared_fixtures_present())                                                \
+      GTEST_SKIP() << "conformance fixtures not found at " << ::rb::infra::testing::shared_dir() / "fixtures" \
+                   << " (set ROLLBACK_SHARED_DIR to the folder holding fixtures/ to run this tier)";     \
+  } while (0)

@@ -4,6 +4,7 @@
 
 #include "ecs/model.hpp"
 #include "ecs/target.hpp"
+#include "../infra/test_support.hpp"
 
 using namespace rb;
 using namespace rb::ecs;
@@ -66,9 +67,32 @@ TEST(EcsModel, ParsesTaskDefinitionReferences) {
   EXPECT_FALSE(parse_task_def("fam:0"));
 }
 
-TEST(EcsModel, ParsesBotocoreDescribeServicesExample) {
-  std::ifstream f(std::string(ROLLBACK_SHARED_DIR) + "/fixtures/aws/ecs/examples-1.json");
-  ASSERT_TRUE(f.good()) << "shared fixtures not found at " << ROLLBACK_SHARED_DIR;
+TEST(EcsModel, ParsesDescribeServicesAndDescribeTasksResponses) {
+  // tests/fixtures/aws/ecs/: responses in the ECS API's JSON shape, written for these tests.
+  auto services = nlohmann::json::parse(rb::infra::testing::read_project_fixture("aws/ecs/describe-services.json"));
+  auto s = parse_service(services["services"][0]);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->name, "connect2-api-prod");
+  ASSERT_EQ(s->deployments.size(), 1u);
+  EXPECT_EQ(s->deployments[0].status, "PRIMARY");
+  EXPECT_EQ(s->current_task_definition(), "arn:aws:ecs:us-east-1:123456789012:task-definition/connect2-api-prod:6");
+  // ISO timestamps are accepted as well as epoch seconds.
+  EXPECT_NEAR(s->deployments[0].created_at, 1796008352.130, 0.01);
+  ASSERT_EQ(s->events.size(), 1u);
+  EXPECT_NE(s->events[0].message.find("has reached a steady state"), std::string::npos);
+
+  auto tasks = nlohmann::json::parse(rb::infra::testing::read_project_fixture("aws/ecs/describe-tasks.json"));
+  auto t = parse_task(tasks["tasks"][0]);
+  EXPECT_EQ(t.started_by, "ecs-svc/1234567890123456789");
+  EXPECT_EQ(t.stop_code, "EssentialContainerExited");
+  EXPECT_EQ(t.stopped_reason, "Essential container in task exited");
+  EXPECT_EQ(short_task_id(t.arn), "0a1b2c3d4e5f67890a1b2c3d4e5f6789");
+}
+
+TEST(conformance_EcsModel, ParsesBotocoreDescribeServicesExample) {
+  RB_REQUIRE_SHARED_FIXTURES();
+  std::ifstream f(rb::infra::testing::fixture_path("aws/ecs/examples-1.json"));
+  ASSERT_TRUE(f.good()) << "cannot read " << rb::infra::testing::fixture_path("aws/ecs/examples-1.json");
   auto examples = nlohmann::json::parse(f);
   const auto& out = examples["examples"]["DescribeServices"][0]["output"];
   auto s = parse_service(out["services"][0]);

@@ -85,7 +85,8 @@ PlanSummary must_parse(const std::string& json) {
 
 }  // namespace
 
-TEST(infra_plan, EveryFixturePlanHasItsRealCountsAndAddresses) {
+TEST(conformance_infra_plan, EveryFixturePlanHasItsRealCountsAndAddresses) {
+  RB_REQUIRE_SHARED_FIXTURES();
   auto names = fixture_names("terraform/plans", ".plan.json");
   ASSERT_EQ(names.size(), expected_plans().size() + 1) << "a plan fixture was added or removed: update the expectations";
   for (const auto& name : names) {
@@ -131,7 +132,8 @@ TEST(infra_plan, EveryFixturePlanHasItsRealCountsAndAddresses) {
   }
 }
 
-TEST(infra_plan, ReplacementDetailsFromLocalProviderUpdate) {
+TEST(conformance_infra_plan, ReplacementDetailsFromLocalProviderUpdate) {
+  RB_REQUIRE_SHARED_FIXTURES();
   auto plan = must_parse(read_fixture("terraform/plans/local_provider_update.plan.json"));
   ASSERT_EQ(plan.changes.size(), 1u);
   const auto& c = plan.changes[0];
@@ -150,7 +152,8 @@ TEST(infra_plan, ReplacementDetailsFromLocalProviderUpdate) {
             "Plan: 1 to add, 0 to change, 1 to destroy.\n");
 }
 
-TEST(infra_plan, DataReadAndModuleAddresses) {
+TEST(conformance_infra_plan, DataReadAndModuleAddresses) {
+  RB_REQUIRE_SHARED_FIXTURES();
   auto plan = must_parse(read_fixture("terraform/plans/data_read.plan.json"));
   ASSERT_EQ(plan.changes.size(), 4u);
   EXPECT_EQ(plan.changes[0].mode, "data");
@@ -167,7 +170,8 @@ TEST(infra_plan, DataReadAndModuleAddresses) {
             "Plan: 3 to add, 0 to change, 0 to destroy.\n");
 }
 
-TEST(infra_plan, RefreshOnlyPlanWithoutResourceChangesIsValid) {
+TEST(conformance_infra_plan, RefreshOnlyPlanWithoutResourceChangesIsValid) {
+  RB_REQUIRE_SHARED_FIXTURES();
   auto plan = must_parse(read_fixture("terraform/plans/drift_refresh_only.plan.json"));
   EXPECT_TRUE(plan.changes.empty());
   ASSERT_EQ(plan.drift.size(), 1u);
@@ -181,14 +185,16 @@ TEST(infra_plan, RefreshOnlyPlanWithoutResourceChangesIsValid) {
             "No changes to apply: only the state would record the changes made outside of Terraform.\n");
 }
 
-TEST(infra_plan, MinifiedPlanWithTerraformVersion) {
+TEST(conformance_infra_plan, MinifiedPlanWithTerraformVersion) {
+  RB_REQUIRE_SHARED_FIXTURES();
   auto plan = must_parse(read_fixture("terraform/plans/action_reason.plan.json"));
   EXPECT_EQ(plan.terraform_version, "1.15.0");
   EXPECT_EQ(plan.complete, true);
   EXPECT_FALSE(plan.applyable.has_value());
 }
 
-TEST(infra_plan, MovedResourceIsANoOpWithAMove) {
+TEST(conformance_infra_plan, MovedResourceIsANoOpWithAMove) {
+  RB_REQUIRE_SHARED_FIXTURES();
   auto plan = must_parse(read_fixture("terraform/plans/moved_simple.plan.json"));
   ASSERT_EQ(plan.changes.size(), 1u);
   EXPECT_TRUE(plan.changes[0].moved());
@@ -197,7 +203,8 @@ TEST(infra_plan, MovedResourceIsANoOpWithAMove) {
             std::string::npos);
 }
 
-TEST(infra_plan, InvalidJsonFixtureSaysLineAndColumn) {
+TEST(conformance_infra_plan, InvalidJsonFixtureSaysLineAndColumn) {
+  RB_REQUIRE_SHARED_FIXTURES();
   auto r = parse_plan_json(read_fixture("terraform/plans/invalid.plan.json"), "invalid.plan.json");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ExitCode::Failed);
@@ -209,7 +216,8 @@ TEST(infra_plan, InvalidJsonFixtureSaysLineAndColumn) {
   EXPECT_NE(r.error().message.find("\"default\": {}}}}}}},"), std::string::npos);
 }
 
-TEST(infra_plan, StateOutputIsNotAPlan) {
+TEST(conformance_infra_plan, StateOutputIsNotAPlan) {
+  RB_REQUIRE_SHARED_FIXTURES();
   for (const auto& name : fixture_names("terraform/show-state", ".state.json")) {
     SCOPED_TRACE(name);
     auto r = parse_plan_json(read_fixture("terraform/show-state/" + name));
@@ -321,4 +329,48 @@ TEST(infra_plan, ReasonsInWords) {
   }
   EXPECT_EQ(action_symbol(PlanAction::CreateThenForget), "+/.");
   EXPECT_EQ(action_description(PlanAction::CreateThenDelete), "create replacement and then destroy");
+}
+
+// The project's own plans (tests/fixtures/terraform/plans/, `terraform show -json` format 1.2).
+TEST(infra_plan, ProjectFixturePlans) {
+  using rb::infra::testing::read_project_fixture;
+  auto replace = must_parse(read_project_fixture("terraform/plans/replace.plan.json"));
+  ASSERT_EQ(replace.changes.size(), 1u);
+  EXPECT_EQ(replace.changes[0].action, PlanAction::DeleteThenCreate);
+  EXPECT_EQ(replace.changes[0].action_reason, "replace_because_cannot_update");
+  EXPECT_EQ(replace.addresses(ChangeKind::Replace), Addresses{"local_file.local_file"});
+  EXPECT_TRUE(replace.needs_confirmation());
+  EXPECT_EQ(replace.render_text(),
+            "Terraform will perform the following actions:\n"
+            "-/+ local_file.local_file (cannot be updated in place)\n"
+            "\n"
+            "Plan: 1 to add, 0 to change, 1 to destroy.\n");
+
+  auto del = must_parse(read_project_fixture("terraform/plans/delete.plan.json"));
+  EXPECT_EQ(del.addresses(ChangeKind::Delete), Addresses{"local_file.local_file"});
+  EXPECT_EQ(del.plan_line(), "Plan: 0 to add, 0 to change, 1 to destroy.");
+  EXPECT_TRUE(del.needs_confirmation());
+
+  auto update = must_parse(read_project_fixture("terraform/plans/update.plan.json"));
+  EXPECT_EQ(update.addresses(ChangeKind::Update), Addresses{"tfcoremock_list.list"});
+  EXPECT_FALSE(update.needs_confirmation());
+  EXPECT_TRUE(update.has_changes());
+
+  auto reads = must_parse(read_project_fixture("terraform/plans/read_and_create.plan.json"));
+  ASSERT_EQ(reads.changes.size(), 4u);
+  EXPECT_EQ(reads.changes[0].mode, "data");
+  EXPECT_EQ(reads.changes[0].action, PlanAction::Read);
+  EXPECT_EQ(reads.changes[2].module_address, "module.create");
+  EXPECT_EQ(reads.plan_line(), "Plan: 3 to add, 0 to change, 0 to destroy.");
+  EXPECT_EQ(reads.format_version, "1.2");
+  EXPECT_EQ(reads.terraform_version, "1.9.5");
+}
+
+TEST(infra_plan, ProjectFixtureInvalidJsonSaysLineAndColumn) {
+  auto r = parse_plan_json(rb::infra::testing::read_project_fixture("terraform/plans/invalid.plan.json"), "invalid.plan.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().tag, "invalid_json");
+  // Line 4 is `    {"address": "local_file.a"}}`: the second brace closes nothing.
+  EXPECT_NE(r.error().message.find("invalid.plan.json is not valid JSON: line 4, column 32"), std::string::npos)
+      << r.error().message;
 }

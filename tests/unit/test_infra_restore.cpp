@@ -78,7 +78,8 @@ TEST(infra_restore, BumpsSerialKeepsEverythingElseAndDigestsTheExactBytes) {
   EXPECT_TRUE(warned_stale);
 }
 
-TEST(infra_restore, KeepsKeyOrderOfTheTargetAndLaysOutLikeTerraform) {
+TEST(conformance_infra_restore, KeepsKeyOrderOfTheTargetAndLaysOutLikeTerraform) {
+  RB_REQUIRE_SHARED_FIXTURES();
   // v4-simple.in.tfstate has "serial" before "lineage" and "terraform_version" last, 4-space indent.
   std::string current = read_fixture("terraform/tfstate/v4-modules.in.tfstate");
   std::string target = read_fixture("terraform/tfstate/v4-simple.in.tfstate");
@@ -100,7 +101,8 @@ TEST(infra_restore, KeepsKeyOrderOfTheTargetAndLaysOutLikeTerraform) {
   EXPECT_EQ(r->changes.only_in_b, (std::vector<std::string>{"null_resource.foo[0]", "null_resource.foo[1]"}));
 }
 
-TEST(infra_restore, EveryFixtureCanBeRestoredOverANewerSerialOfItself) {
+TEST(conformance_infra_restore, EveryFixtureCanBeRestoredOverANewerSerialOfItself) {
+  RB_REQUIRE_SHARED_FIXTURES();
   for (const auto& name : fixture_names("terraform/tfstate", ".tfstate")) {
     SCOPED_TRACE(name);
     std::string target = read_fixture("terraform/tfstate/" + name);
@@ -230,4 +232,25 @@ TEST(infra_restore, NumbersAndEscapesSurviveUntouched) {
   std::string expected = target;
   expected.replace(expected.find("\"serial\": 2"), 11, "\"serial\": 6");
   EXPECT_EQ(r->bytes, expected);
+}
+
+// The project's own states (tests/fixtures/terraform/tfstate/): restore one over the other.
+TEST(infra_restore, ProjectFixtureRestoreKeepsKeyOrderAndBumpsSerial) {
+  using rb::infra::testing::read_project_fixture;
+  std::string current = read_project_fixture("terraform/tfstate/modules.tfstate");
+  std::string target = read_project_fixture("terraform/tfstate/simple.tfstate");
+  auto r = prepare_restore(current, target);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->new_serial, 1);
+  auto ordered = nlohmann::ordered_json::parse(r->bytes);
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : ordered.items()) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"version", "terraform_version", "serial", "lineage", "outputs", "resources",
+                                            "check_results"}));
+  EXPECT_EQ(ordered["serial"], 1);
+  EXPECT_EQ(r->md5_hex, independent_md5(r->bytes));
+  EXPECT_EQ(r->changes.only_in_b, (std::vector<std::string>{"null_resource.foo[0]", "null_resource.foo[1]"}));
+  auto refused = prepare_restore(current, read_project_fixture("terraform/tfstate/other-lineage.tfstate"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().tag, "lineage");
 }

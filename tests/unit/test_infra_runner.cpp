@@ -13,6 +13,7 @@
 using namespace rb;
 using namespace rb::infra;
 using rb::infra::testing::fixture_path;
+using rb::infra::testing::project_fixture_path;
 
 namespace {
 
@@ -55,11 +56,19 @@ class infra_terraform_runner : public ::testing::Test {
     log_ = dir_->path() / "fake-tf.log";
   }
 
-  TerraformRunnerOptions options(const std::string& plan_fixture = "local_provider_update.plan.json") {
+  // The stand-in prints tests/fixtures/terraform/plans/<plan_fixture> for `show -json`.
+  TerraformRunnerOptions options(const std::string& plan_fixture = "replace.plan.json") {
     TerraformRunnerOptions o;
     o.binary = kFake;
     o.working_dir = work_;
     o.env["FAKE_TF_LOG"] = log_.string();
+    o.env["FAKE_TF_PLAN_JSON"] = project_fixture_path("terraform/plans/" + plan_fixture).string();
+    return o;
+  }
+
+  // The same with a shared conformance plan (conformance_* tests only).
+  TerraformRunnerOptions shared_options(const std::string& plan_fixture) {
+    TerraformRunnerOptions o = options();
     o.env["FAKE_TF_PLAN_JSON"] = fixture_path("terraform/plans/" + plan_fixture).string();
     return o;
   }
@@ -69,6 +78,9 @@ class infra_terraform_runner : public ::testing::Test {
   std::filesystem::path log_;
   RecordingRunner runner_;
 };
+
+// The conformance tests of the runner: the same set-up, against the shared plans.
+class conformance_infra_terraform_runner : public infra_terraform_runner {};
 
 }  // namespace
 
@@ -166,8 +178,9 @@ TEST_F(infra_terraform_runner, StalePlanGetsItsOwnHint) {
   EXPECT_NE(r.error().hint.find("state restore"), std::string::npos);
 }
 
-TEST_F(infra_terraform_runner, ShowJsonReportsAnInvalidPlanWithPosition) {
-  TerraformRunner tf(runner_, options("invalid.plan.json"));
+TEST_F(conformance_infra_terraform_runner, ShowJsonReportsAnInvalidPlanWithPosition) {
+  RB_REQUIRE_SHARED_FIXTURES();
+  TerraformRunner tf(runner_, shared_options("invalid.plan.json"));
   ASSERT_TRUE(tf.plan("p.tfplan").ok());
   auto r = tf.show_json("p.tfplan");
   ASSERT_FALSE(r.ok());
@@ -176,11 +189,12 @@ TEST_F(infra_terraform_runner, ShowJsonReportsAnInvalidPlanWithPosition) {
       << r.error().message;
 }
 
-TEST_F(infra_terraform_runner, ShowJsonOfEveryFixturePlanThroughTheStandIn) {
+TEST_F(conformance_infra_terraform_runner, ShowJsonOfEveryFixturePlanThroughTheStandIn) {
+  RB_REQUIRE_SHARED_FIXTURES();
   for (const auto& name : rb::infra::testing::fixture_names("terraform/plans", ".plan.json")) {
     if (name == "invalid.plan.json") continue;
     SCOPED_TRACE(name);
-    TerraformRunner tf(runner_, options(name));
+    TerraformRunner tf(runner_, shared_options(name));
     ASSERT_TRUE(tf.plan("p.tfplan").ok());
     auto r = tf.show_json("p.tfplan");
     ASSERT_TRUE(r.ok()) << r.error().message;

@@ -58,7 +58,8 @@ StateFile must_parse(const std::string& text) {
 
 }  // namespace
 
-TEST(infra_tfstate, EveryFixtureParsesWithTerraformAddresses) {
+TEST(conformance_infra_tfstate, EveryFixtureParsesWithTerraformAddresses) {
+  RB_REQUIRE_SHARED_FIXTURES();
   auto names = fixture_names("terraform/tfstate", ".tfstate");
   ASSERT_EQ(names.size(), expected_states().size()) << "a state fixture was added or removed: update the expectations";
   for (const auto& name : names) {
@@ -79,7 +80,8 @@ TEST(infra_tfstate, EveryFixtureParsesWithTerraformAddresses) {
   }
 }
 
-TEST(infra_tfstate, ResourceFieldsFromModulesFixture) {
+TEST(conformance_infra_tfstate, ResourceFieldsFromModulesFixture) {
+  RB_REQUIRE_SHARED_FIXTURES();
   auto state = must_parse(read_fixture("terraform/tfstate/v4-modules.in.tfstate"));
   ASSERT_EQ(state.resources.size(), 3u);
   const auto& modb = state.resources[1];
@@ -148,7 +150,8 @@ TEST(infra_tfstate, RefusesOtherFormatVersionsSayingWhich) {
   EXPECT_NE(v5.error().message.find("newer"), std::string::npos);
 }
 
-TEST(infra_tfstate, InvalidJsonSaysLineAndColumn) {
+TEST(conformance_infra_tfstate, InvalidJsonSaysLineAndColumn) {
+  RB_REQUIRE_SHARED_FIXTURES();
   auto r = parse_state("{\n  \"version\": 4,\n  \"serial\": 1,,\n}", "state version abc");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().tag, "invalid_json");
@@ -160,7 +163,8 @@ TEST(infra_tfstate, InvalidJsonSaysLineAndColumn) {
   EXPECT_EQ(truncated.error().tag, "invalid_json");
 }
 
-TEST(infra_tfstate, RejectsDocumentsThatAreNotStates) {
+TEST(conformance_infra_tfstate, RejectsDocumentsThatAreNotStates) {
+  RB_REQUIRE_SHARED_FIXTURES();
   for (const char* bad : {"[]", "{}", R"({"version": "4", "serial": 1})", R"({"version": 4, "lineage": "x"})",
                           R"({"version": 4, "serial": -1})", R"({"version": 4, "serial": 1, "resources": {}})",
                           R"({"version": 4, "serial": 1, "resources": [{"mode": "weird", "type": "t", "name": "n"}]})",
@@ -189,7 +193,8 @@ TEST(infra_json, PositionOf) {
   EXPECT_EQ(position_of(text, 4).column, 2u);
 }
 
-TEST(infra_json, ReindentKeepsTerraformFilesByteForByte) {
+TEST(conformance_infra_json, ReindentKeepsTerraformFilesByteForByte) {
+  RB_REQUIRE_SHARED_FIXTURES();
   // Terraform wrote these (2-space indent, trailing newline): laying them out again changes nothing.
   for (const char* name : {"equivalence-basic_list_update.tfstate", "equivalence-local_provider_update.tfstate",
                            "equivalence-moved_simple.tfstate", "v4-modules.in.tfstate", "v4-cbd.in.tfstate"}) {
@@ -199,7 +204,8 @@ TEST(infra_json, ReindentKeepsTerraformFilesByteForByte) {
   }
 }
 
-TEST(infra_json, ReindentFourSpaceAndMinifiedDocuments) {
+TEST(conformance_infra_json, ReindentFourSpaceAndMinifiedDocuments) {
+  RB_REQUIRE_SHARED_FIXTURES();
   std::string four = read_fixture("terraform/tfstate/v4-simple.in.tfstate");
   std::string two = reindent_like_terraform(four);
   EXPECT_EQ(nlohmann::json::parse(two), nlohmann::json::parse(four));
@@ -217,7 +223,8 @@ TEST(infra_json, ReindentReplacesOnlyTopLevelMembers) {
             "123456789012345678901234567890\n}\n");
 }
 
-TEST(infra_statediff, FixturesWithTheSameLineage) {
+TEST(conformance_infra_statediff, FixturesWithTheSameLineage) {
+  RB_REQUIRE_SHARED_FIXTURES();
   auto simple = must_parse(read_fixture("terraform/tfstate/v4-simple.in.tfstate"));
   auto modules = must_parse(read_fixture("terraform/tfstate/v4-modules.in.tfstate"));
   auto d = diff_states(simple, modules);
@@ -233,7 +240,8 @@ TEST(infra_statediff, FixturesWithTheSameLineage) {
   EXPECT_TRUE(diff_states(simple, simple).empty());
 }
 
-TEST(infra_statediff, MovedResourceIsRemovedAndAdded) {
+TEST(conformance_infra_statediff, MovedResourceIsRemovedAndAdded) {
+  RB_REQUIRE_SHARED_FIXTURES();
   auto before = must_parse(read_fixture("terraform/tfstate/equivalence-moved_simple.tfstate"));
   std::string after_text = read_fixture("terraform/tfstate/equivalence-moved_simple.tfstate");
   after_text.replace(after_text.find("\"first\""), 7, "\"second\"");
@@ -269,4 +277,27 @@ TEST(infra_statediff, DeposedObjectsAreSeparateInstances) {
   EXPECT_EQ(d.only_in_a, std::vector<std::string>{"t.n (deposed object abcd1234)"});
   EXPECT_TRUE(d.only_in_b.empty());
   EXPECT_TRUE(d.changed.empty());
+}
+
+// The project's own states (tests/fixtures/terraform/tfstate/, format version 4).
+TEST(infra_tfstate, ProjectFixtureStatesParseAndDiff) {
+  using rb::infra::testing::read_project_fixture;
+  auto simple = must_parse(read_project_fixture("terraform/tfstate/simple.tfstate"));
+  auto modules = must_parse(read_project_fixture("terraform/tfstate/modules.tfstate"));
+  EXPECT_EQ(simple.version, 4);
+  EXPECT_EQ(simple.lineage, "7d3c2a51-9b6e-4f0a-8c1d-2e5f6a7b8c90");
+  EXPECT_EQ(simple.terraform_version, "0.12.0");
+  EXPECT_EQ(simple.instance_addresses(),
+            (std::vector<std::string>{"null_resource.bar", "null_resource.foo[0]", "null_resource.foo[1]"}));
+  ASSERT_EQ(modules.resources.size(), 3u);
+  EXPECT_EQ(modules.resources[1].address(), "module.modB.null_resource.bar");
+  EXPECT_EQ(modules.resources[1].each, "map");
+  EXPECT_EQ(modules.resources[1].instances[0].index_key, "a");
+  auto d = diff_states(simple, modules);
+  EXPECT_EQ(d.only_in_a, (std::vector<std::string>{"null_resource.foo[0]", "null_resource.foo[1]"}));
+  EXPECT_EQ(d.only_in_b, (std::vector<std::string>{"module.modB.null_resource.bar[\"a\"]", "module.modB.null_resource.bar[\"b\"]",
+                                                   "module.modA.null_resource.resource"}));
+  EXPECT_TRUE(diff_states(simple, simple).empty());
+  auto other = must_parse(read_project_fixture("terraform/tfstate/other-lineage.tfstate"));
+  EXPECT_NE(other.lineage, simple.lineage);
 }

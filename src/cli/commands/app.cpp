@@ -33,9 +33,12 @@ Status follow_redeploy(Context& ctx, const EnvironmentConfig& env, RollbackRecor
   RB_TRY_ASSIGN(auto waited, ecs::wait_for_rollout(*gateway, ctx.clock(), ctx.out(), emit, env.cluster, env.service,
                                                    task_definition, started_epoch - 60, left, nullptr, started_epoch));
   emit(fmt::format("{} runs the revert on all {} tasks", env.service, waited.last.desired));
+  ctx.out().verified(fmt::format("ECS: {} runs {} (built from the revert) on all {} tasks", env.service, task_definition,
+                                 waited.last.desired));
   if (!env.health_url.empty()) {
     auto spent_all = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.clock().now() - started);
     RB_TRY(ecs::check_health(env.health_url, ctx.clock(), ecs::health_budget(ctx.timeout(), spent_all), emit));
+    ctx.out().verified("health: " + env.health_url + " answered 2xx");
   }
   record.add_details({{"deployed_task_definition", task_definition}, {"waited", true}});
   return {};

@@ -361,7 +361,10 @@ Status run(Context& ctx, const DbOptions& o) {
     RB_TRY_ASSIGN(auto database, db::open_database(*p.setup.url, p.setup.alembic_dir));
     auto verified = db::verify_downgrade(*database, p.setup, p.plan, p.tables_before);
     if (!verified) return record->fail(verified.take_error());
-    for (const auto& c : verified->checks) record->event("verified: " + c);
+    for (const auto& c : verified->checks) {
+      record->event("verified: " + c);
+      out.verified("database: " + c);
+    }
     for (const auto& w : verified->warnings) {
       out.warn(w);
       record->note("warning: " + w);

@@ -148,10 +148,13 @@ Status run(Context& ctx, const EcsOptions& o) {
   }
   emit(fmt::format("{} runs {} on all {} tasks ({})", env->service, plan.target.ref.label(), waited->last.desired,
                    format_duration(waited->elapsed)));
+  out.verified(fmt::format("ECS: the PRIMARY deployment of {} runs {} on all {} tasks, rollout COMPLETED, no other deployment",
+                           env->service, plan.target.ref.label(), waited->last.desired));
   if (!env->health_url.empty()) {
     if (auto st = ecs::check_health(env->health_url, ctx.clock(), ecs::health_budget(ctx.timeout(), waited->elapsed), emit);
         !st)
       return record->fail(st.take_error());
+    out.verified("health: " + env->health_url + " answered 2xx");
   }
   // A restart says nothing about whether the revision is good: it is not a known-good mark.
   RB_TRY(record->finish(kOutcomeSucceeded, {{o.restart ? "restarted_task_definition" : "deployed_task_definition",

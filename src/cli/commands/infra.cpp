@@ -236,8 +236,12 @@ Status run_known_good(Context& ctx, const EnvironmentConfig& env, const InfraOpt
   if (record) record->add_details({{"plan", result["plan"]}});
   if (record) record->note(summary->plan_line());
 
-  const std::string follow_up = git_follow_up(cfg, env, good, folder);
-  result["follow_up"] = follow_up;
+  // When the folder is already the same at the tip as at the known-good commit, git matches what
+  // is applied: the "make git match" commands would commit nothing, so they are not given.
+  const bool git_matches = changes->empty();
+  const std::string follow_up = git_matches ? std::string() : git_follow_up(cfg, env, good, folder);
+  result["git_matches"] = git_matches;
+  if (!git_matches) result["follow_up"] = follow_up;
   if (dry_run) {
     out.line("dry run: the plan was made but not applied; nothing was changed");
     result["ok"] = true;
@@ -270,10 +274,16 @@ Status run_known_good(Context& ctx, const EnvironmentConfig& env, const InfraOpt
     event(fmt::format("applied: {}", summary->plan_line()));
   }
 
-  out.line("");
-  out.line(fmt::format("Next: make git match what was applied (the next CI run on {} would undo it otherwise):", env.branch));
-  out.line("  " + follow_up);
-  record->add_details({{"applied", applied}, {"follow_up", follow_up}});
+  if (git_matches) {
+    out.line(fmt::format("git already matches: {} at the tip of {} is the known-good configuration; nothing to commit",
+                         folder, env.branch));
+    record->add_details({{"applied", applied}, {"git_matches", true}});
+  } else {
+    out.line("");
+    out.line(fmt::format("Next: make git match what was applied (the next CI run on {} would undo it otherwise):", env.branch));
+    out.line("  " + follow_up);
+    record->add_details({{"applied", applied}, {"follow_up", follow_up}});
+  }
   if (auto st = record->finish(kOutcomeSucceeded); !st) return st.take_error();
   out.line(fmt::format("rollback {} succeeded", record->id()));
   result.update({{"ok", true}, {"rollback_id", record->id()}, {"applied", applied}, {"outcome", kOutcomeSucceeded}});
