@@ -22,12 +22,17 @@ struct ProcessOptions {
   // Called for every complete output line as it arrives (is_stderr says which stream).
   std::function<void(std::string_view line, bool is_stderr)> on_line;
   std::chrono::milliseconds timeout{0};            // 0: no timeout; else SIGTERM, then SIGKILL
+  // Pass the signals we receive (SIGINT, SIGTERM, SIGHUP, SIGPIPE) on to the child while it runs.
+  // Off only for a child that must finish once started (Alembic: a downgrade stopped half way on
+  // a database without transactional DDL is worse than one that completes).
+  bool forward_signals = true;
 };
 
 struct ProcessResult {
   int exit_code = -1;  // valid when signal == 0
   int signal = 0;      // the signal that ended the process, 0 when it exited
   bool timed_out = false;
+  bool interrupted = false;  // a signal we received (Ctrl-C, SIGTERM, ...) was passed on to it
   std::string out;
   std::string err;
 
@@ -38,6 +43,9 @@ struct ProcessResult {
 
 // Spawns argv[0] (looked up in PATH) and collects its output. An Error only when the
 // program could not be started at all; a non-zero exit is a ProcessResult.
+// The child runs in its own process group; every SIGINT, SIGTERM, SIGHUP or SIGPIPE this process
+// receives while it runs is passed on to that group (SIGPIPE as SIGINT), so Terraform and git
+// stop the way they do on Ctrl-C and release what they hold; then it is waited for.
 Result<ProcessResult> run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
 // The side-effect interface that layers depend on, so unit tests can substitute a fake.
