@@ -35,6 +35,12 @@ Status run(Context& ctx, const HistoryOptions& o) {
     if (!entry->reason.empty()) out.line(fmt::format("  reason  {}", entry->reason));
     out.line(fmt::format("  started {}  ended {}", entry->started_at, entry->ended_at.empty() ? "-" : entry->ended_at));
     out.line(fmt::format("  details {}", entry->details.dump()));
+    // Steps are journaled as "started:X" / "done:X" events: the last one says how far it got.
+    std::string last_step;
+    for (const auto& e : events)
+      if (e.message.starts_with("started:") || e.message.starts_with("done:"))
+        last_step = e.message.substr(0, e.message.find(' '));
+    if (!last_step.empty()) out.line(fmt::format("  last step {}", last_step));
     out.line("  events:");
     nlohmann::json ev = nlohmann::json::array();
     for (const auto& e : events) {
@@ -43,6 +49,7 @@ Status run(Context& ctx, const HistoryOptions& o) {
     }
     nlohmann::json j = entry_to_json(*entry);
     j["events"] = ev;
+    if (!last_step.empty()) j["last_step"] = last_step;
     out.result(j);
     return {};
   }
