@@ -151,6 +151,11 @@ Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, con
   const std::string& remote = ctx.config().remote;
   out.line(fmt::format("fetching {} from {}", env.branch, remote));
   RB_TRY(git.fetch(remote, env.branch));
+  if (!o.push_branch.empty()) {
+    std::vector<std::string> env_branches;
+    for (const auto& e : ctx.config().environments) env_branches.push_back(e.branch);
+    RB_TRY(git::check_new_remote_branch(git, remote, o.push_branch, env_branches));
+  }
 
   git::ResolveOptions ro;
   ro.remote = remote;
@@ -170,6 +175,10 @@ Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, con
   RevertOutcome outcome;
   outcome.plan = plan;
   if (ctx.options().dry_run) {
+    // The real run's checks, in its order, up to the first change: the lock, then the revert
+    // itself (a conflict, or a change already undone, is refused here as it would be there).
+    RB_TRY(ctx.check_lock(env));
+    RB_TRY(git::check_revert(git, plan));
     out.line(fmt::format("would {}", o.no_push ? "leave the revert on branch rollback/" + id
                                      : !o.push_branch.empty() ? "push the revert to new branch " + o.push_branch
                                                               : "push the revert to " + plan.where()));

@@ -13,6 +13,7 @@
 #include "core/team_store.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/redact.hpp"
 #include "util/strings.hpp"
 #include "util/terminal.hpp"
 
@@ -111,6 +112,7 @@ fs::path journal_path_of(const std::optional<Config>& config, const fs::path& st
 }
 
 }  // namespace
+fs::path Context::unrecorded_dir() const { return state_dir() / "unrecorded"; }
 
 Result<Journal*> Context::journal() {
   if (!journal_ || journal_read_only_) {
@@ -180,6 +182,10 @@ Result<LockHandle> Context::lock(const EnvironmentConfig& env) {
   return LockHandle(std::make_unique<FileHeldLock>(std::move(file_lock), where), note);
 }
 
+Status Context::check_lock(const EnvironmentConfig& env) {
+  return EnvironmentLock::check_available(lock_dir(), config_->app, env.name);
+}
+
 Result<std::unique_ptr<RollbackRecord>> RollbackRecord::begin(Context& ctx, LockHandle& lock, JournalEntry entry) {
   RB_TRY_ASSIGN(Journal * journal, ctx.journal());
   if (entry.app.empty() && ctx.has_config()) entry.app = ctx.config().app;
@@ -187,6 +193,13 @@ Result<std::unique_ptr<RollbackRecord>> RollbackRecord::begin(Context& ctx, Lock
   RB_TRY_ASSIGN(std::string id, journal->begin(entry));
   lock.set_rollback_id(id);
   ctx.out().set_rollback_id(id);  // every JSON result and error from now on names it
+  // We hold the environment's lock: an entry still "running" there is left by a process that
+  // ended without recording its outcome. Closing it is best effort: it never stops this rollback.
+  if (auto closed = reconcile_unfinished(*journal, ctx.unrecorded_dir(), entry.app, entry.env, id); closed.ok()) {
+    for (const auto& line : *closed) ctx.out().line(line);
+  } else {
+    ctx.out().warn(closed.error().message);
+  }
   auto record = std::unique_ptr<RollbackRecord>(new RollbackRecord(ctx, *journal, id));
   record->started_ = ctx.clock().now();
   entry.id = id;
@@ -197,6 +210,62 @@ Result<std::unique_ptr<RollbackRecord>> RollbackRecord::begin(Context& ctx, Lock
   if (!lock.override_note().empty()) record->note(lock.override_note());
   record->announce("started", "");
   return record;
+}
+
+namespace {
+
+fs::path sidecar_path(const fs::path& dir, const std::string& id) { return dir / (id + ".json"); }
+
+}  // namespace
+
+Result<std::vector<std::string>> reconcile_unfinished(Journal& journal, const fs::path& unrecorded_dir,
+                                                      const std::string& app, const std::string& env,
+                                                      const std::string& by_id) {
+  JournalFilter f;
+  f.app = app;
+  f.env = env;
+  f.outcome = kOutcomeRunning;
+  RB_TRY_ASSIGN(auto entries, journal.list(f));
+  std::vector<std::string> closed;
+  const std::string host = current_host();
+  for (const auto& e : entries) {
+    if (e.id == by_id) continue;
+    fs::path sidecar = sidecar_path(unrecorded_dir, e.id);
+    std::error_code ec;
+    // Only a regular file (never a link planted there) holding this entry's id and a known outcome.
+    if (fs::is_regular_file(fs::symlink_status(sidecar, ec))) {
+      auto text = read_file(sidecar);
+      auto j = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+      std::string outcome = j.is_object() && j.contains("outcome") && j["outcome"].is_string()
+                                ? j["outcome"].get<std::string>()
+                                : std::string();
+      bool known = outcome == kOutcomeSucceeded || outcome == kOutcomeFailed || outcome == kOutcomeRefused ||
+                   outcome == kOutcomeInterrupted || outcome == "started";
+      if (j.is_object() && j.value("id", "") == e.id && known) {
+        nlohmann::json details = j.value("details", nlohmann::json::object());
+        details["recorded_late_by"] = by_id;
+        RB_TRY(journal.event(e.id, fmt::format("outcome {} recorded late by rollback {} from {} (the journal could not "
+                                               "take it when the rollback ended)",
+                                               outcome, by_id, sidecar.string())));
+        RB_TRY(journal.finish(e.id, outcome, details));
+        fs::remove(sidecar, ec);
+        closed.push_back(fmt::format("rollback {} ended as {} but the journal could not record it then: recorded now",
+                                     e.id, outcome));
+        continue;
+      }
+    }
+    // Without a sidecar: only entries of this machine, whose lock we hold, are known to be dead.
+    if (e.host != host) continue;
+    RB_TRY(journal.event(e.id, fmt::format("closed by rollback {}: its process ended without recording an outcome "
+                                           "(killed, or the journal failed); check what it changed with `rollback "
+                                           "status --env {}`",
+                                           by_id, env)));
+    RB_TRY(journal.finish(e.id, kOutcomeInterrupted, {{"closed_by", by_id}, {"outcome_unknown", true}}));
+    closed.push_back(fmt::format("rollback {} was left \"running\" by a process that is gone: recorded as interrupted "
+                                 "(outcome unknown; `rollback history --id {}` shows how far it got)",
+                                 e.id, e.id));
+  }
+  return closed;
 }
 
 RollbackRecord::~RollbackRecord() {
@@ -248,13 +317,42 @@ void RollbackRecord::add_details(const nlohmann::json& details) {
   if (details.is_object()) details_.update(details);
 }
 
+void RollbackRecord::checkpoint(const nlohmann::json& details) {
+  add_details(details);
+  if (auto st = journal_.update_details(id_, details_); !st) ctx_.out().warn(st.error().message);
+}
+
 Status RollbackRecord::finish(const std::string& outcome, const nlohmann::json& details) {
   finished_ = true;
   add_details(details);
-  Status st = journal_.finish(id_, outcome, details_);
+  auto st = journal_.finish(id_, outcome, details_);
   announce(outcome == "started" ? "sent" : outcome, details_.is_object() ? details_.value("error", std::string()) : std::string());
   collect_announcements();
-  return st;
+  if (st) return st;
+  Error journal_error = st.take_error();
+  // The outcome is a fact now; keep it where the next command will find it.
+  fs::path sidecar = sidecar_path(ctx_.unrecorded_dir(), id_);
+  nlohmann::json saved = {{"id", id_}, {"outcome", outcome}, {"details", details_},
+                          {"ended_at", iso8601(ctx_.clock().wall_now())}, {"journal_error", journal_error.message}};
+  Status kept = ensure_state_dir(ctx_.unrecorded_dir());
+  if (kept) kept = write_private_file(sidecar, redact(saved.dump()) + "\n");
+  std::string where = kept ? fmt::format("the outcome was saved to {}; the next rollback of this environment records it",
+                                         sidecar.string())
+                           : fmt::format("saving it to {} failed too ({}), so the journal will show it as interrupted",
+                                         sidecar.string(), kept.error().message);
+  if (outcome != kOutcomeSucceeded) {
+    return failure(fmt::format("rollback {} ended as {}, but recording that in the journal failed: {}; {}", id_, outcome,
+                               journal_error.message, where),
+                   "free disk space or fix the journal file's permissions (`rollback history` reads it)");
+  }
+  Error e{ExitCode::NotRecorded,
+          fmt::format("the rollback {} DID succeed, but recording it in the journal failed: {}; {}", id_,
+                      journal_error.message, where),
+          fmt::format("do not roll back again: check the environment with `rollback status`, then free disk space or "
+                      "fix the journal ({}) so it can be written",
+                      journal_.location()),
+          "not-recorded"};
+  return e;
 }
 
 Error RollbackRecord::fail(Error e) {

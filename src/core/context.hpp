@@ -63,6 +63,9 @@ class Context {
   std::filesystem::path state_dir() const;
   std::filesystem::path lock_dir() const;
   std::filesystem::path backup_dir() const;
+  // Where an outcome the journal could not take is kept (one 0600 JSON file per rollback id)
+  // until the next rollback of that environment records it.
+  std::filesystem::path unrecorded_dir() const;
 
   // Takes the environment's lock for this invocation: the team lock on DynamoDB when the
   // configuration has `team:` (unless --local-lock), else the file lock.
@@ -74,6 +77,8 @@ class Context {
   // Where announcements go (`team.notify`); empty without team mode.
   const std::vector<NotifyTarget>& notify_targets() const;
   ~Context();
+  // For a dry run: the errors lock() would return, without taking it (the file lock).
+  Status check_lock(const EnvironmentConfig& env);
 
  private:
   Context(GlobalOptions g, Output out, std::chrono::milliseconds timeout);
@@ -104,6 +109,12 @@ class RollbackRecord {
   // Records without printing.
   void note(const std::string& message);
   void add_details(const nlohmann::json& details);
+  // add_details, written to the journal at once (a failure is a warning, as for note()).
+  void checkpoint(const nlohmann::json& details);
+  // Records the outcome. When the journal refuses it (disk full, read-only), the outcome is
+  // saved to a sidecar file in Context::unrecorded_dir() for the next command to record, and the
+  // error says what happened; for a succeeded rollback its code is ExitCode::NotRecorded and the
+  // message says that the rollback itself DID succeed.
   Status finish(const std::string& outcome, const nlohmann::json& details = nlohmann::json::object());
   // Closes the record from an error: outcome derived from the error's exit code.
   Error fail(Error e);
@@ -123,6 +134,14 @@ class RollbackRecord {
   std::chrono::steady_clock::time_point started_{};
   std::vector<std::pair<std::string, std::future<std::vector<NotifyResult>>>> announcements_;
 };
+
+// Closes the journal entries of `app`/`env` that say "running" but cannot be: called under the
+// environment's lock, so no live rollback of this machine is running there. An entry with a
+// sidecar file in `unrecorded_dir` gets the outcome saved there; any other entry of this host is
+// closed as interrupted with a note. Returns one line per entry closed (for the output).
+Result<std::vector<std::string>> reconcile_unfinished(Journal& journal, const std::filesystem::path& unrecorded_dir,
+                                                      const std::string& app, const std::string& env,
+                                                      const std::string& by_id);
 
 // Confirmation for protected environments: the user types the environment's name.
 // --yes skips it; without a terminal and without --yes it refuses (ExitCode::Refused).

@@ -54,6 +54,13 @@ class Journal {
   virtual Status event(const std::string& id, const std::string& message) = 0;
   // Sets the outcome, end time and (merged) details.
   virtual Status finish(const std::string& id, const std::string& outcome, const nlohmann::json& details) = 0;
+  // Merges `details` into a running entry's details without closing it (a checkpoint, so a
+  // process killed later still leaves what it had done). A journal without it keeps them in memory
+  // until finish().
+  virtual Status update_details(const std::string& id, const nlohmann::json& details) {
+    (void)id, (void)details;
+    return {};
+  }
   virtual Result<std::optional<JournalEntry>> get(const std::string& id) = 0;
   // Newest first.
   virtual Result<std::vector<JournalEntry>> list(const JournalFilter& filter) = 0;

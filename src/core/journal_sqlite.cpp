@@ -22,6 +22,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Test-only fault: when set to 1, the journal turns read-only (SQLite's query_only) just before
+// recording an outcome, as a full disk or a revoked permission would make it fail mid-run.
+constexpr const char* kFailFinishEnv = "ROLLBACK_TEST_JOURNAL_FAIL_FINISH";
+
 // How long a writer waits for another process holding the journal (SQLite busy timeout).
 constexpr int kBusyTimeoutMs = 5000;
 
@@ -108,11 +112,25 @@ class SqliteJournal final : public Journal {
     RB_TRY_ASSIGN(auto existing, get(id));
     if (!existing) return failure(fmt::format("journal {} has no rollback {}", path_.string(), id));
     nlohmann::json merged = existing->details.is_object() ? existing->details : nlohmann::json::object();
+    if (const char* f = getenv(kFailFinishEnv); f && std::string_view(f) == "1")
+      sqlite3_exec(db_, "PRAGMA query_only = 1", nullptr, nullptr, nullptr);
     if (details.is_object()) merged.update(details);
     Statement st(db_, "UPDATE rollbacks SET outcome = ?, ended_at = ?, details = ? WHERE id = ?");
     if (!st.ok()) return db_error("record the outcome");
     st.bind(1, outcome).bind(2, now_iso()).bind(3, redact(dump_json(merged))).bind(4, id);
     if (st.step() != SQLITE_DONE) return db_error("record the outcome");
+    return {};
+  }
+
+  Status update_details(const std::string& id, const nlohmann::json& details) override {
+    RB_TRY_ASSIGN(auto existing, get(id));
+    if (!existing) return failure(fmt::format("journal {} has no rollback {}", path_.string(), id));
+    nlohmann::json merged = existing->details.is_object() ? existing->details : nlohmann::json::object();
+    if (details.is_object()) merged.update(details);
+    Statement st(db_, "UPDATE rollbacks SET details = ? WHERE id = ?");
+    if (!st.ok()) return db_error("record progress");
+    st.bind(1, redact(merged.dump())).bind(2, id);
+    if (st.step() != SQLITE_DONE) return db_error("record progress");
     return {};
   }
 
@@ -191,11 +209,12 @@ class SqliteJournal final : public Journal {
 }  // namespace
 
 Result<std::unique_ptr<Journal>> open_sqlite_journal(const fs::path& path) {
-  if (path.has_parent_path()) RB_TRY(ensure_private_dir(path.parent_path()));
+  // The folder must be the user's own (SQLite creates its -journal files next to the database),
+  // and the file is opened without following a link planted at its path.
+  RB_TRY(ensure_state_dir(path.has_parent_path() ? path.parent_path() : fs::current_path()));
   // Create the file ourselves with 0600 so SQLite (and its journal files, which copy the
   // database file's mode) never exist with wider permissions.
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return failure(fmt::format("cannot open the journal {}: {}", path.string(), strerror(errno)));
+  RB_TRY_ASSIGN(int fd, open_state_file(path));
   fchmod(fd, 0600);
   close(fd);
   sqlite3* db = nullptr;

@@ -38,11 +38,11 @@ std::optional<LockHolder> parse_holder(const std::string& text) {
   return LockHolder::from_json(j);
 }
 
+// The lock folder must be the user's own, and the lock file a regular file of theirs: a link
+// planted at the lock's path would otherwise make acquire, release and `unlock` truncate its target.
 Result<int> open_lock_file(const fs::path& path) {
-  RB_TRY(ensure_private_dir(path.parent_path()));
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return failure(fmt::format("cannot open lock file {}: {}", path.string(), strerror(errno)));
-  return fd;
+  RB_TRY(ensure_state_dir(path.parent_path()));
+  return open_state_file(path);
 }
 
 std::string unlock_hint(const std::string& env) {
@@ -50,6 +50,22 @@ std::string unlock_hint(const std::string& env) {
       "the process that held it is gone, so its rollback may be incomplete: check `rollback history --env {0}` "
       "and `rollback status --env {0}`, then break the lock with `rollback unlock --env {0}`",
       env);
+}
+
+Error held_error(const std::string& env, const std::optional<LockHolder>& current) {
+  return lock_error(
+      fmt::format("{} is locked: another rollback is running, by {}", env,
+                  current ? current->describe() : std::string("an unknown process")),
+      fmt::format("wait for it to finish (`rollback history --env {}` shows it); two rollbacks of one "
+                  "environment at once would fight each other",
+                  env));
+}
+
+Error stale_error(const std::string& env, const LockHolder& stale) {
+  Error err = lock_error(fmt::format("{} has a lock left by a process that died: {}", env, stale.describe()),
+                         unlock_hint(env));
+  err.tag = "stale";
+  return err;
 }
 
 }  // namespace
@@ -94,20 +110,12 @@ Result<EnvironmentLock> EnvironmentLock::acquire(const fs::path& dir, const std:
     auto current = parse_holder(read_fd(fd));
     close(fd);
     if (e != EWOULDBLOCK) return failure(fmt::format("cannot lock {}: {}", path.string(), strerror(e)));
-    return lock_error(
-        fmt::format("{} is locked: another rollback is running, by {}", env,
-                    current ? current->describe() : std::string("an unknown process")),
-        fmt::format("wait for it to finish (`rollback history --env {}` shows it); two rollbacks of one "
-                    "environment at once would fight each other",
-                    env));
+    return held_error(env, current);
   }
   if (auto stale = parse_holder(read_fd(fd))) {
     flock(fd, LOCK_UN);
     close(fd);
-    Error err = lock_error(fmt::format("{} has a lock left by a process that died: {}", env, stale->describe()),
-                           unlock_hint(env));
-    err.tag = "stale";
-    return err;
+    return stale_error(env, *stale);
   }
   std::string data = dump_json(holder.to_json()) + "\n";
   if (ftruncate(fd, 0) != 0 || pwrite(fd, data.data(), data.size(), 0) != static_cast<ssize_t>(data.size())) {
@@ -122,7 +130,8 @@ Result<EnvironmentLock> EnvironmentLock::acquire(const fs::path& dir, const std:
 Result<LockInspection> EnvironmentLock::inspect(const fs::path& dir, const std::string& app, const std::string& env) {
   fs::path path = path_for(dir, app, env);
   std::error_code ec;
-  if (!fs::exists(path, ec)) return LockInspection{};
+  // symlink_status: a link planted at the path (even a dangling one) is refused by open_lock_file.
+  if (!fs::exists(fs::symlink_status(path, ec))) return LockInspection{};
   RB_TRY_ASSIGN(int fd, open_lock_file(path));
   LockInspection out;
   out.holder = parse_holder(read_fd(fd));
@@ -134,6 +143,15 @@ Result<LockInspection> EnvironmentLock::inspect(const fs::path& dir, const std::
   }
   close(fd);
   return out;
+}
+
+Status EnvironmentLock::check_available(const fs::path& dir, const std::string& app, const std::string& env) {
+  RB_TRY_ASSIGN(LockInspection seen, inspect(dir, app, env));
+  if (seen.state == LockState::Held) return held_error(env, seen.holder);
+  if (seen.state == LockState::Stale && seen.holder) return stale_error(env, *seen.holder);
+  // The folder must also be usable when the lock is really taken.
+  RB_TRY(ensure_state_dir(dir));
+  return {};
 }
 
 Result<LockInspection> EnvironmentLock::break_stale(const fs::path& dir, const std::string& app, const std::string& env) {

@@ -40,6 +40,9 @@ class EnvironmentLock {
   // Looks at the lock without taking it.
   static Result<LockInspection> inspect(const std::filesystem::path& dir, const std::string& app,
                                         const std::string& env);
+  // What acquire would answer, without taking the lock (for dry runs): the same Locked errors
+  // (held, or stale with tag "stale") and the same refusals of an unsafe lock folder or file.
+  static Status check_available(const std::filesystem::path& dir, const std::string& app, const std::string& env);
   // Removes a stale lock. Refuses (ExitCode::Locked) when a live process holds it.
   static Result<LockInspection> break_stale(const std::filesystem::path& dir, const std::string& app,
                                             const std::string& env);

@@ -330,6 +330,7 @@ Result<AlembicRun> run_alembic(CommandRunner& runner, const MigrationsSetup& set
   o.cwd = setup.alembic_dir;
   if (!setup.url_text.empty()) o.env_set[setup.url_env] = setup.url_text;
   o.timeout = timeout;
+  o.forward_signals = false;  // Ctrl-C lets a started downgrade finish (docs/DATABASE.md)
   o.on_line = [&](std::string_view line, bool) {
     std::string l(line);
     tail.push_back(l);

@@ -67,9 +67,11 @@ Status Git::check_repository() {
 }
 
 Status Git::fetch(const std::string& remote, const std::string& branch) {
+  RB_TRY(check_remote_name(remote));
   RB_TRY(check_branch_name(branch));
   std::string refspec = fmt::format("+refs/heads/{}:{}", branch, remote_ref(remote, branch));
-  std::vector<std::string> args{"fetch", "--no-tags", "--quiet", remote, refspec};
+  // "--" ends the options: the remote can never be read as one.
+  std::vector<std::string> args{"fetch", "--no-tags", "--quiet", "--", remote, refspec};
   RB_TRY_ASSIGN(ProcessResult r, try_run(args, RunOptions::network()));
   if (r.ok()) return {};
   std::string err = stderr_excerpt(r.err);
@@ -139,12 +141,76 @@ Status check_branch_name(const std::string& branch) {
   return {};
 }
 
+Status check_remote_name(const std::string& remote) {
+  auto bad = [&](std::string why) {
+    return usage_error(fmt::format("invalid git remote name \"{}\" (remote: in rollback.yaml): {}", remote, why),
+                       "set remote: to the name of a remote of the repository, as `git remote` lists it (e.g. origin)");
+  };
+  if (remote.empty()) return bad("it is empty");
+  if (remote.size() > kMaxRemoteName) return bad(fmt::format("it is longer than {} characters", kMaxRemoteName));
+  if (remote.front() == '-') return bad("it starts with '-', so git would read it as an option");
+  if (remote.front() == '.' || remote.front() == '/' || remote.back() == '/') return bad("bad first or last character");
+  if (contains(remote, "..") || contains(remote, "//")) return bad("it contains '..' or '//'");
+  for (unsigned char c : remote) {
+    if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-' || c == '/'))
+      return bad("only letters, digits, '.', '_', '-' and '/' are allowed in a remote name");
+  }
+  return {};
+}
+
 Status check_commit_id(const std::string& id) {
   bool hex = !id.empty();
   for (unsigned char c : id) hex = hex && std::isxdigit(c);
   if (!hex || id.size() < 4 || id.size() > 64) {
     return usage_error(fmt::format("\"{}\" is not a commit id (expected 4 to 64 hex digits)", id),
                        "give the sha as shown by `git log --oneline`");
+  }
+  return {};
+}
+
+Result<FolderFreshness> compare_folder_with_branch(Git& git, const std::string& remote, const std::string& branch,
+                                                   const std::string& folder) {
+  RB_TRY(git.fetch(remote, branch));
+  FolderFreshness out;
+  RB_TRY_ASSIGN(out.branch_tip, git.resolve_commit(remote_ref(remote, branch)));
+  // ":(top)" is not used: the folder is relative to the repository folder, like rollback.yaml's paths.
+  RB_TRY_ASSIGN(std::string diff, git.run({"diff", "--name-status", "--no-renames", "--no-color", "--no-ext-diff",
+                                           out.branch_tip, "--", folder}));
+  for (auto& line : split(trim(diff), '\n'))
+    if (!trim(line).empty()) out.differences.push_back(trim(line));
+  RB_TRY_ASSIGN(std::string untracked, git.run({"ls-files", "--others", "--exclude-standard", "-z", "--", folder}));
+  for (auto& f : split(untracked, '\0'))
+    if (!f.empty()) out.differences.push_back("?\t" + f);
+  return out;
+}
+
+Status check_new_remote_branch(Git& git, const std::string& remote, const std::string& branch,
+                               const std::vector<std::string>& environment_branches) {
+  RB_TRY(check_remote_name(remote));
+  RB_TRY(check_branch_name(branch));
+  for (const auto& env_branch : environment_branches) {
+    if (env_branch == branch) {
+      Error e = refusal(fmt::format("--push-branch {} is the branch of a configured environment: --push-branch pushes "
+                                    "to a new branch for a pull request, never to an environment's branch",
+                                    branch),
+                        "choose a new branch name such as rollback/<what>; to push to the environment's branch, "
+                        "leave out --push-branch");
+      e.tag = "environment-branch";
+      return e;
+    }
+  }
+  std::vector<std::string> args{"ls-remote", "--heads", "--", remote, "refs/heads/" + branch};
+  RB_TRY_ASSIGN(ProcessResult r, git.try_run(args, RunOptions::network()));
+  if (!r.ok()) {
+    return failure(fmt::format("cannot check whether {} exists: `{}` failed ({}):\n{}", remote_display(remote, branch),
+                               format_argv(full_argv(git.repo(), args)), r.describe(), stderr_excerpt(r.err)),
+                   fmt::format("check access to {} and retry", remote));
+  }
+  if (!trim(r.out).empty()) {
+    Error e = refusal(fmt::format("--push-branch {} already exists on {}: it must be a new branch", branch, remote),
+                      fmt::format("choose another name (`git ls-remote --heads {}` lists the branches there)", remote));
+    e.tag = "branch-exists";
+    return e;
   }
   return {};
 }

@@ -24,6 +24,10 @@ constexpr std::chrono::milliseconds kNetworkTimeout = std::chrono::minutes(10);
 // may also run the user's hooks and signing (gpg may wait for a pinentry). Generous on purpose.
 constexpr std::chrono::milliseconds kLocalTimeout = std::chrono::minutes(5);
 
+// Longest remote name accepted; git has no limit, 100 matches the rollback id limit of
+// check_rollback_id and is far above any real remote name ("origin", "upstream").
+constexpr size_t kMaxRemoteName = 100;
+
 struct RunOptions {
   std::optional<std::string> stdin_data;
   std::chrono::milliseconds timeout = kLocalTimeout;
@@ -86,6 +90,11 @@ std::string remote_display(const std::string& remote, const std::string& branch)
 // no leading '-', no "..", no whitespace or control characters, none of ~^:?*[\ .
 Status check_branch_name(const std::string& branch);
 
+// Validates a git remote name from the configuration (Usage error otherwise): letters, digits,
+// '.', '_', '-' and '/', not starting with '-' or '.', no "..", at most kMaxRemoteName characters.
+// A value starting with '-' would otherwise be read by git as an option (`--upload-pack=...`).
+Status check_remote_name(const std::string& remote);
+
 // Validates a user-given commit id: 4 to 64 hex digits (Usage error otherwise). Symbolic
 // names (HEAD, branch names) are refused on purpose: they would be resolved in the user's
 // clone, which may differ from the environment's branch.
@@ -94,5 +103,23 @@ Status check_commit_id(const std::string& id);
 // git's stderr lines worth showing in an error: everything except `hint:` lines (advice
 // such as "git pull" that does not apply here), trailing whitespace removed.
 std::string stderr_excerpt(const std::string& err);
+
+// How a folder of the checkout compares with the environment's branch as fetched, so a layer
+// that reads files from the checkout (the Alembic scripts) can tell a stale one.
+struct FolderFreshness {
+  std::string branch_tip;                // full sha of refs/remotes/<remote>/<branch> after the fetch
+  std::vector<std::string> differences;  // "M\tpath" / "A\tpath" / "D\tpath" (working tree vs the tip), "?\tpath" untracked
+  bool fresh() const { return differences.empty(); }
+};
+// Fetches <remote>/<branch> and compares `folder` (relative to the repository folder of `git`)
+// in the working tree, uncommitted and untracked files included, with the branch's tip.
+Result<FolderFreshness> compare_folder_with_branch(Git& git, const std::string& remote, const std::string& branch,
+                                                   const std::string& folder);
+
+// Refuses (Refused, tag "branch-exists" / "environment-branch") a branch meant to be new on
+// `remote`: one of `environment_branches` (pushing there would bypass review), or a branch that
+// already exists there (`git ls-remote --heads`). Network errors are returned as Failed.
+Status check_new_remote_branch(Git& git, const std::string& remote, const std::string& branch,
+                               const std::vector<std::string>& environment_branches);
 
 }  // namespace rb::git

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "util/clock.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
@@ -15,12 +16,14 @@ fs::path ScratchWorktree::scratch_dir() const { return tmp_ ? tmp_->path() : fs:
 
 Status ScratchWorktree::add(const std::string& commit) {
   if (tmp_) return failure("internal error: scratch worktree added twice");
+  if (interrupted()) return interrupted_error("interrupted: the scratch worktree was not created");
+  RB_TRY(check_commit_id(commit));
   RB_TRY_ASSIGN(TempDir tmp, TempDir::create("rollback-revert"));
   tmp_.emplace(std::move(tmp));
   path_ = tmp_->path() / "worktree";
   // --no-checkout + reset: the same files as a checkout, without running the user's
   // post-checkout hook (which may install dependencies or be slow) in a throwaway tree.
-  RB_TRY(repo_.run({"worktree", "add", "--detach", "--no-checkout", path_.string(), commit}));
+  RB_TRY(repo_.run({"worktree", "add", "--detach", "--no-checkout", "--", path_.string(), commit}));
   added_ = true;
   RB_TRY(git().run({"reset", "--hard", "--quiet", commit}));
   return {};
@@ -30,7 +33,7 @@ ScratchWorktree::~ScratchWorktree() {
   if (!tmp_) return;
   bool removed = false;
   if (added_) {
-    auto r = repo_.try_run({"worktree", "remove", "--force", path_.string()});
+    auto r = repo_.try_run({"worktree", "remove", "--force", "--", path_.string()});
     removed = r.ok() && r->ok();
     if (!removed) log_debug("git worktree remove {} failed: {}", path_.string(), r.ok() ? r->err : r.error().message);
   }
@@ -67,7 +70,11 @@ std::string conflict_lines(const std::string& out, const std::string& err) {
 
 }  // namespace
 
-Result<RevertCommit> create_revert(Git& git, const Plan& plan, const std::string& onto_arg) {
+namespace {
+
+// The revert up to (and, with `commit`, including) the commit: shared by create_revert and
+// check_revert so a dry run refuses exactly what the real run refuses.
+Result<RevertCommit> revert_in_worktree(Git& git, const Plan& plan, const std::string& onto_arg, bool commit) {
   const std::string onto = onto_arg.empty() ? plan.base_sha : onto_arg;
   if (plan.commits.empty()) return failure("internal error: nothing to revert in the plan");
   ScratchWorktree worktree(git);
@@ -113,6 +120,7 @@ Result<RevertCommit> create_revert(Git& git, const Plan& plan, const std::string
     e.tag = "empty";
     return e;
   }
+  if (!commit) return RevertCommit{std::string(), onto};
 
   fs::path message_file = worktree.scratch_dir() / "message";
   RB_TRY(write_private_file(message_file, plan.message));
@@ -130,6 +138,17 @@ Result<RevertCommit> create_revert(Git& git, const Plan& plan, const std::string
   return RevertCommit{trim(head), onto};
 }
 
+}  // namespace
+
+Result<RevertCommit> create_revert(Git& git, const Plan& plan, const std::string& onto) {
+  return revert_in_worktree(git, plan, onto, true);
+}
+
+Status check_revert(Git& git, const Plan& plan) {
+  RB_TRY(revert_in_worktree(git, plan, {}, false));
+  return {};
+}
+
 Result<std::string> create_local_branch(Git& git, const std::string& rollback_id, const std::string& sha) {
   RB_TRY(check_rollback_id(rollback_id));
   std::string branch = "rollback/" + rollback_id;
@@ -139,7 +158,7 @@ Result<std::string> create_local_branch(Git& git, const std::string& rollback_id
     return usage_error(fmt::format("branch {} already exists in {}", branch, git.repo().string()),
                        fmt::format("delete it (`git branch -D {}`) or use another rollback id", branch));
   }
-  RB_TRY(git.run({"branch", "--no-track", branch, sha}));
+  RB_TRY(git.run({"branch", "--no-track", "--", branch, sha}));
   return branch;
 }
 
@@ -167,8 +186,9 @@ namespace {
 Result<PushResult> push_once(Git& git, const Plan& plan, const std::string& sha, const std::string& branch,
                              const std::string& base, bool& race) {
   race = false;
+  RB_TRY(check_remote_name(plan.remote));
   std::string ref = "refs/heads/" + branch;
-  std::vector<std::string> args{"push", plan.remote, fmt::format("{}:{}", sha, ref)};
+  std::vector<std::string> args{"push", "--", plan.remote, fmt::format("{}:{}", sha, ref)};
   RB_TRY_ASSIGN(ProcessResult r, git.try_run(args, RunOptions::network()));
   if (r.ok()) return PushResult{sha, base, ref, 1, stderr_excerpt(r.err)};
   PushRejection rej = parse_push_error(r.err);

@@ -59,6 +59,11 @@ struct RevertCommit {
 //  - Failed: anything else, with git's stderr.
 Result<RevertCommit> create_revert(Git& git, const Plan& plan, const std::string& onto = {});
 
+// The checks of create_revert without the commit, for a dry run: the revert is applied in a
+// scratch worktree (removed afterwards) and the same "conflict" and "empty" refusals come back.
+// Only objects git writes while reverting are added to the repository; no ref changes.
+Status check_revert(Git& git, const Plan& plan);
+
 // For --no-push: creates branch rollback/<id> pointing at `sha` in the user's repository
 // (a ref only; nothing is checked out). Usage error if the branch already exists.
 // Returns the branch name.

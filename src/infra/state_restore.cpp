@@ -254,6 +254,9 @@ Result<StateRestoreReport> restore_state(StateObjectStore& store, LockTable* loc
   auto warn = [&](const std::string& m) {
     if (hooks.warn) hooks.warn(m);
   };
+  auto start = [&](const char* step) {
+    if (hooks.step_started) hooks.step_started(step);
+  };
   auto done = [&](const char* step, const nlohmann::json& facts) {
     report.steps_done.emplace_back(step);
     if (hooks.step_done) hooks.step_done(step, facts);
@@ -275,6 +278,7 @@ Result<StateRestoreReport> restore_state(StateObjectStore& store, LockTable* loc
     if (with_table || req.use_lockfile) emit("Terraform's lock is free (dry run: not taken)");
   } else {
     LockInfo info = new_lock_info(std::string(kRestoreOperation), loc.lock_id(), req.lock_info, clock.wall_now());
+    start(kStepLock);
     RB_TRY(guard.acquire(info));
     report.lock_id = info.id;
     auto where = guard.describe();
@@ -290,6 +294,7 @@ Result<StateRestoreReport> restore_state(StateObjectStore& store, LockTable* loc
   RB_TRY(stop_if_interrupted(kStepLock));
 
   // 2. The current state and its digest.
+  if (!req.dry_run) start(kStepReadCurrent);
   RB_TRY_ASSIGN(StateVersions versions, list_state_versions(store, loc));
   std::optional<std::string> current;
   if (const StateVersion* cur = versions.current()) {
@@ -336,6 +341,7 @@ Result<StateRestoreReport> restore_state(StateObjectStore& store, LockTable* loc
   RB_TRY(stop_if_interrupted(kStepReadCurrent));
 
   // 3. The version to restore.
+  if (!req.dry_run) start(kStepReadTarget);
   RB_TRY_ASSIGN(const StateVersion* target, find_state_version(versions, loc, req.version_id));
   report.target_version_id = target->version_id;
   if (target->is_current) {
@@ -373,6 +379,7 @@ Result<StateRestoreReport> restore_state(StateObjectStore& store, LockTable* loc
   RB_TRY(stop_if_interrupted(kStepReadTarget));
 
   // 4. Backup of the current state.
+  start(kStepBackup);
   if (current) {
     if (auto st = write_private_file(req.backup_path, *current); !st) {
       Error e = st.take_error();
@@ -391,6 +398,7 @@ Result<StateRestoreReport> restore_state(StateObjectStore& store, LockTable* loc
   RB_TRY(stop_if_interrupted(kStepBackup));
 
   // 5. The write. From here on Ctrl-C waits until the digest matches the state again.
+  start(kStepWrite);
   auto put = store.put_object(loc.bucket, loc.key, report.prepared.bytes, /*if_none_match=*/false);
   if (put) {
     report.new_version_id = *put;
@@ -419,6 +427,7 @@ Result<StateRestoreReport> restore_state(StateObjectStore& store, LockTable* loc
 
   // 6. The digest Terraform checks on every read.
   if (with_table) {
+    start(kStepDigest);
     auto st = locks->put_item(req.dynamodb_table, loc.digest_lock_id(), kDigestAttribute, report.prepared.md5_hex,
                               /*only_if_absent=*/false);
     if (!st) {
@@ -441,6 +450,7 @@ Result<StateRestoreReport> restore_state(StateObjectStore& store, LockTable* loc
   report.interrupted = interrupted();
 
   // 7. Release the lock.
+  start(kStepUnlock);
   if (guard.held()) {
     auto where = guard.describe();
     if (auto st = guard.release(); !st) {

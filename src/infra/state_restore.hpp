@@ -90,6 +90,10 @@ struct StateRestoreReport {
 struct StateRestoreHooks {
   std::function<void(const std::string& message)> event;  // a progress line worth journaling
   std::function<void(const std::string& message)> warn;   // something the user must notice
+  // Before each step is attempted (lock, backup, write, digest, unlock: the ones that change
+  // something), so a journal fed by it is a write-ahead log: a process killed mid-step leaves
+  // "started" without "done" for that step.
+  std::function<void(const std::string& step)> step_started;
   // After each completed step: its name and facts about it (paths, version ids, digests).
   std::function<void(const std::string& step, const nlohmann::json& facts)> step_done;
   // After step 3: show what would be written (also in a dry run).

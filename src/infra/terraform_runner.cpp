@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
+#include "util/clock.hpp"
 #include "util/strings.hpp"
 
 namespace rb::infra {
@@ -12,6 +15,19 @@ constexpr const char* kInput = "-input=false";
 constexpr const char* kNoColor = "-no-color";
 
 }  // namespace
+
+std::optional<std::string> held_state_lock_id(std::string_view output) {
+  if (output.find("Error acquiring the state lock") == std::string_view::npos) return std::nullopt;
+  for (auto& raw : split(output, '\n')) {
+    std::string line = trim(raw);
+    if (!line.starts_with("ID:")) continue;
+    std::string id = trim(line.substr(3));
+    bool plain = !id.empty() && id.size() <= kMaxLockIdLength;
+    for (unsigned char c : id) plain = plain && (std::isalnum(c) || c == '-' || c == '_' || c == '.');
+    if (plain) return id;
+  }
+  return std::nullopt;
+}
 
 std::string last_lines(std::string_view text, size_t n) {
   std::vector<std::string> lines;
@@ -42,8 +58,21 @@ Result<ProcessResult> TerraformRunner::run(const std::vector<std::string>& args,
   popts.timeout = options_.timeout;
   if (stream && options_.on_line) popts.on_line = options_.on_line;
 
+  // After Ctrl-C (or a closed output pipe) nothing new is started: only cleanup runs from here.
+  if (interrupted())
+    return interrupted_error(fmt::format("interrupted before `{}`: it was not started", format_argv(argv)));
   auto result = runner_.run(argv, popts);
   if (!result) return result.take_error();
+  if (result->interrupted) {
+    // The signal was passed on to Terraform, which stops the way it does on Ctrl-C: it finishes
+    // or cancels the operation in progress and releases the state lock it took.
+    Error e = interrupted_error(fmt::format("interrupted while `{}` ran: the signal was passed on to it and it stopped "
+                                            "({})",
+                                            format_argv(argv), result->describe()));
+    e.hint = "Terraform releases its state lock when it stops this way; if the next plan reports the state as "
+             "locked, its error names the `terraform force-unlock` command that releases it";
+    return e;
+  }
   if (result->ok()) return result;
 
   std::string where = options_.working_dir.empty() ? std::string() : fmt::format(" in {}", options_.working_dir.string());
@@ -54,6 +83,13 @@ Result<ProcessResult> TerraformRunner::run(const std::vector<std::string>& args,
   Error err = failure(std::move(message), hint);
   // Terraform says so only in its output; the cause is recorded here, once, as a tag.
   err.tag = contains(result->err, kStalePlanText) || contains(result->out, kStalePlanText) ? kTagStalePlan : "terraform";
+  if (auto id = held_state_lock_id(result->err + "\n" + result->out)) {
+    err.tag = "terraform-state-locked";
+    err.hint = fmt::format(
+        "Terraform's state lock {0} is held. If no Terraform run is going on (e.g. one of ours was killed), release "
+        "it with: cd {1} && {2} force-unlock -force {0}; otherwise wait for that run to finish",
+        *id, options_.working_dir.empty() ? std::string(".") : options_.working_dir.string(), options_.binary);
+  }
   return err;
 }
 

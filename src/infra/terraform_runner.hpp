@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,14 @@ class TerraformRunner {
   CommandRunner& runner_;
   TerraformRunnerOptions options_;
 };
+
+// The longest lock ID accepted from Terraform's output: its IDs are UUIDs (36 characters); a
+// longer value is not an ID and is not put in a command for the user to run.
+inline constexpr size_t kMaxLockIdLength = 64;
+
+// The lock ID in Terraform's "Error acquiring the state lock" block ("  ID:        <uuid>"),
+// so the error can name the exact `terraform force-unlock` command; nullopt when there is none.
+std::optional<std::string> held_state_lock_id(std::string_view output);
 
 // The last `n` non-empty lines of `text`, joined with newlines.
 std::string last_lines(std::string_view text, size_t n);

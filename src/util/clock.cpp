@@ -8,10 +8,16 @@ namespace rb {
 namespace {
 
 volatile std::sig_atomic_t g_interrupted = 0;
+volatile std::sig_atomic_t g_count = 0;
+volatile std::sig_atomic_t g_last_signal = 0;
 // How often a sleeping wait checks for Ctrl-C.
 constexpr auto kInterruptPollSlice = std::chrono::milliseconds(50);
 
-extern "C" void on_interrupt(int) { g_interrupted = 1; }
+extern "C" void on_interrupt(int sig) {
+  g_interrupted = 1;
+  g_last_signal = sig;
+  g_count = g_count + 1;
+}
 
 }  // namespace
 
@@ -20,12 +26,16 @@ void install_interrupt_handlers() {
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0;  // no SA_RESTART: blocking calls return EINTR so waits end promptly
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) sigaction(sig, &sa, nullptr);
 }
 
 bool interrupted() { return g_interrupted != 0; }
-void clear_interrupted() { g_interrupted = 0; }
+void clear_interrupted() {
+  g_interrupted = 0;
+  g_last_signal = 0;
+}
+unsigned interrupt_count() { return static_cast<unsigned>(g_count); }
+int last_interrupt_signal() { return g_last_signal; }
 
 bool SystemClock::sleep_for(std::chrono::milliseconds d) {
   auto end = std::chrono::steady_clock::now() + d;

@@ -22,10 +22,16 @@ class SystemClock final : public Clock {
   bool sleep_for(std::chrono::milliseconds d) override;
 };
 
-// SIGINT/SIGTERM set a flag instead of killing the process, so locks are released and the
-// journal records the interruption. Installed once by main.
+// SIGINT, SIGTERM, SIGHUP and SIGPIPE set a flag instead of killing the process, so locks are
+// released, temporary worktrees and files removed and the journal records the interruption.
+// SIGPIPE (the reader of our output went away, e.g. `rollback ... | head`) therefore never kills
+// the tool mid-way: the write fails with EPIPE and the run stops as interrupted. Installed once by main.
 void install_interrupt_handlers();
 bool interrupted();
 void clear_interrupted();  // for tests
+// How many of those signals arrived so far (run_process forwards the ones that arrive while a
+// child runs), and the last one (0: none).
+unsigned interrupt_count();
+int last_interrupt_signal();
 
 }  // namespace rb

@@ -1,6 +1,7 @@
 #include "util/fs.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,10 +79,109 @@ Status ensure_private_dir(const fs::path& path) {
   return {};
 }
 
+namespace {
+
+Error unsafe(std::string message, std::string hint, const char* tag) {
+  Error e = refusal(std::move(message), std::move(hint));
+  e.tag = tag;
+  return e;
+}
+
+std::string mode_text(mode_t m) { return fmt::format("{:04o}", m & 07777); }
+
+}  // namespace
+
+Status ensure_state_dir(const fs::path& path_arg) {
+  if (path_arg.empty()) return {};
+  const fs::path path = fs::absolute(path_arg).lexically_normal();
+  const uid_t me = geteuid();
+  // The folders above, before anything is created in them: a folder another user owns, or may
+  // write to without the sticky bit, lets them rename ours away and plant their own.
+  for (fs::path up = path.parent_path(); !up.empty(); up = up.parent_path()) {
+    struct stat ust {};
+    if (stat(up.c_str(), &ust) == 0) {
+      bool owner_ok = ust.st_uid == me || ust.st_uid == 0;
+      bool write_ok = !(ust.st_mode & (S_IWGRP | S_IWOTH)) || (ust.st_mode & S_ISVTX);
+      if (!owner_ok || !write_ok)
+        return unsafe(fmt::format("state folder {} is inside {}, which {} (mode {}, uid {}): another user could "
+                                  "replace the state folder",
+                                  path.string(), up.string(),
+                                  !owner_ok ? "belongs to another user" : "others may write to without the sticky bit",
+                                  mode_text(ust.st_mode), ust.st_uid),
+                      "keep the state under a folder of your own: set XDG_STATE_HOME (or HOME) to one",
+                      "unsafe-dir");
+    } else if (errno != ENOENT) {
+      return failure(fmt::format("cannot inspect folder {}: {}", up.string(), strerror(errno)));
+    }
+    if (up == up.root_path()) break;
+  }
+  RB_TRY(ensure_private_dir(path));
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0)
+    return failure(fmt::format("cannot inspect folder {}: {}", path.string(), strerror(errno)));
+  if (S_ISLNK(st.st_mode))
+    return unsafe(fmt::format("state folder {} is a symbolic link: rollback keeps its journal and locks only in a "
+                              "real folder, so a link planted there cannot redirect them",
+                              path.string()),
+                  fmt::format("replace the link with a folder of your own (`rm {0} && mkdir -m 700 {0}`), or point "
+                              "XDG_STATE_HOME / ROLLBACK_LOCK_DIR / ROLLBACK_JOURNAL at one",
+                              path.string()),
+                  "unsafe-dir");
+  if (!S_ISDIR(st.st_mode))
+    return usage_error(fmt::format("state folder {} is not a folder", path.string()),
+                       "remove it or point XDG_STATE_HOME / ROLLBACK_LOCK_DIR / ROLLBACK_JOURNAL elsewhere");
+  if (st.st_uid != me)
+    return unsafe(fmt::format("state folder {} belongs to uid {}, not to you (uid {}): another user could replace "
+                              "the journal or the locks in it",
+                              path.string(), st.st_uid, me),
+                  fmt::format("use a folder of your own: set XDG_STATE_HOME (or HOME), or take it over with "
+                              "`chown {} {}` if it is yours",
+                              me, path.string()),
+                  "unsafe-dir");
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return unsafe(fmt::format("state folder {} is writable by others (mode {}): they could replace the journal or the "
+                              "locks in it",
+                              path.string(), mode_text(st.st_mode)),
+                  fmt::format("make it private: `chmod 700 {}`", path.string()), "unsafe-dir");
+  return {};
+}
+
+Result<int> open_state_file(const fs::path& path) {
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ELOOP)
+      return unsafe(fmt::format("{} is a symbolic link: rollback never follows a link where it keeps state",
+                                path.string()),
+                    fmt::format("look at where it points (`ls -l {0}`), then remove the link (`rm {0}`)", path.string()),
+                    "unsafe-file");
+    return failure(fmt::format("cannot open {}: {}", path.string(), strerror(e)));
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return failure(fmt::format("cannot inspect {}: {}", path.string(), strerror(e)));
+  }
+  std::string problem;
+  if (!S_ISREG(st.st_mode)) problem = "is not a regular file";
+  else if (st.st_uid != geteuid()) problem = fmt::format("belongs to uid {}, not to you (uid {})", st.st_uid, geteuid());
+  else if (st.st_nlink != 1) problem = fmt::format("has {} hard links: writing it would change the other names too", st.st_nlink);
+  if (!problem.empty()) {
+    close(fd);
+    return unsafe(fmt::format("{} {}: refusing to use it as rollback state", path.string(), problem),
+                  fmt::format("look at it (`ls -li {0}`), then remove it (`rm {0}`) if it is not yours to keep", path.string()),
+                  "unsafe-file");
+  }
+  return fd;
+}
+
 Status write_private_file(const fs::path& path, const std::string& data) {
   if (path.has_parent_path()) RB_TRY(ensure_private_dir(path.parent_path()));
   std::string tmp = path.string() + fmt::format(".tmp.{}", getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A leftover of this pid is ours to replace; O_EXCL | O_NOFOLLOW: never write through a link.
+  unlink(tmp.c_str());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return failure(fmt::format("cannot create {}: {}", tmp, strerror(errno)));
   fchmod(fd, 0600);
   size_t off = 0;
@@ -127,7 +227,10 @@ TempDir::~TempDir() {
 fs::path default_state_dir() {
   if (const char* xdg = getenv("XDG_STATE_HOME"); xdg && *xdg) return fs::path(xdg) / "rollback";
   const char* home = getenv("HOME");
-  return fs::path(home && *home ? home : "/tmp") / ".local" / "state" / "rollback";
+  if (home && *home) return fs::path(home) / ".local" / "state" / "rollback";
+  if (struct passwd* pw = getpwuid(geteuid()); pw && pw->pw_dir && *pw->pw_dir)
+    return fs::path(pw->pw_dir) / ".local" / "state" / "rollback";
+  return fs::path(fmt::format("/tmp/rollback-{}", geteuid()));
 }
 
 }  // namespace rb

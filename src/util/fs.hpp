@@ -26,6 +26,19 @@ Status write_private_file(const std::filesystem::path& path, const std::string& 
 // Creates the folder (and parents) with mode 0700 if missing.
 Status ensure_private_dir(const std::filesystem::path& path);
 
+// For folders that hold state (journal, locks): creates it like ensure_private_dir, then refuses
+// it (ExitCode::Refused, tag "unsafe-dir") unless it is a real folder (not a symbolic link) owned
+// by this user and not writable by group or others, and every folder above it is owned by this
+// user or root and writable by others only with the sticky bit (like /tmp). The error names the
+// folder and the command that fixes it.
+Status ensure_state_dir(const std::filesystem::path& path);
+
+// Opens a state file (lock, journal) for reading and writing, creating it with mode 0600 when
+// missing, without ever following a symbolic link (O_NOFOLLOW), and refuses (Refused, tag
+// "unsafe-file") anything but a regular file owned by this user with a single link. Returns the
+// file descriptor (close-on-exec).
+Result<int> open_state_file(const std::filesystem::path& path);
+
 // A uniquely named folder under $TMPDIR (mode 0700), removed with everything in it on destruction.
 class TempDir {
  public:
@@ -41,7 +54,8 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// $XDG_STATE_HOME/rollback, or ~/.local/state/rollback.
+// $XDG_STATE_HOME/rollback, or ~/.local/state/rollback; with HOME unset, the home folder of the
+// user's passwd entry; without one, /tmp/rollback-<uid> (checked by ensure_state_dir like any other).
 std::filesystem::path default_state_dir();
 
 }  // namespace rb

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "util/clock.hpp"
 #include "util/log.hpp"
 #include "util/redact.hpp"
 
@@ -21,6 +22,16 @@ namespace {
 
 // Grace period between SIGTERM and SIGKILL when a process outlives its timeout.
 constexpr auto kKillGrace = std::chrono::seconds(3);
+
+// How often the output loop looks for a signal to forward while the child is silent. A signal
+// also interrupts poll() (no SA_RESTART), so this only bounds the delay in the rare race where
+// it lands between the check and the poll.
+constexpr int kSignalPollMs = 200;
+
+// The signal a child gets for one we received. SIGPIPE means our reader went away, not the
+// child's: the child is asked to stop the way Ctrl-C asks (Terraform and git then release their
+// locks and remove their temporary files); the others are passed on as they are.
+int forwarded_signal(int sig) { return sig == SIGPIPE ? SIGINT : sig; }
 
 std::vector<std::string> build_environment(const ProcessOptions& options) {
   std::map<std::string, std::string> env;
@@ -129,6 +140,7 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv, const Pr
     signal(SIGPIPE, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     if (!cwd.empty() && chdir(cwd.c_str()) != 0) {
       int e = errno;
       (void)!write(exec_pipe[1], &e, sizeof e);
@@ -159,16 +171,26 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv, const Pr
                    exec_errno == ENOENT ? fmt::format("install {} or put it on PATH", argv[0]) : std::string());
   }
 
-  // Feed stdin (small inputs only: written before reading output).
+  // Signals that arrived before the child started are not its business: cleanup after an
+  // interruption (removing a worktree) must still run. Only later ones are forwarded.
+  unsigned signals_seen = interrupt_count();
+
+  // Feed stdin (small inputs only: written before reading output). A child that exits without
+  // reading it must not look like our own reader going away: SIGPIPE is ignored meanwhile.
   if (options.stdin_data) {
-    signal(SIGPIPE, SIG_IGN);
+    struct sigaction ignore {}, previous {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, &previous);
     const std::string& data = *options.stdin_data;
     size_t off = 0;
     while (off < data.size()) {
       ssize_t n = write(in_pipe[1], data.data() + off, data.size() - off);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       off += static_cast<size_t>(n);
     }
+    sigaction(SIGPIPE, &previous, nullptr);
   }
   close(in_pipe[1]);
 
@@ -180,8 +202,18 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv, const Pr
   bool term_sent = false;
   std::chrono::steady_clock::time_point term_at;
   char buf[8192];
+  auto forward_signals = [&] {
+    unsigned now_seen = interrupt_count();
+    if (now_seen == signals_seen || !options.forward_signals) return;
+    signals_seen = now_seen;
+    int sig = forwarded_signal(last_interrupt_signal());
+    log_debug("run: passing signal {} on to {} (pid {})", sig, argv[0], static_cast<long>(pid));
+    kill(-pid, sig);
+    result.interrupted = true;
+  };
   while (open_fds > 0) {
-    int wait_ms = -1;
+    forward_signals();
+    int wait_ms = kSignalPollMs;
     if (options.timeout.count() > 0) wait_ms = 100;
     int r = poll(fds, 2, wait_ms);
     if (r < 0 && errno != EINTR) break;
@@ -221,8 +253,8 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv, const Pr
   split_lines(pending_err, true, options, true);
 
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  // The child closed its output but may still be running (e.g. finishing after a signal).
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) forward_signals();
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
   log_debug("run: {} ended: {}", argv[0], result.describe());

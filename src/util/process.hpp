@@ -28,6 +28,10 @@ struct ProcessOptions {
   std::function<void(std::string_view line, bool is_stderr)> on_line;
   std::chrono::milliseconds timeout{0};            // 0: no timeout; else SIGTERM, then SIGKILL
   size_t max_output = kMaxProcessOutput;           // past this on either stream the process is killed
+  // Pass the signals we receive (SIGINT, SIGTERM, SIGHUP, SIGPIPE) on to the child while it runs.
+  // Off only for a child that must finish once started (Alembic: a downgrade stopped half way on
+  // a database without transactional DDL is worse than one that completes).
+  bool forward_signals = true;
 };
 
 struct ProcessResult {
@@ -35,6 +39,7 @@ struct ProcessResult {
   int signal = 0;      // the signal that ended the process, 0 when it exited
   bool timed_out = false;
   bool output_too_large = false;  // it wrote more than max_output and was killed
+  bool interrupted = false;  // a signal we received (Ctrl-C, SIGTERM, ...) was passed on to it
   std::string out;
   std::string err;
 
@@ -45,6 +50,9 @@ struct ProcessResult {
 
 // Spawns argv[0] (looked up in PATH) and collects its output. An Error only when the
 // program could not be started at all; a non-zero exit is a ProcessResult.
+// The child runs in its own process group; every SIGINT, SIGTERM, SIGHUP or SIGPIPE this process
+// receives while it runs is passed on to that group (SIGPIPE as SIGINT), so Terraform and git
+// stop the way they do on Ctrl-C and release what they hold; then it is waited for.
 Result<ProcessResult> run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
 // The side-effect interface that layers depend on, so unit tests can substitute a fake.

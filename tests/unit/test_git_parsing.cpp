@@ -146,7 +146,7 @@ TEST(git_runner, FetchAndPushUseTheNetworkTimeout) {
   fake.answer.exit_code = 0;
   Git g(fake, "/srv/repo");
   ASSERT_TRUE(g.fetch("origin", "main").ok());
-  EXPECT_EQ(fake.calls.back(), (std::vector<std::string>{"git", "-C", "/srv/repo", "fetch", "--no-tags", "--quiet",
+  EXPECT_EQ(fake.calls.back(), (std::vector<std::string>{"git", "-C", "/srv/repo", "fetch", "--no-tags", "--quiet", "--",
                                                          "origin", "+refs/heads/main:refs/remotes/origin/main"}));
   EXPECT_EQ(fake.last_options.timeout, kNetworkTimeout);
 

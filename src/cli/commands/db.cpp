@@ -15,6 +15,8 @@
 #include "db/planner.hpp"
 #include "db/rollback.hpp"
 #include "ecs/model.hpp"
+#include "git/git.hpp"
+#include "util/log.hpp"
 #include "util/strings.hpp"
 
 namespace rb::cli {
@@ -40,11 +42,51 @@ struct DbOptions {
   bool full_backup = false;
   bool no_backup = false;
   bool accept_data_loss = false;
+  bool allow_stale_checkout = false;
 };
 
 struct DbStatusOptions {
   std::string env;
+  bool allow_stale_checkout = false;
 };
+
+// The scripts are read from the checkout (and alembic runs there): refuse when its versions
+// folder is not what the environment's branch holds, since a stale checkout shows a migration
+// reverted on the branch as pending and plans downgrades of scripts that no longer exist there.
+// Without a git repository or a reachable remote the check cannot be made: a warning says so.
+Status check_fresh_checkout(Context& ctx, const EnvironmentConfig& env, bool allow) {
+  Output& out = ctx.out();
+  const Config& cfg = ctx.config();
+  RB_TRY(git::check_remote_name(cfg.remote));
+  git::Git git(ctx.runner(), cfg.repo);
+  auto inside = git.try_run({"rev-parse", "--is-inside-work-tree"});
+  if (!inside || !inside->ok()) {
+    log_debug("{} is not a git checkout: the migrations are read as they are", cfg.repo.string());
+    return {};
+  }
+  auto compared = git::compare_folder_with_branch(git, cfg.remote, env.branch, env.migrations.versions);
+  if (!compared) {
+    out.warn(fmt::format("cannot check that {} matches {}: {}", env.migrations.versions,
+                         git::remote_display(cfg.remote, env.branch), compared.error().message));
+    return {};
+  }
+  if (compared->fresh()) return {};
+  std::string listed = "  " + join(compared->differences, "\n  ");
+  std::string what = fmt::format(
+      "the migrations in this checkout ({}) differ from {} at {} in {} file(s):\n{}", env.migrations.versions,
+      git::remote_display(cfg.remote, env.branch), compared->branch_tip.substr(0, 12), compared->differences.size(), listed);
+  if (allow) {
+    out.warn(what + "\n(--allow-stale-checkout: going on with the checkout's scripts)");
+    return {};
+  }
+  Error e = refusal(what + "\nthe scripts read here are not what " + env.name + " deploys; nothing was changed",
+                    fmt::format("update the checkout (`git -C {0} checkout {1} -- {2}`, or `git pull` on {3}), or pass "
+                                "--allow-stale-checkout if the checkout is what you mean",
+                                cfg.repo.string(), git::remote_display(cfg.remote, env.branch), env.migrations.versions,
+                                env.branch));
+  e.tag = "stale-checkout";
+  return e;
+}
 
 std::string rows_text(const std::vector<std::string>& rows) { return rows.empty() ? "no rows (base)" : join(rows, ", "); }
 
@@ -113,6 +155,7 @@ Result<Prepared> prepare(Context& ctx, const EnvironmentConfig& env, const DbOpt
   Prepared p;
   RB_TRY_ASSIGN(auto target, target_of(o));
   RB_TRY_ASSIGN(p.setup, db::resolve_setup(ctx.config().repo, env.migrations));
+  RB_TRY(check_fresh_checkout(ctx, env, o.allow_stale_checkout));
   const bool via_task = o.via == "ecs-task";
   if (!p.setup.url && !via_task) return no_url_error(p.setup);
   const auto from = split_revisions(o.from);
@@ -247,6 +290,7 @@ Status run(Context& ctx, const DbOptions& o) {
                        "the verification needs the finished run; drop --no-wait");
 
   if (g.dry_run) {
+    RB_TRY(ctx.check_lock(*env));  // the real run's first check
     RB_TRY_ASSIGN(auto p, prepare(ctx, *env, o));
     if (p.blocker) {
       out.line("dry run: the real run would be refused: " + p.blocker->message);
@@ -414,6 +458,7 @@ Status run_status(Context& ctx, const DbStatusOptions& o) {
   RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
   RB_TRY_ASSIGN(auto setup, db::resolve_setup(ctx.config().repo, env->migrations));
   if (!setup.url) return no_url_error(setup);
+  RB_TRY(check_fresh_checkout(ctx, *env, o.allow_stale_checkout));
   RB_TRY_ASSIGN(auto graph, db::load_graph(setup));
   RB_TRY_ASSIGN(auto database, db::open_database(*setup.url, setup.alembic_dir));
   RB_TRY_ASSIGN(auto rows, read_rows(*database, setup));
@@ -545,11 +590,15 @@ void register_db(CLI::App& app, GlobalOptions& g, Action& action) {
                   "What the version table holds (REV[,REV]); checked against the database, required with --via "
                   "ecs-task when there is no database URL");
   sub->add_option("--reason", opts->reason, "Why (recorded in the journal)");
+  sub->add_flag("--allow-stale-checkout", opts->allow_stale_checkout,
+                "Use the checkout's migrations even when they differ from the environment's branch");
   add_global_options(*sub, g);
 
   CLI::App* status = sub->add_subcommand(
       "status", "Where the database is: version table, pending upgrades, the graph nearby, the risk of the next downgrade");
   status->add_option("--env,-e", status_opts->env, "Environment (from rollback.yaml)")->required();
+  status->add_flag("--allow-stale-checkout", status_opts->allow_stale_checkout,
+                   "Use the checkout's migrations even when they differ from the environment's branch");
   add_global_options(*status, g);
 
   sub->callback([&g, &action, opts, status_opts, status] {

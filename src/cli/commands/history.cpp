@@ -45,6 +45,12 @@ Status run(Context& ctx, const HistoryOptions& o) {
     if (!entry->reason.empty()) out.line(fmt::format("  reason  {}", f(entry->reason)));
     out.line(fmt::format("  started {}  ended {}", f(entry->started_at), entry->ended_at.empty() ? "-" : f(entry->ended_at)));
     out.line(fmt::format("  details {}", dump_json(entry->details)));
+    // Steps are journaled as "started:X" / "done:X" events: the last one says how far it got.
+    std::string last_step;
+    for (const auto& e : events)
+      if (e.message.starts_with("started:") || e.message.starts_with("done:"))
+        last_step = e.message.substr(0, e.message.find(' '));
+    if (!last_step.empty()) out.line(fmt::format("  last step {}", f(last_step)));
     out.line("  events:");
     nlohmann::json ev = nlohmann::json::array();
     for (const auto& e : events) {
@@ -53,6 +59,7 @@ Status run(Context& ctx, const HistoryOptions& o) {
     }
     nlohmann::json j = entry_to_json(*entry);
     j["events"] = ev;
+    if (!last_step.empty()) j["last_step"] = last_step;
     out.result(j);
     return {};
   }

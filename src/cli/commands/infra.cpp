@@ -169,6 +169,7 @@ Status run_known_good(Context& ctx, const EnvironmentConfig& env, const InfraOpt
   // Under our lock and journaled from here on (a dry run plans but changes nothing).
   std::optional<LockHandle> lock;
   std::unique_ptr<RollbackRecord> record;
+  if (dry_run) RB_TRY(ctx.check_lock(env));  // the real run's first check
   if (!dry_run) {
     RB_TRY_ASSIGN(auto taken, ctx.lock(env));
     lock.emplace(std::move(taken));

@@ -339,6 +339,7 @@ Status run_restore(Context& ctx, const RestoreCliOptions& o) {
   hooks.plan = [&](const infra::StateRestoreReport& r) { print_restore_plan(out, b, r, req.dynamodb_table); };
 
   if (dry_run) {
+    RB_TRY(ctx.check_lock(*env));  // the real run's first check
     hooks.event = [&](const std::string& m) { out.line(m); };
     RB_TRY_ASSIGN(auto report, infra::restore_state(*b.store, b.locks.get(), req, hooks, ctx.clock()));
     out.line("dry run: nothing was changed (Terraform's lock was not taken, no backup, no write)");
@@ -370,14 +371,20 @@ Status run_restore(Context& ctx, const RestoreCliOptions& o) {
     out.warn(m);
     record->note("warning: " + m);
   };
+  // Each step is journaled before and after it (events are written at once), so a restore
+  // killed mid-write shows "started:write" without "done:write".
+  hooks.step_started = [&](const std::string& step) {
+    record->note("started:" + step);
+    record->checkpoint({{"last_step", "started:" + step}});
+  };
   hooks.step_done = [&](const std::string& step, const nlohmann::json& facts) {
     steps.push_back(step);
-    record->note(fmt::format("step {} done: {}", step, facts.dump()));
-    nlohmann::json d = {{"steps_done", steps}};
+    record->note(fmt::format("done:{} {}", step, facts.dump()));
+    nlohmann::json d = {{"steps_done", steps}, {"last_step", "done:" + step}};
     if (step == infra::kStepBackup) d["backup"] = facts.value("path", nlohmann::json());
     if (step == infra::kStepWrite) d["new_version_id"] = facts.value("version_id", "");
     if (step == infra::kStepLock) d["terraform_lock_id"] = facts.value("lock_id", "");
-    record->add_details(d);
+    record->checkpoint(d);
   };
   hooks.confirm = [&](const infra::StateRestoreReport& r) -> Status {
     if (r.lineage_forced) {
