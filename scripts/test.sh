@@ -26,10 +26,23 @@ for preset in "${presets[@]}"; do
     scripts/check-deps.sh --build-dir build/dev
   fi
   echo "== test ($preset)"
+  # The dev pass keeps everything the tool writes, for the secrets figure (R6) below.
+  capture=""
+  if [[ "$preset" == dev ]]; then
+    capture=$(mktemp -d /tmp/rollback-capture-XXXXXX)
+    trap 'rm -rf "$capture"' EXIT
+  fi
   # Sanitizer reports must fail the run; leak checking is on by default with ASan.
+  ROLLBACK_E2E_CAPTURE="$capture" \
   ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" \
   UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
     ctest --preset "$preset" -j 2 "$@"
+  if [[ "$preset" == dev && $# -eq 0 ]]; then
+    # The short reliability run (docs/RELIABILITY.md): fails on any broken safety promise.
+    echo "== reliability (short)"
+    ROLLBACK_BIN="$PWD/build/dev/rollback" "$PY" tests/reliability/reliability.py secrets --capture "$capture"
+    ROLLBACK_BIN="$PWD/build/dev/rollback" "$PY" tests/reliability/reliability.py run --size short
+  fi
 done
 
 # The release build, warnings as errors (the optimiser finds warnings the debug builds do not),

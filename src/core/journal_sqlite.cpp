@@ -237,6 +237,15 @@ Result<std::unique_ptr<Journal>> open_sqlite_journal(const fs::path& path) {
 
 Result<std::unique_ptr<Journal>> open_sqlite_journal_read_only(const fs::path& path) {
   std::error_code ec;
+  // Reading follows no link either: a link planted at the journal's path is refused, as when
+  // writing (open_state_file).
+  if (fs::is_symlink(fs::symlink_status(path, ec))) {
+    Error e = refusal(fmt::format("{} is a symbolic link: rollback never follows a link where it keeps state",
+                                  path.string()),
+                      fmt::format("look at where it points (`ls -l {0}`), then remove the link (`rm {0}`)", path.string()));
+    e.tag = "unsafe-file";
+    return e;
+  }
   bool exists = fs::exists(path, ec);
   sqlite3* db = nullptr;
   // No journal yet: an empty one in memory, so readers say "nothing recorded" and no file or

@@ -130,7 +130,7 @@ TEST(Config, AccountIdIsTwelveDigits) {
 
 namespace {
 
-std::string config_error(const std::string& text) {
+std::string config_error_of(const std::string& text) {
   auto cfg = parse_config(text, "/repo/rollback.yaml");
   if (cfg.ok()) return "(accepted)";
   EXPECT_EQ(cfg.error().code, ExitCode::Usage);
@@ -140,35 +140,35 @@ std::string config_error(const std::string& text) {
 }  // namespace
 
 TEST(Config, MapOrListAsKeyIsAnErrorWithLine) {
-  std::string m = config_error("app: a\nenvironments:\n  ? {x: 1}\n  : { branch: main }\n");
+  std::string m = config_error_of("app: a\nenvironments:\n  ? {x: 1}\n  : { branch: main }\n");
   EXPECT_NE(m.find("rollback.yaml:3:"), std::string::npos) << m;
   EXPECT_NE(m.find("is a mapping instead of a name"), std::string::npos) << m;
-  m = config_error("app: a\n? [1, 2]\n: x\nenvironments:\n  prod: { branch: main }\n");
+  m = config_error_of("app: a\n? [1, 2]\n: x\nenvironments:\n  prod: { branch: main }\n");
   EXPECT_NE(m.find("rollback.yaml:2:"), std::string::npos) << m;
   EXPECT_NE(m.find("is a list instead of a name"), std::string::npos) << m;
-  m = config_error("app: a\nenvironments:\n  prod: { ? [b] : main }\n");
+  m = config_error_of("app: a\nenvironments:\n  prod: { ? [b] : main }\n");
   EXPECT_NE(m.find("list instead of a name"), std::string::npos) << m;
 }
 
 TEST(Config, DuplicateKeysAreErrorsNotFirstWins) {
-  std::string m = config_error("app: a\nenvironments:\n  prod: { branch: main }\n  dev: { branch: d }\n  prod: { branch: x }\n");
+  std::string m = config_error_of("app: a\nenvironments:\n  prod: { branch: main }\n  dev: { branch: d }\n  prod: { branch: x }\n");
   EXPECT_NE(m.find("rollback.yaml:5:3: duplicate key 'prod' in 'environments' (first given on line 3)"),
             std::string::npos)
       << m;
-  m = config_error("app: a\napp: b\nenvironments:\n  prod: { branch: main }\n");
+  m = config_error_of("app: a\napp: b\nenvironments:\n  prod: { branch: main }\n");
   EXPECT_NE(m.find("duplicate key 'app'"), std::string::npos) << m;
 }
 
 TEST(Config, EnvironmentAndAppNamesAreValidated) {
   for (const char* bad : {"'../../x'", "'a;rm -rf'", "'-x'", "'a b'", "'caf\xC3\xA9'", "'.hidden'"}) {
-    std::string m = config_error(std::string("app: a\nenvironments:\n  ") + bad + ": { branch: main }\n");
+    std::string m = config_error_of(std::string("app: a\nenvironments:\n  ") + bad + ": { branch: main }\n");
     EXPECT_NE(m.find("rollback.yaml:3:3: the environment name"), std::string::npos) << bad << ": " << m;
   }
-  std::string m = config_error("app: a\nenvironments:\n  " + std::string(64, 'e') + ": { branch: main }\n");
+  std::string m = config_error_of("app: a\nenvironments:\n  " + std::string(64, 'e') + ": { branch: main }\n");
   EXPECT_NE(m.find("too long"), std::string::npos) << m;
-  EXPECT_EQ(config_error("app: a\nenvironments:\n  " + std::string(63, 'e') + ": { branch: main }\n"), "(accepted)");
-  EXPECT_EQ(config_error("app: a\nenvironments:\n  us-east-1.prod_2: { branch: main }\n"), "(accepted)");
-  m = config_error("app: \"x\\ny: 1\"\nenvironments:\n  prod: { branch: main }\n");
+  EXPECT_EQ(config_error_of("app: a\nenvironments:\n  " + std::string(63, 'e') + ": { branch: main }\n"), "(accepted)");
+  EXPECT_EQ(config_error_of("app: a\nenvironments:\n  us-east-1.prod_2: { branch: main }\n"), "(accepted)");
+  m = config_error_of("app: \"x\\ny: 1\"\nenvironments:\n  prod: { branch: main }\n");
   EXPECT_NE(m.find("the application name"), std::string::npos) << m;
   EXPECT_TRUE(check_environment_name("prod").ok());
   EXPECT_FALSE(check_environment_name("").ok());
@@ -178,7 +178,7 @@ TEST(Config, EnvironmentAndAppNamesAreValidated) {
 TEST(Config, TooManyEnvironmentsIsAClearError) {
   std::string text = "app: a\nenvironments:\n";
   for (size_t i = 0; i <= kMaxEnvironments; ++i) text += "  e" + std::to_string(i) + ": { branch: main }\n";
-  std::string m = config_error(text);
+  std::string m = config_error_of(text);
   EXPECT_NE(m.find("more than the 1000 allowed"), std::string::npos) << m;
 }
 
