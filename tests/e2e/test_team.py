@@ -390,10 +390,10 @@ class TeamNotifyTest(TeamTestCase):
         [failed] = [h for h in self.posts("/hook/") if h["event"] == "rollback.failed"]
         [entry] = self.machine_journal("alice")
         self.assertEqual(entry["outcome"], "failed")
-        # The failing signal: what the waiter saw (ECS moved the service away from the bad target).
+        # The failing signal: what the waiter saw (ECS's circuit breaker stopped the bad target).
         self.assertTrue(failed["failure"])
         self.assertEqual(failed["failure"], entry["details"]["error"])
-        self.assertIn("connect2-api-dev", failed["failure"])
+        self.assertIn("circuit breaker", failed["failure"])
         self.assertTrue(any("NOT delivered" in e and "ROLLBACK_SLACK_WEBHOOK" in e for e in entry["events"]))
         self.assertNoPlantedSecrets(r.stdout, r.stderr, json.dumps(entry))
 
