@@ -153,7 +153,7 @@ class Workspace:
         path = os.path.join(self.state, "rollback", "journal.db")
         if not os.path.exists(path):
             return []
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con = sqlite3.connect(path, timeout=10)  # not read-only: a killed writer may leave a hot journal to recover
         con.row_factory = sqlite3.Row
         try:
             rows = [dict(r) for r in con.execute("SELECT * FROM rollbacks ORDER BY started_at, id")]
