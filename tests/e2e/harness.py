@@ -184,11 +184,14 @@ class RollbackTestCase(unittest.TestCase):
     def journal_path(self):
         return os.path.join(self.state, "rollback", "journal.db")
 
-    def journal(self):
-        """Rows of the journal, newest first, as dicts (details parsed)."""
+    def journal(self, undecodable="strict"):
+        """Rows of the journal, newest first, as dicts (details parsed). `undecodable="replace"`
+        reads text that is not UTF-8 as U+FFFD instead of failing."""
         if not os.path.exists(self.journal_path()):
             return []
         con = sqlite3.connect(self.journal_path())
+        if undecodable != "strict":
+            con.text_factory = lambda b: b.decode("utf-8", undecodable)
         con.row_factory = sqlite3.Row
         rows = [dict(r) for r in con.execute("SELECT * FROM rollbacks ORDER BY started_at DESC, id DESC")]
         for r in rows:

@@ -309,18 +309,7 @@ ROWS = [
 class ByteTolerantJournal:
     def journal(self):
         """The harness's journal(), reading text that is not UTF-8 as U+FFFD instead of failing."""
-        if not os.path.exists(self.journal_path()):
-            return []
-        con = sqlite3.connect(self.journal_path())
-        con.text_factory = lambda b: b.decode("utf-8", "replace")
-        con.row_factory = sqlite3.Row
-        rows = [dict(r) for r in con.execute("SELECT * FROM rollbacks ORDER BY started_at DESC, id DESC")]
-        for r in rows:
-            r["details"] = json.loads(r["details"])
-            r["events"] = [e[0] for e in con.execute(
-                "SELECT message FROM events WHERE rollback_id = ? ORDER BY seq", (r["id"],))]
-        con.close()
-        return rows
+        return super().journal(undecodable="replace")
 
 
 class HostileInputsTest(ByteTolerantJournal, RollbackTestCase):
