@@ -220,6 +220,23 @@ class RollbackTestCase(unittest.TestCase):
                     self.assertNotIn(secret.encode(), data, name)
 
 
+class EcsSandboxTestCase(RollbackTestCase):
+    """A RollbackTestCase with its own seeded sandbox and a boto3 ECS client on it."""
+
+    task_start_delay = 0.5
+    default_service = ("connect2-api-cluster-prod", "connect2-api-service-prod")
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox = Sandbox(task_start_delay=self.task_start_delay)
+        self.addCleanup(self.sandbox.stop)
+        self.ecs = self.sandbox.client("ecs")
+
+    def service(self, which=None):
+        cluster, name = which or self.default_service
+        return self.ecs.describe_services(cluster=cluster, services=[name])["services"][0]
+
+
 def wait_for(predicate, timeout=30, interval=0.1, message="condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -9,24 +9,17 @@ import subprocess
 import time
 import unittest
 
-from harness import BINARY, RollbackTestCase, Sandbox, wait_for
+from harness import BINARY, EcsSandboxTestCase, RollbackTestCase, wait_for
 
 PROD = ("connect2-api-cluster-prod", "connect2-api-service-prod")
 STAGING = ("connect2-api-cluster-staging", "connect2-api-service-staging")
 
 
-class EcsRollbackTest(RollbackTestCase):
+class EcsRollbackTest(EcsSandboxTestCase):
     task_start_delay = 0.5
-
-    def setUp(self):
-        super().setUp()
-        self.sandbox = Sandbox(task_start_delay=self.task_start_delay)
-        self.addCleanup(self.sandbox.stop)
-        self.ecs = self.sandbox.client("ecs")
+    default_service = PROD
 
     # -- helpers --------------------------------------------------------------------------
-    def service(self, which=PROD):
-        return self.ecs.describe_services(cluster=which[0], services=[which[1]])["services"][0]
 
     def running_revision(self, which=PROD):
         return int(self.service(which)["deployments"][0]["taskDefinition"].rsplit(":", 1)[1]) \

@@ -5,24 +5,17 @@ deployment in flight, services ECS does not deploy itself, and the ECS reliabili
 import json
 import unittest
 
-from harness import RollbackTestCase, Sandbox, wait_for
+from harness import EcsSandboxTestCase, wait_for
 
 STAGING = ("connect2-api-cluster-staging", "connect2-api-service-staging")
 PROD = ("connect2-api-cluster-prod", "connect2-api-service-prod")
 
 
-class EcsModernTest(RollbackTestCase):
+class EcsModernTest(EcsSandboxTestCase):
     task_start_delay = 0.3
-
-    def setUp(self):
-        super().setUp()
-        self.sandbox = Sandbox(task_start_delay=self.task_start_delay)
-        self.addCleanup(self.sandbox.stop)
-        self.ecs = self.sandbox.client("ecs")
+    default_service = STAGING
 
     # -- helpers --------------------------------------------------------------------------
-    def service(self, which=STAGING):
-        return self.ecs.describe_services(cluster=which[0], services=[which[1]])["services"][0]
 
     def steady_on(self, revision, which=STAGING):
         s = self.service(which)
