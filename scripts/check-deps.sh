@@ -59,9 +59,10 @@ while read -r dep; do
 done < <(dpkg-query -W -f='${Depends}, ${Pre-Depends}\n' "${listed[@]}" 2>/dev/null |
          tr ',|' '\n\n' | sed -e 's/([^)]*)//g' -e 's/:any//g' -e 's/^ *//' -e 's/ *$//' | sort -u)
 
-# What build-essential brings: the C and C++ toolchain and its libraries.
+# What build-essential brings: the C and C++ toolchain and its libraries, including the
+# sanitizer runtimes (libgcc-12-dev depends on libasan8, libubsan1, ...) the asan preset links.
 is_implied() {
-  [[ "$1" =~ ^(libc6|libc6-dev|libc-dev-bin|linux-libc-dev|libcrypt1|libcrypt-dev|libstdc\+\+6|libstdc\+\+-[0-9]+-dev|libgcc-s1|libgcc-[0-9]+-dev|gcc-[0-9]+|g\+\+-[0-9]+|cpp-[0-9]+|libgomp1|libatomic1)$ ]]
+  [[ "$1" =~ ^(libc6|libc6-dev|libc-dev-bin|linux-libc-dev|libcrypt1|libcrypt-dev|libstdc\+\+6|libstdc\+\+-[0-9]+-dev|libgcc-s1|libgcc-[0-9]+-dev|gcc-[0-9]+|g\+\+-[0-9]+|cpp-[0-9]+|libgomp1|libatomic1|libitm1|libquadmath0|libasan[0-9]+|liblsan0|libtsan[0-9]+|libubsan1|libhwasan0)$ ]]
 }
 
 # The files the build used from outside the source and build trees, each path once.
