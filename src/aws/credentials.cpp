@@ -343,31 +343,6 @@ Result<Credentials> parse_credential_process_output(std::string_view json_text, 
 // ---------------------------------------------------------------------------------------------
 // Pure building blocks
 
-std::optional<std::time_t> parse_iso8601(const std::string& text) {
-  std::tm tm{};
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec, &consumed) != 6)
-    return std::nullopt;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  std::string_view rest = std::string_view(text).substr(static_cast<size_t>(consumed));
-  if (!rest.empty() && rest.front() == '.') {
-    rest.remove_prefix(1);
-    while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest.front()))) rest.remove_prefix(1);
-  }
-  long offset_seconds = 0;
-  if (rest == "Z" || rest.empty() || rest == "UTC" || rest == "GMT") {
-    offset_seconds = 0;
-  } else if ((rest.front() == '+' || rest.front() == '-') && rest.size() == 6 && rest[3] == ':') {
-    int hh = std::atoi(std::string(rest.substr(1, 2)).c_str());
-    int mm = std::atoi(std::string(rest.substr(4, 2)).c_str());
-    offset_seconds = (hh * 3600 + mm * 60) * (rest.front() == '-' ? -1 : 1);
-  } else {
-    return std::nullopt;
-  }
-  return timegm(&tm) - offset_seconds;
-}
 
 RefreshNeed refresh_need(const Credentials& c, std::time_t now) {
   if (!c.expires_at) return RefreshNeed::None;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "util/result.hpp"
+#include "util/strings.hpp"
 
 namespace rb::aws {
 
@@ -93,9 +94,8 @@ Result<std::vector<std::string>> shell_split(std::string_view command);
 // "SessionToken"?, "Expiration"?}.
 Result<Credentials> parse_credential_process_output(std::string_view json_text, const std::string& source);
 
-// "2026-01-02T03:04:05Z", "...05.123+00:00", "...05UTC" (botocore's cache files) as seconds
-// since the epoch; nullopt when unparsable.
-std::optional<std::time_t> parse_iso8601(const std::string& text);
+// parse_iso8601 lives in util/strings.hpp (the journal's times are read with it too).
+using rb::parse_iso8601;
 
 // json.dumps(s) of a Python str (ensure_ascii): the quoted, escaped string.
 std::string python_json_string(std::string_view text);

@@ -60,5 +60,6 @@ void register_state(CLI::App& app, GlobalOptions& g, Action& action);
 void register_db(CLI::App& app, GlobalOptions& g, Action& action);
 void register_team(CLI::App& app, GlobalOptions& g, Action& action);
 void register_notify(CLI::App& app, GlobalOptions& g, Action& action);
+void register_report(CLI::App& app, GlobalOptions& g, Action& action);
 
 }  // namespace rb::cli

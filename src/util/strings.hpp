@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,5 +43,8 @@ std::string format_duration(std::chrono::milliseconds d);
 std::string format_utc(std::chrono::system_clock::time_point t, const char* strftime_format);
 // ISO-8601 UTC "2026-11-26T10:37:24Z" for a system_clock time.
 std::string iso8601(std::chrono::system_clock::time_point t);
+// "2026-01-02T03:04:05Z", "...05.123+00:00", "...05UTC" (botocore's cache files) as seconds
+// since the epoch; nullopt when unparsable.
+std::optional<std::time_t> parse_iso8601(const std::string& text);
 
 }  // namespace rb
