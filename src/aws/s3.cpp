@@ -162,6 +162,20 @@ Result<std::optional<S3ObjectInfo>> S3Client::head_object(const std::string& buc
   return std::optional<S3ObjectInfo>(std::move(info));
 }
 
+Result<std::string> S3Client::get_bucket_versioning(const std::string& bucket) {
+  RestRequest r = object_request("GetBucketVersioning", "GET", bucket, "");
+  r.query = {{"versioning", ""}};
+  RB_TRY_ASSIGN(HttpResponse response, client_.rest_call(r));
+  pugi::xml_document doc;
+  if (!doc.load_buffer(response.body.data(), response.body.size()))
+    return bad_reply("GetBucketVersioning", "the body is not XML");
+  // S3 names the root <VersioningConfiguration>, moto <GetBucketVersioningResponse>; botocore's
+  // restXml parser reads the children whatever the root is called, and so do we.
+  pugi::xml_node root = doc.document_element();
+  if (!root) return bad_reply("GetBucketVersioning", "no root element");
+  return std::string(root.child_value("Status"));
+}
+
 Result<S3DeleteResult> S3Client::delete_object(const std::string& bucket, const std::string& key,
                                                const std::optional<std::string>& version_id) {
   RestRequest r = object_request("DeleteObject", "DELETE", bucket, key);

@@ -74,6 +74,9 @@ class S3Client {
   // The object's metadata, or nullopt when there is no such key/version (HTTP 404).
   Result<std::optional<S3ObjectInfo>> head_object(const std::string& bucket, const std::string& key,
                                                   const std::optional<std::string>& version_id = std::nullopt);
+  // GetBucketVersioning: "Enabled", "Suspended", or "" for a bucket whose versioning was never
+  // turned on (S3 then returns an empty <VersioningConfiguration/>).
+  Result<std::string> get_bucket_versioning(const std::string& bucket);
   // Without a version: adds a delete marker (versioned bucket). With one: removes that version.
   Result<S3DeleteResult> delete_object(const std::string& bucket, const std::string& key,
                                        const std::optional<std::string>& version_id = std::nullopt);

@@ -61,5 +61,6 @@ void register_db(CLI::App& app, GlobalOptions& g, Action& action);
 void register_team(CLI::App& app, GlobalOptions& g, Action& action);
 void register_notify(CLI::App& app, GlobalOptions& g, Action& action);
 void register_report(CLI::App& app, GlobalOptions& g, Action& action);
+void register_check(CLI::App& app, GlobalOptions& g, Action& action);
 
 }  // namespace rb::cli

@@ -57,6 +57,8 @@ void Output::annotate(nlohmann::json& j) const {
   if (!rollback_id_.empty() && !j.contains("rollback_id")) j["rollback_id"] = rollback_id_;
   if (!j.contains("verified")) j["verified"] = verified_;
   if (!warnings_.empty() && !j.contains("warnings")) j["warnings"] = warnings_;
+  for (const auto& [key, value] : attached_.items())
+    if (!j.contains(key)) j[key] = value;
 }
 
 void Output::status(std::string_view text) {

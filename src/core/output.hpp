@@ -41,6 +41,9 @@ class Output {
   const std::string& rollback_id() const { return rollback_id_; }
   // Something the command checked and found true ("ECS: ... runs revision 4 on all 2 tasks").
   void verified(std::string what) { verified_.push_back(std::move(what)); }
+  // A field every JSON result *and error* object carries (e.g. the checks of `rollback check`,
+  // which fail as an error but whose evidence a CI job still wants to read).
+  void attach(const std::string& key, nlohmann::json value) { attached_[key] = std::move(value); }
 
  private:
   OutputFormat format_;
@@ -49,6 +52,7 @@ class Output {
   std::string rollback_id_;
   nlohmann::json verified_ = nlohmann::json::array();
   nlohmann::json warnings_ = nlohmann::json::array();
+  nlohmann::json attached_ = nlohmann::json::object();
   // Adds rollback_id, verified and warnings to a JSON result or error object.
   void annotate(nlohmann::json& j) const;
 };

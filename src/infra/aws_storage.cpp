@@ -81,6 +81,10 @@ Status S3StateObjectStore::delete_object(const std::string& bucket, const std::s
   return {};
 }
 
+Result<std::string> S3StateObjectStore::bucket_versioning(const std::string& bucket) {
+  return s3_.get_bucket_versioning(bucket);
+}
+
 // ---------------------------------------------------------------------------------------------
 // DynamoDB
 

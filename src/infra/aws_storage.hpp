@@ -29,6 +29,7 @@ class S3StateObjectStore final : public StateObjectStore {
   Result<std::string> put_object(const std::string& bucket, const std::string& key, const std::string& body,
                                  bool if_none_match) override;
   Status delete_object(const std::string& bucket, const std::string& key) override;
+  Result<std::string> bucket_versioning(const std::string& bucket) override;
 
  private:
   aws::S3Client s3_;

@@ -32,6 +32,13 @@ class StateObjectStore {
 
   // DeleteObject of the current version (on a versioned bucket: adds a delete marker).
   virtual Status delete_object(const std::string& bucket, const std::string& key) = 0;
+
+  // GetBucketVersioning: "Enabled", "Suspended" or "" (never enabled). A restore needs
+  // "Enabled": without versions there is nothing to go back to.
+  virtual Result<std::string> bucket_versioning(const std::string& bucket) {
+    (void)bucket;
+    return failure("this state store cannot tell whether the bucket is versioned");
+  }
 };
 
 class LockTable {

@@ -39,7 +39,8 @@ Status run(Context& ctx, const ReportOptions& o) {
   if (!o.env.empty()) RB_TRY(check_environment_name(o.env));
   const EnvironmentConfig* env_config = nullptr;
   if (!o.env.empty() && ctx.has_config()) {
-    RB_TRY_ASSIGN(env_config, ctx.environment(o.env));
+    // The configuration's entry only: a report reads the journal and never needs AWS.
+    RB_TRY_ASSIGN(env_config, ctx.config().environment(o.env));
   }
 
   ReportInput input;
