@@ -346,5 +346,50 @@ class CommandLineTest(RollbackTestCase):
             self.assertIn("--dry-run", r.stdout)
 
 
+class StatusEvidenceTest(EcsSandboxTestCase):
+    """`rollback status` shows what a person checks before believing "2/2 running": the health
+    URL's answer and the tasks that failed."""
+
+    task_start_delay = 0.3
+    default_service = PROD
+
+    def test_status_shows_the_health_answer_and_recent_task_failures(self):
+        health = f"{self.sandbox.url}/_sandbox/health/connect2-api-cluster-prod/connect2-api-service-prod"
+        self.write_config(f'''app: connect2-api
+region: us-east-1
+environments:
+  prod: {{ branch: main, protected: true, health_url: "{health}" }}
+''')
+        # The seeded prod runs :6, whose image deployed fine but answers 500.
+        r = self.rollback("status", "--env", "prod", "--output", "json", sandbox=self.sandbox)
+        self.assertExit(r, 0)
+        out = json.loads(r.stdout)
+        self.assertFalse(out["health"]["healthy"])
+        self.assertEqual(out["health"]["status"], 500)
+        self.assertEqual(out["task_failures"], [])
+        text = self.rollback("status", "--env", "prod", sandbox=self.sandbox).stdout
+        self.assertIn("answered HTTP 500   <- UNHEALTHY", text)
+
+        # A deploy of an image that crashes on start: its stopped tasks are the evidence.
+        td = self.ecs.describe_task_definition(taskDefinition="connect2-api-prod:4")["taskDefinition"]
+        container = dict(td["containerDefinitions"][0])
+        container["image"] = container["image"].rsplit(":", 1)[0] + ":abc1234-bad"
+        bad = self.ecs.register_task_definition(family=td["family"], containerDefinitions=[container],
+                                                requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+                                                cpu="256", memory="512")["taskDefinition"]["taskDefinitionArn"]
+        self.ecs.update_service(cluster=PROD[0], service=PROD[1], taskDefinition=bad)
+        wait_for(lambda: any(d["taskDefinition"] == bad and d.get("failedTasks", 0) > 0
+                             for d in self.service()["deployments"]), message="a failed task of the bad image")
+        r = self.rollback("status", "--env", "prod", "--output", "json", sandbox=self.sandbox)
+        self.assertExit(r, 0)
+        failures = json.loads(r.stdout)["task_failures"]
+        self.assertTrue(failures)
+        self.assertTrue(all(f["task_definition"] == bad for f in failures), failures)
+        self.assertEqual(failures[0]["stop_code"], "EssentialContainerExited")
+        text = self.rollback("status", "--env", "prod", sandbox=self.sandbox).stdout
+        self.assertIn("recent task failures:", text)
+        self.assertIn("EssentialContainerExited", text)
+
+
 if __name__ == "__main__":
     unittest.main()

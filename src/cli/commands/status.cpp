@@ -4,6 +4,7 @@
 #include "cli/command.hpp"
 #include "core/identity.hpp"
 #include "core/team_lock.hpp"
+#include "aws/http.hpp"
 #include "ecs/aws_gateway.hpp"
 #include "ecs/rollback.hpp"
 #include "util/strings.hpp"
@@ -17,6 +18,7 @@ namespace {
 constexpr size_t kRevisionsShown = 8;
 constexpr size_t kEventsShown = 10;
 constexpr size_t kRollbacksShown = 5;
+constexpr size_t kTaskFailuresShown = 5;
 
 struct StatusOptions {
   std::string env;
@@ -76,6 +78,39 @@ Status run(Context& ctx, const StatusOptions& o) {
     bool is_current = current_ref && r.ref.revision == current_ref->revision;
     out.line(fmt::format("    {:<28} {}{}", r.ref.label(), r.status, is_current ? "   <- running" : ""));
     j["revisions"].push_back({{"revision", r.ref.revision}, {"status", r.status}, {"arn", r.ref.arn}, {"running", is_current}});
+  }
+
+  // The evidence a person checks before believing "2/2 running": does the API answer, and are
+  // tasks failing? Each is read once; a failure to read is shown, not fatal.
+  if (!env->health_url.empty()) {
+    aws::CurlTransport transport;
+    auto r = transport.send(aws::HttpRequest{"GET", env->health_url, {}, {}});
+    std::string answer = r ? fmt::format("HTTP {}", r->status) : r.error().message;
+    bool healthy = r && r->status >= 200 && r->status < 300;
+    out.line(fmt::format("  health   {} answered {}{}", env->health_url, answer, healthy ? "" : "   <- UNHEALTHY"));
+    j["health"] = {{"url", env->health_url}, {"healthy", healthy}, {"answer", answer}};
+    if (r) j["health"]["status"] = r->status;
+  }
+  j["task_failures"] = nlohmann::json::array();
+  std::vector<std::string> failures;
+  for (const auto& d : svc.deployments) {
+    auto stopped = gateway->stopped_tasks(env->cluster, env->service, d.id);
+    if (!stopped) {
+      failures.push_back("could not read the stopped tasks of " + d.id + ": " + stopped.error().message);
+      continue;
+    }
+    for (const auto& t : *stopped) {
+      if (failures.size() >= kTaskFailuresShown) break;
+      failures.push_back(t.describe());
+      j["task_failures"].push_back({{"task", t.arn}, {"task_definition", t.task_definition}, {"deployment", d.id},
+                                    {"stop_code", t.stop_code}, {"stopped_reason", t.stopped_reason}});
+    }
+  }
+  if (failures.empty()) {
+    out.line("  failures none: no stopped tasks of the current deployments");
+  } else {
+    out.line("  recent task failures:");
+    for (const auto& f : failures) out.line("    " + f);
   }
 
   out.line("  last events:");
