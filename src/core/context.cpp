@@ -1,4 +1,5 @@
 #include "core/context.hpp"
+#include "core/report.hpp"
 
 #include <unistd.h>
 
@@ -328,7 +329,10 @@ Status RollbackRecord::finish(const std::string& outcome, const nlohmann::json& 
   auto st = journal_.finish(id_, outcome, details_);
   announce(outcome == "started" ? "sent" : outcome, details_.is_object() ? details_.value("error", std::string()) : std::string());
   collect_announcements();
-  if (st) return st;
+  if (st) {
+    write_incident_report(outcome);
+    return st;
+  }
   Error journal_error = st.take_error();
   // The outcome is a fact now; keep it where the next command will find it.
   fs::path sidecar = sidecar_path(ctx_.unrecorded_dir(), id_);
@@ -353,6 +357,34 @@ Status RollbackRecord::finish(const std::string& outcome, const nlohmann::json& 
                       journal_.location()),
           "not-recorded"};
   return e;
+}
+
+void RollbackRecord::write_incident_report(const std::string& outcome) {
+  // Refused: nothing happened to production. "started" (--no-wait): the outcome is not known yet.
+  if (outcome == kOutcomeRefused || outcome == "started" || !ctx_.has_config()) return;
+  const EnvironmentConfig* env = nullptr;
+  for (const auto& e : ctx_.config().environments)
+    if (e.name == entry_.env) env = &e;
+  if (!env || !env->is_protected) return;
+  auto entry = journal_.get(id_);
+  auto events = journal_.events(id_);
+  if (!entry || !*entry || !events) return ctx_.out().warn("the incident report was not written: the journal could not be read back");
+  ReportInput input;
+  input.app = ctx_.config().app;
+  input.env = env->name;
+  input.is_protected = true;
+  input.generated_at = iso8601(ctx_.clock().wall_now());
+  input.timeline_file = id_ + ".svg";
+  input.rollbacks.push_back({std::move(**entry), std::move(*events)});
+  Report report = render_report(input);
+  fs::path dir = ctx_.state_dir() / "reports";
+  Status st = ensure_state_dir(dir);
+  if (st) st = write_private_file(dir / (id_ + ".svg"), report.svg);
+  if (st) st = write_private_file(dir / (id_ + ".md"), report.markdown);
+  if (!st) return ctx_.out().warn("the incident report was not written: " + st.error().message);
+  ctx_.out().attach("incident_report", (dir / (id_ + ".md")).string());
+  ctx_.out().line(fmt::format("incident report: {} (`rollback report --env {} --since 24h` covers the whole incident)",
+                              (dir / (id_ + ".md")).string(), env->name));
 }
 
 Error RollbackRecord::fail(Error e) {

@@ -125,6 +125,10 @@ class RollbackRecord {
   void announce(const std::string& phase, const std::string& failure);
   // Waits for the announcements (each bounded by kNotifyTimeout) and journals their results.
   void collect_announcements();
+  // On a protected environment ("Create incident report if production was affected"): writes the
+  // report of this rollback (core/report.hpp) under <state>/reports/ and prints where. A failure
+  // to write it is a warning: the rollback's outcome does not depend on it.
+  void write_incident_report(const std::string& outcome);
   Context& ctx_;
   Journal& journal_;
   std::string id_;

@@ -34,6 +34,23 @@ environments:
         with open(os.path.join(self.work, name)) as f:
             return f.read()
 
+    def test_protected_rollback_writes_its_report_and_others_do_not(self):
+        r = self.rollback("ecs", "--env", "prod", "--yes", "--reason", "bad deploy", sandbox=self.sandbox)
+        self.assertExit(r, 0)
+        prod = self.journal()[0]
+        path = os.path.join(self.state, "rollback", "reports", prod["id"] + ".md")
+        self.assertIn(f"incident report: {path}", r.stdout)
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        with open(path) as f:
+            md = f.read()
+        self.assertIn("| Environment | prod (protected) |", md)
+        self.assertIn("bad deploy", md)
+        self.assertTrue(os.path.exists(path[:-3] + ".svg"))
+        self.assertNoSecrets(md, also=(URL_TOKEN,))  # and every file of the state folder
+
+        dev = self.ecs_rollback("dev")
+        self.assertFalse(os.path.exists(os.path.join(self.state, "rollback", "reports", dev["id"] + ".md")))
+
     def test_report_of_a_real_rollback_has_every_event_and_no_secret(self):
         entry = self.ecs_rollback("prod", "--reason", "500s | <b>after</b> deploy")
         r = self.rollback("report", entry["id"], sandbox=self.sandbox)
