@@ -20,7 +20,8 @@ while (($#)); do
 done
 ((${#targets[@]})) || targets=(config tfstate plan alembic_script aws_response redact)
 
-command -v clang++ >/dev/null || { echo "fuzz: clang++ is missing (scripts/install-deps.sh installs it)" >&2; exit 2; }
+scripts/install-deps.sh --fuzz >/dev/null
+command -v clang++ >/dev/null || { echo "fuzz: clang++ is missing after scripts/install-deps.sh --fuzz" >&2; exit 2; }
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(jobs_for_build)" --target $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything rollback needs to build and test, from Debian 12 packages only.
 # Idempotent: skips apt entirely when every package is already installed.
+# Usage: scripts/install-deps.sh [--fuzz]   (--fuzz: also clang and libFuzzer, for scripts/fuzz.sh)
 set -euo pipefail
 
 PACKAGES=(
@@ -12,6 +13,10 @@ PACKAGES=(
   # end-to-end: real PostgreSQL, real Alembic, SQLite
   postgresql postgresql-client sqlite3 alembic python3-alembic python3-psycopg2 python3-sqlalchemy
 )
+# scripts/fuzz.sh (figure R5, not part of CI): Debian's clang and its libFuzzer runtime, which
+# clang only recommends (and --no-install-recommends leaves out).
+FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+if [[ "${1:-}" == "--fuzz" ]]; then PACKAGES+=("${FUZZ_PACKAGES[@]}"); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
