@@ -158,15 +158,11 @@ Result<LockHandle> Context::lock(const EnvironmentConfig& env) {
   if (is_team()) {
     if (!g_.local_lock) {
       RB_TRY_ASSIGN(team::TeamStore * store, team_store());
+      // The environment's own credentials (its profile and region), asked once per process:
+      // environment() has usually asked STS already for the account check.
       std::string identity;
-      if (auto creds = aws::resolve_credentials()) {
-        auto region = aws::resolve_region({}, config_->region);
-        aws::CurlTransport transport;
-        aws::AwsClient sts(aws::AwsClientConfig::for_service("sts", region ? *region : config_->region, *creds),
-                           transport, clock_);
-        if (auto id = aws::get_caller_identity(sts)) identity = id->arn;
-        else log_debug("STS GetCallerIdentity failed: {}", id.error().message);
-      }
+      if (auto id = environment_identity(*config_, env)) identity = id->caller.arn;
+      else log_debug("STS GetCallerIdentity failed: {}", id.error().message);
       RB_TRY_ASSIGN(auto held, team::acquire_team_lock(*store, clock_, config_->app, env.name, std::move(holder),
                                                        identity, config_->team->lease,
                                                        [this](const std::string& m) { out_.warn(m); }));

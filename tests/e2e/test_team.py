@@ -166,6 +166,7 @@ class TeamLockTest(TeamTestCase):
             self.assertIn("since", err)  # since when
             self.assertIn(f"--to-revision {target}", err)  # doing what
             self.assertIn("last heartbeat", err)
+            self.assertRegex(err, r"\(arn:aws:(sts|iam)::\d{12}:")  # as whom (STS, the environment's credentials)
             self.assertEqual(self.revision(DEV), int(target))
             self.assertIsNone(self.lock_item("dev"), "the winner released the lock")
 
