@@ -62,5 +62,6 @@ void register_team(CLI::App& app, GlobalOptions& g, Action& action);
 void register_notify(CLI::App& app, GlobalOptions& g, Action& action);
 void register_report(CLI::App& app, GlobalOptions& g, Action& action);
 void register_check(CLI::App& app, GlobalOptions& g, Action& action);
+void register_diagnose(CLI::App& app, GlobalOptions& g, Action& action);
 
 }  // namespace rb::cli

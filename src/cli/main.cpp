@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   rb::cli::register_history(app, g, action);
   rb::cli::register_report(app, g, action);
   rb::cli::register_check(app, g, action);
+  rb::cli::register_diagnose(app, g, action);
   rb::cli::register_unlock(app, g, action);
   rb::cli::register_db(app, g, action);
   rb::cli::register_init(app, g, action);
