@@ -315,10 +315,101 @@ class DbPostgresTest(DbTestCase):
     def test_protected_environment_without_yes_is_refused(self):
         self.upgrade()
         before = self.snapshot()
-        r = self.db("--env", "prod")  # no terminal, no --yes
+        # Past the staging gate (its own tests below), so that the confirmation is what refuses.
+        r = self.db("--env", "prod", "--skip-staging-check", "--reason", "confirmation test")  # no terminal, no --yes
         self.assertExit(r, 3)
-        self.assertIn("prod", r.stderr)
+        self.assertIn("prod is a protected environment", r.stderr)
         self.assertEqual(self.snapshot(), before)
+        self.assertEqual(self.journal(), [])
+
+    # -- staging first ----------------------------------------------------------------------
+    def staging_database(self):
+        """A second database for the staging environment, migrated to the head like prod's."""
+        name = self.dbname + "_stg"
+        SERVER.create_database(name)
+        url = SERVER.url(name)
+        self.alembic("upgrade", "heads", url=url)
+        return url
+
+    def test_protected_downgrade_is_refused_before_staging_and_allowed_after(self):
+        self.upgrade()
+        before = self.snapshot()
+        target = "7a9b0c1d2e3f"  # -1 from the head
+        r = self.db("--env", "prod", "--yes")
+        self.assertExit(r, 3)
+        self.assertIn("has not succeeded on dev or staging yet", r.stderr)
+        self.assertIn(f"rollback db --env dev --to {target}", r.stderr)
+        self.assertIn("--skip-staging-check", r.stderr)
+        self.assertEqual(self.snapshot(), before)
+        self.assertEqual(self.journal(), [])
+        dry = self.db("--env", "prod", "--dry-run", "--output", "json")
+        self.assertExit(dry, 0)
+        j = json.loads(dry.stdout)
+        self.assertEqual(j["would_refuse"]["tag"], "staging-first")
+        self.assertFalse(j["staging_check"]["passed"])
+
+        # Staging is not protected: it has no gate of its own.
+        staging_url = self.staging_database()
+        r = self.db("--env", "staging", "--steps", "2", "--dry-run", url=staging_url)
+        self.assertExit(r, 0)
+        self.assertNotIn("Staging first", r.stdout)  # not protected: no gate
+
+        r = self.db("--env", "staging", "--yes", "--reason", "rehearsal", url=staging_url)
+        self.assertExit(r, 0)
+        self.assertEqual(self.alembic("current", url=staging_url).stdout.split()[0], target)
+        [staged] = self.journal()
+        self.assertEqual(staged["details"]["from_heads"], [HEAD])
+
+        dry = self.db("--env", "prod", "--dry-run")
+        self.assertExit(dry, 0)
+        self.assertIn(f"Staging first: passed: the same downgrade succeeded on staging at {staged['ended_at']} "
+                      f"by e2e-tester@", dry.stdout)
+        self.assertIn(staged["id"], dry.stdout)
+        self.assertNotIn("would be refused", dry.stdout)
+        self.assertEqual(self.snapshot(), before)
+
+        # A different downgrade on prod (two steps) is still refused.
+        r = self.db("--env", "prod", "--steps", "2", "--yes")
+        self.assertExit(r, 3)
+        self.assertIn("rollback db --env dev --to backfill_nicknames_v2", r.stderr)
+        self.assertEqual(self.snapshot(), before)
+
+        r = self.db("--env", "prod", "--yes")
+        self.assertExit(r, 0)
+        self.assertEqual(self.rows(), ["2b8e5d9c4a10", target])  # and Alembic's depends_on row
+        entry = self.journal()[0]
+        self.assertEqual(entry["env"], "prod")
+        self.assertEqual(entry["details"]["staging_check"]["evidence"]["rollback_id"], staged["id"])
+        self.assertFalse(entry["details"]["staging_check"]["skipped"])
+
+    def test_skipping_the_staging_check_needs_a_reason_and_is_journaled_and_shown(self):
+        self.upgrade()
+        before = self.snapshot()
+        r = self.db("--env", "prod", "--yes", "--skip-staging-check")
+        self.assertExit(r, 2)
+        self.assertIn("--skip-staging-check needs --reason", r.stderr)
+        r = self.db("--env", "prod", "--yes", "--skip-staging-check", "--reason", "  ")
+        self.assertExit(r, 2)
+        self.assertEqual(self.snapshot(), before)
+        self.assertEqual(self.journal(), [])
+
+        dry = self.db("--env", "prod", "--dry-run", "--skip-staging-check", "--reason", "outage 42")
+        self.assertExit(dry, 0)
+        self.assertIn("Staging first: skipped (--skip-staging-check): outage 42", dry.stdout)
+        self.assertNotIn("would be refused", dry.stdout)
+
+        r = self.db("--env", "prod", "--yes", "--skip-staging-check", "--reason", "outage 42")
+        self.assertExit(r, 0)
+        [entry] = self.journal()
+        self.assertEqual(entry["details"]["staging_check"]["skipped"], True)
+        self.assertEqual(entry["details"]["staging_check"]["skip_reason"], "outage 42")
+        self.assertTrue(any("staging check skipped" in e for e in entry["events"]))
+        h = self.rollback("history", env=self.env())
+        self.assertExit(h, 0)
+        self.assertIn("(staging check skipped: outage 42)", h.stdout)
+        h = self.rollback("history", "--id", entry["id"], env=self.env())
+        self.assertExit(h, 0)
+        self.assertIn("staging check skipped (--skip-staging-check): outage 42", h.stdout)
 
     def test_unknown_and_ambiguous_revisions_are_usage_errors_listing_candidates(self):
         # A second script whose id starts like 2b8e5d9c4a10, on a branch of its own.

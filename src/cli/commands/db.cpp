@@ -14,6 +14,7 @@
 #include "db/graph.hpp"
 #include "db/planner.hpp"
 #include "db/rollback.hpp"
+#include "db/staging.hpp"
 #include "ecs/model.hpp"
 #include "git/git.hpp"
 #include "util/log.hpp"
@@ -43,6 +44,7 @@ struct DbOptions {
   bool no_backup = false;
   bool accept_data_loss = false;
   bool allow_stale_checkout = false;
+  bool skip_staging_check = false;  // with --reason: a protected downgrade without the staging run
 };
 
 struct DbStatusOptions {
@@ -133,6 +135,7 @@ struct Prepared {
   std::optional<Error> blocker;                     // why it must not run (Refused)
   bool backup = false;                              // a backup is taken before the downgrade
   bool whole_backup = false;
+  db::StagingCheck staging;                         // the staging-first gate
 };
 
 Result<std::vector<std::string>> read_rows(db::MigrationDatabase& database, const db::MigrationsSetup& setup) {
@@ -220,6 +223,12 @@ Result<Prepared> prepare(Context& ctx, const EnvironmentConfig& env, const DbOpt
   // (SQLite is always copied whole; the affected tables still shape the restore steps.)
   p.whole_backup = o.full_backup || p.plan.unknown_targets;
   p.backup = !o.no_backup && (p.plan.destroys_data || o.full_backup);
+  RB_TRY_ASSIGN(Journal * journal, ctx.journal_for_reading());
+  RB_TRY_ASSIGN(p.staging, db::check_staging(*journal, ctx.config(), env,
+                                             {p.plan.plan.current_heads, p.plan.plan.target.value_or("base")}));
+  p.staging.skipped = o.skip_staging_check && !p.staging.evidence;
+  p.staging.skip_reason = trim(o.reason);
+  if (p.staging.required) out.line("Staging first: " + p.staging.describe());
   if (!p.plan.blocking.empty()) {
     p.blocker = refusal(
         fmt::format("the plan crosses an irreversible migration: {}", join(p.plan.blocking, "; ")),
@@ -230,6 +239,8 @@ Result<Prepared> prepare(Context& ctx, const EnvironmentConfig& env, const DbOpt
     p.blocker = refusal("--no-backup on a downgrade that destroys data (see \"Data at stake\" above)",
                         "drop --no-backup to take a backup first, or add --accept-data-loss to go on without one");
     p.blocker->tag = "no-backup";
+  } else if (p.staging.blocks()) {
+    p.blocker = p.staging.refusal_error(env.name, o.via);
   } else if (p.backup && !p.setup.url) {
     p.blocker = refusal("this downgrade destroys data and there is no database URL to back it up from",
                         "take a snapshot yourself (e.g. an RDS snapshot), then pass --no-backup --accept-data-loss; or "
@@ -255,7 +266,8 @@ Result<Prepared> prepare(Context& ctx, const EnvironmentConfig& env, const DbOpt
 
 nlohmann::json plan_result(const EnvironmentConfig& env, const Prepared& p) {
   nlohmann::json j = {{"env", env.name}, {"layer", "db"}, {"plan", p.plan.to_json()}, {"command", p.argv},
-                      {"via", p.task ? "ecs-task" : "local"}, {"backup_planned", p.backup}};
+                      {"via", p.task ? "ecs-task" : "local"}, {"backup_planned", p.backup},
+                      {"staging_check", p.staging.to_json()}};
   j["database"] = p.setup.url ? nlohmann::json(p.setup.url->redacted()) : nlohmann::json(nullptr);
   if (p.task) j["task"] = p.task->to_json();
   return j;
@@ -285,6 +297,10 @@ Status run(Context& ctx, const DbOptions& o) {
   if (o.via != "local" && o.via != "ecs-task")
     return usage_error(fmt::format("--via {}: unknown", o.via), "use --via local (default) or --via ecs-task");
   if (o.no_backup && o.full_backup) return usage_error("--no-backup and --full-backup contradict each other");
+  if (o.skip_staging_check && trim(o.reason).empty())
+    return usage_error("--skip-staging-check needs --reason \"...\": skipping the staging run is journaled with why",
+                       "add --reason \"why this cannot wait for staging\", or drop --skip-staging-check and run the "
+                       "downgrade on staging first");
   if (g.no_wait)
     return usage_error("rollback db always follows the downgrade to its end (--no-wait is not supported here)",
                        "the verification needs the finished run; drop --no-wait");
@@ -326,6 +342,7 @@ Status run(Context& ctx, const DbOptions& o) {
   for (const auto& s : plan.steps) undone.push_back(s.revision);
   entry.details = {{"database", p.setup.url ? nlohmann::json(p.setup.url->redacted()) : nlohmann::json(nullptr)},
                    {"from_rows", plan.current_rows},
+                   {"from_heads", sorted(plan.current_heads)},
                    {"to_revision", target},
                    {"alembic_argument", plan.alembic_argument},
                    {"command", p.argv},
@@ -335,8 +352,13 @@ Status run(Context& ctx, const DbOptions& o) {
                    {"destroys_data", p.plan.destroys_data},
                    {"via", p.task ? "ecs-task" : "local"}};
   if (p.plan.destroys_data && !p.backup) entry.details["data_loss_accepted"] = true;
+  if (p.staging.required) entry.details["staging_check"] = p.staging.to_json();
   RB_TRY_ASSIGN(auto record, RollbackRecord::begin(ctx, lock, entry));
   out.line(fmt::format("rollback {} started", record->id()));
+  if (p.staging.skipped)
+    record->event("staging check skipped (--skip-staging-check): " + p.staging.skip_reason);
+  else if (p.staging.evidence)
+    record->note("staging check passed: " + p.staging.describe());
   nlohmann::json result = plan_result(*env, p);
   result["rollback_id"] = record->id();
 
@@ -590,6 +612,9 @@ void register_db(CLI::App& app, GlobalOptions& g, Action& action) {
                   "What the version table holds (REV[,REV]); checked against the database, required with --via "
                   "ecs-task when there is no database URL");
   sub->add_option("--reason", opts->reason, "Why (recorded in the journal)");
+  sub->add_flag("--skip-staging-check", opts->skip_staging_check,
+                "On a protected environment, go on although the same downgrade has not succeeded on a non-protected "
+                "one (needs --reason; journaled)");
   sub->add_flag("--allow-stale-checkout", opts->allow_stale_checkout,
                 "Use the checkout's migrations even when they differ from the environment's branch");
   add_global_options(*sub, g);
