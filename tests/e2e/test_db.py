@@ -531,6 +531,91 @@ class DbPostgresTest(DbTestCase):
         self.assertEqual(entry["outcome"], "failed")
         self.assertNoPassword(r.stdout, r.stderr)
 
+    # -- fix forward ------------------------------------------------------------------------
+    def schema(self):
+        """Tables, columns and indexes: what a migration changes, without the data."""
+        return {
+            "tables": [t for t in self.tables() if t != "alembic_version"],
+            "columns": self.sql("SELECT table_name || '.' || column_name || ' ' || data_type FROM "
+                                "information_schema.columns WHERE table_schema = 'public' "
+                                "AND table_name <> 'alembic_version' ORDER BY 1"),
+            "indexes": self.sql("SELECT indexname FROM pg_indexes WHERE schemaname = 'public' "
+                                "AND tablename <> 'alembic_version' ORDER BY 1"),
+        }
+
+    def test_fix_forward_is_valid_alembic_and_its_upgrade_restores_the_schema(self):
+        # The schema the fix forward must bring back: before settings and ix_users_name.
+        self.upgrade(MERGE, data=False)
+        expected = self.schema()
+        self.upgrade()
+        self.assertNotEqual(self.schema(), expected)
+        # Outside a git checkout there is no branch to write it on; other options are usage errors.
+        r = self.db("--env", "dev", "--steps", "3", "--fix-forward")
+        self.assertExit(r, 3)
+        self.assertIn("is not a git checkout", r.stderr)
+        r = self.db("--env", "dev", "--steps", "3", "--fix-forward", "--no-backup")
+        self.assertExit(r, 2)
+        scripts = lambda root: sorted(f for f in os.listdir(os.path.join(root, "alembic", "versions"))
+                                      if f.endswith(".py"))
+        self.assertEqual(scripts(self.project), scripts(FIXTURE))  # nothing written
+        # The project in a git checkout, as an application repository is.
+        harness.git(self.work, "init", "-q", "-b", "main")
+        harness.git(self.work, "config", "user.name", "Dev")
+        harness.git(self.work, "config", "user.email", "dev@example.com")
+        harness.git(self.work, "add", "project", "rollback.yaml")
+        harness.git(self.work, "commit", "-q", "-m", "the application")
+        head = harness.git(self.work, "rev-parse", "HEAD")
+
+        # The downgrade crosses the irreversible backfill: its refusal offers the fix forward.
+        r = self.db("--env", "dev", "--steps", "3", "--yes")
+        self.assertExit(r, 3)
+        self.assertIn(f"rollback db --env dev --to {MERGE} --fix-forward", r.stderr)
+
+        # A downgrade that destroys data (without crossing it) offers it in its plan.
+        r = self.db("--env", "dev", "--steps", "2", "--dry-run")
+        self.assertExit(r, 0)
+        self.assertIn("Or fix forward: `rollback db --env dev --to backfill_nicknames_v2 --fix-forward`", r.stdout)
+
+        dry = self.db("--env", "dev", "--steps", "3", "--fix-forward", "--dry-run")
+        self.assertExit(dry, 0)
+        self.assertIn('op.drop_table("settings")', dry.stdout)
+        self.assertIn("nothing was written", dry.stdout)
+        self.assertEqual(harness.git(self.work, "branch", "--list", "rollback/*"), "")
+
+        before = self.snapshot()
+        r = self.db("--env", "dev", "--steps", "3", "--fix-forward")
+        self.assertExit(r, 0)
+        self.assertEqual(self.snapshot(), before)  # no database was touched
+        out = r.stdout
+        self.assertIn("drops table settings", out)
+        self.assertIn("drops index ix_users_name on users", out)
+        # The data migration cannot be reversed: a TODO in the output (and the file).
+        self.assertIn("TODO, not derived (1)", out)
+        self.assertIn("UPDATE users SET nickname = name", out)
+        self.assertIn("not pushed", out)
+        branch = next(w for line in out.splitlines() if " on branch " in line
+                      for w in [line.split(" on branch ")[1].split()[0]])
+        self.assertTrue(branch.startswith("rollback/fix-forward-"), branch)
+        revision = branch[len("rollback/fix-forward-"):]
+        # The user's checkout is as it was: same HEAD, nothing changed or added.
+        self.assertEqual(harness.git(self.work, "rev-parse", "HEAD"), head)
+        self.assertEqual(harness.git(self.work, "status", "--porcelain", "--", "project"), "")
+
+        # Checked out, Alembic reads it as the new head on top of the database's.
+        harness.git(self.work, "checkout", "-q", branch)
+        [path] = [f for f in os.listdir(os.path.join(self.project, "alembic", "versions"))
+                  if f.startswith(revision)]
+        with open(os.path.join(self.project, "alembic", "versions", path)) as f:
+            text = f.read()
+        self.assertIn(f'down_revision = "{HEAD}"', text)
+        self.assertIn("# TODO backfill_nicknames_v2", text)
+        heads = self.alembic("heads").stdout
+        self.assertEqual(heads.split()[0], revision, heads)
+        # Its upgrade, run by Alembic on PostgreSQL, restores the schema.
+        self.alembic("upgrade", "heads")
+        self.assertEqual(self.rows(), [revision])
+        self.assertEqual(self.schema(), expected)
+
     def test_json_output(self):
         self.upgrade()
         r = self.db("--env", "dev", "--steps", "2", "--yes", "--output", "json", "--full-backup")

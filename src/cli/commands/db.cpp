@@ -11,6 +11,7 @@
 #include "db/backup.hpp"
 #include "db/database.hpp"
 #include "db/ecs_task.hpp"
+#include "db/fix_forward.hpp"
 #include "db/graph.hpp"
 #include "db/planner.hpp"
 #include "db/rollback.hpp"
@@ -45,6 +46,7 @@ struct DbOptions {
   bool accept_data_loss = false;
   bool allow_stale_checkout = false;
   bool skip_staging_check = false;  // with --reason: a protected downgrade without the staging run
+  bool fix_forward = false;         // write a migration reversing the plan's migrations instead
 };
 
 struct DbStatusOptions {
@@ -223,17 +225,26 @@ Result<Prepared> prepare(Context& ctx, const EnvironmentConfig& env, const DbOpt
   // (SQLite is always copied whole; the affected tables still shape the restore steps.)
   p.whole_backup = o.full_backup || p.plan.unknown_targets;
   p.backup = !o.no_backup && (p.plan.destroys_data || o.full_backup);
-  RB_TRY_ASSIGN(Journal * journal, ctx.journal_for_reading());
-  RB_TRY_ASSIGN(p.staging, db::check_staging(*journal, ctx.config(), env,
-                                             {p.plan.plan.current_heads, p.plan.plan.target.value_or("base")}));
-  p.staging.skipped = o.skip_staging_check && !p.staging.evidence;
-  p.staging.skip_reason = trim(o.reason);
-  if (p.staging.required) out.line("Staging first: " + p.staging.describe());
+  if (!o.fix_forward) {  // the fix forward changes no environment: no gate
+    RB_TRY_ASSIGN(Journal * journal, ctx.journal_for_reading());
+    RB_TRY_ASSIGN(p.staging, db::check_staging(*journal, ctx.config(), env,
+                                               {p.plan.plan.current_heads, p.plan.plan.target.value_or("base")}));
+    p.staging.skipped = o.skip_staging_check && !p.staging.evidence;
+    p.staging.skip_reason = trim(o.reason);
+    if (p.staging.required) out.line("Staging first: " + p.staging.describe());
+  }
+  const std::string fix_forward_command =
+      fmt::format("rollback db --env {} --to {} --fix-forward", env.name, p.plan.plan.target.value_or("base"));
+  if (!o.fix_forward && (p.plan.destroys_data || !p.plan.blocking.empty()))
+    out.line(fmt::format("Or fix forward: `{}` writes a new migration reversing these migrations' upgrade() for "
+                         "review, on a local branch",
+                         fix_forward_command));
   if (!p.plan.blocking.empty()) {
     p.blocker = refusal(
         fmt::format("the plan crosses an irreversible migration: {}", join(p.plan.blocking, "; ")),
         "Alembic would stop there (on SQLite/MySQL after the steps above it have run). Choose a target above it "
-        "(--to the revision just above, or fewer --steps), fix forward with a new migration, or restore from a backup");
+        "(--to the revision just above, or fewer --steps), fix forward with a new migration (`" +
+            fix_forward_command + "` writes one for review), or restore from a backup");
     p.blocker->tag = "irreversible";
   } else if (p.plan.destroys_data && o.no_backup && !o.accept_data_loss) {
     p.blocker = refusal("--no-backup on a downgrade that destroys data (see \"Data at stake\" above)",
@@ -290,6 +301,60 @@ std::optional<std::vector<std::string>> rows_now(const Prepared& p) {
   return *rows;
 }
 
+// rollback db --fix-forward: the plan of the downgrade, then instead of running it a new
+// migration reversing the planned migrations' upgrade(), committed on a local branch.
+Status run_fix_forward(Context& ctx, const EnvironmentConfig& env, const DbOptions& o) {
+  Output& out = ctx.out();
+  const bool dry_run = ctx.options().dry_run;
+  RB_TRY_ASSIGN(auto p, prepare(ctx, env, o));
+  std::vector<const db::MigrationScript*> scripts;
+  for (const auto& s : p.plan.plan.steps)
+    if (s.script) scripts.push_back(s.script);
+  RB_TRY_ASSIGN(auto ff, db::make_fix_forward(scripts, sorted(p.plan.plan.current_heads), db::new_revision_id(),
+                                              iso8601(ctx.clock().wall_now())));
+  out.line("");
+  out.line(fmt::format("Fix forward: new migration {} on top of {}, reversing the upgrade() of {}:", ff.revision,
+                       rows_text(ff.down_revisions), join(ff.reversed, ", ")));
+  for (const auto& op : ff.ops)
+    out.line(fmt::format("  - {}  ({} line {})", op.what, op.revision, op.line));
+  if (ff.ops.empty()) out.line("  (nothing could be derived)");
+  if (!ff.todos.empty()) {
+    out.line(fmt::format("TODO, not derived ({}): written in the file, to do by hand:", ff.todos.size()));
+    for (const auto& t : ff.todos) {
+      out.line(fmt::format("  - {} line {}: {}", t.revision, t.line, t.original));
+      out.line("      " + t.why);
+    }
+  }
+  if (ff.destroys_data())
+    out.warn("the fix forward drops what the upgrade() added, with the data written there since (\"Data at stake\" "
+             "above): back it up before it is deployed, as `rollback db` would before the downgrade");
+  nlohmann::json j = plan_result(env, p);
+  j["fix_forward"] = ff.to_json();
+  j["dry_run"] = dry_run;
+  if (dry_run) {
+    out.line(fmt::format("dry run: the file {} would be:", ff.filename));
+    for (const auto& l : split(ff.source, '\n')) out.line("  | " + l);
+    out.line("dry run: nothing was written");
+    j["ok"] = true;
+    j["source"] = ff.source;
+    out.result(j);
+    return {};
+  }
+  git::Git git(ctx.runner(), ctx.config().repo);
+  RB_TRY_ASSIGN(auto commit, db::commit_fix_forward(git, p.setup.versions_dir, ff));
+  out.line(fmt::format("Written: {} on branch {} (commit {} on {}; local only, not pushed)", commit.path.string(),
+                       commit.branch, commit.sha.substr(0, 12), commit.base_sha.substr(0, 12)));
+  out.line("Next: review it like any migration (the TODOs first), then publish it for review:");
+  out.line(fmt::format("  git checkout {}", commit.branch));
+  out.line(fmt::format("  git push {} {}", ctx.config().remote, commit.branch));
+  j["ok"] = true;
+  j["branch"] = commit.branch;
+  j["commit"] = commit.sha;
+  j["path"] = commit.path.string();
+  out.result(j);
+  return {};
+}
+
 Status run(Context& ctx, const DbOptions& o) {
   const GlobalOptions& g = ctx.options();
   Output& out = ctx.out();
@@ -305,6 +370,13 @@ Status run(Context& ctx, const DbOptions& o) {
     return usage_error("rollback db always follows the downgrade to its end (--no-wait is not supported here)",
                        "the verification needs the finished run; drop --no-wait");
 
+  if (o.fix_forward) {
+    if (o.skip_staging_check || o.no_backup || o.full_backup || o.accept_data_loss || o.via != "local")
+      return usage_error("--fix-forward writes a migration and changes no database: it takes no staging, backup or "
+                         "--via options",
+                         "rollback db --env ENV [--to REV | --steps N] --fix-forward [--dry-run]");
+    return run_fix_forward(ctx, *env, o);
+  }
   if (g.dry_run) {
     RB_TRY(ctx.check_lock(*env));  // the real run's first check
     RB_TRY_ASSIGN(auto p, prepare(ctx, *env, o));
@@ -612,6 +684,9 @@ void register_db(CLI::App& app, GlobalOptions& g, Action& action) {
                   "What the version table holds (REV[,REV]); checked against the database, required with --via "
                   "ecs-task when there is no database URL");
   sub->add_option("--reason", opts->reason, "Why (recorded in the journal)");
+  sub->add_flag("--fix-forward", opts->fix_forward,
+                "Instead of downgrading, write a new migration reversing the planned migrations' upgrade() on a "
+                "local git branch (not pushed), for review");
   sub->add_flag("--skip-staging-check", opts->skip_staging_check,
                 "On a protected environment, go on although the same downgrade has not succeeded on a non-protected "
                 "one (needs --reason; journaled)");
