@@ -726,6 +726,96 @@ class DbSqliteTest(DbTestCase):
 
 
 @unittest.skipUnless(have_postgres(), "PostgreSQL 15 and /usr/bin/alembic are needed")
+class DbSnapshotTest(DbTestCase):
+    """An RDS snapshot before a downgrade that destroys data on a protected environment: moto
+    serves RDS (the instance is created there); the downgrade itself runs on the test's
+    PostgreSQL."""
+
+    config_text = CONFIG.replace("prod:    { branch: main, protected: true }",
+                                 "prod:    { branch: main, protected: true, database: { rds_instance: connect2-prod } }\n"
+                                 "  qa:      { branch: main, protected: true, database: { rds_instance: connect2-gone } }")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sandbox = Sandbox(seed=False)
+        cls.addClassCleanup(cls.sandbox.stop)
+        cls.sandbox.client("rds").create_db_instance(
+            DBInstanceIdentifier="connect2-prod", Engine="postgres", DBInstanceClass="db.t3.micro",
+            AllocatedStorage=20, MasterUsername="app", MasterUserPassword="not-a-real-password-1")
+
+    _counter = 0
+
+    def setUp(self):
+        super().setUp()
+        DbSnapshotTest._counter += 1
+        self.dbname = f"e2e_snapshot_{DbSnapshotTest._counter}"
+        SERVER.create_database(self.dbname)
+        self.url = SERVER.url(self.dbname)
+        self.alembic("upgrade", "heads")
+        SERVER.psql(self.dbname, "INSERT INTO settings (key, value) VALUES ('theme', 'dark')")
+
+    def db(self, *args, **kw):
+        env = self.env(self.sandbox, DATABASE_URL=self.url, PYTHONDONTWRITEBYTECODE="1")
+        return self.rollback("db", *args, env=env, **kw)
+
+    def snapshots(self):
+        rds = self.sandbox.client("rds")
+        return sorted(s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots()["DBSnapshots"])
+
+    def db_state(self):
+        return (SERVER.psql(self.dbname, "SELECT version_num FROM alembic_version ORDER BY 1"),
+                SERVER.psql(self.dbname, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"))
+
+    def test_destructive_prod_downgrade_takes_one_snapshot_named_after_the_rollback(self):
+        before = self.snapshots()
+        dry = self.db("--env", "prod", "--steps", "2", "--dry-run")
+        self.assertExit(dry, 0)
+        self.assertIn("RDS snapshot of instance connect2-prod: taken first (the plan destroys data", dry.stdout)
+        self.assertEqual(self.snapshots(), before)  # a dry run takes none
+
+        r = self.db("--env", "prod", "--steps", "2", "--yes", "--skip-staging-check", "--reason", "snapshot test")
+        self.assertExit(r, 0)
+        [entry] = self.journal()
+        name = "rollback-" + entry["id"]
+        self.assertEqual(self.snapshots(), sorted(before + [name]))
+        self.assertIn(f"snapshot {name}: available", r.stdout)
+        snap = entry["details"]["snapshot"]
+        self.assertEqual(snap["identifier"], name)
+        self.assertEqual(snap["arn"], f"arn:aws:rds:us-east-1:123456789012:snapshot:{name}")
+        self.assertTrue(any(e.startswith(f"snapshot {name} available: arn:aws:rds:") for e in entry["events"]))
+        # Taken before the downgrade ran: its events come first.
+        events = entry["events"]
+        first_alembic = next(i for i, e in enumerate(events) if e.startswith("alembic:"))
+        self.assertLess(events.index(f"taking snapshot {name} of RDS instance connect2-prod"), first_alembic)
+        self.assertNotIn("settings", self.db_state()[1])
+
+    def test_no_snapshot_when_asked_or_when_no_data_changes(self):
+        before = self.snapshots()
+        r = self.db("--env", "prod", "--steps", "2", "--yes", "--no-snapshot", "--skip-staging-check", "--reason", "t")
+        self.assertExit(r, 0)
+        self.assertIn("RDS snapshot of instance connect2-prod: not taken (--no-snapshot)", r.stdout)
+        self.assertEqual(self.snapshots(), before)
+        self.assertFalse(self.journal()[0]["details"]["snapshot_planned"])
+        # --snapshot and --no-snapshot together, or --snapshot without `database:`, are usage errors.
+        r = self.db("--env", "prod", "--snapshot", "--no-snapshot", "--dry-run")
+        self.assertExit(r, 2)
+        r = self.db("--env", "dev", "--snapshot", "--dry-run")
+        self.assertExit(r, 2)
+        self.assertIn("names no RDS database", r.stderr)
+
+    def test_a_failed_snapshot_stops_the_downgrade_before_anything_changes(self):
+        before = self.db_state()
+        r = self.db("--env", "qa", "--steps", "2", "--yes", "--skip-staging-check", "--reason", "t")
+        self.assertExit(r, 1)
+        self.assertIn("the RDS snapshot failed, so the downgrade did not run", r.stderr)
+        self.assertIn("DBInstanceNotFound", r.stderr)
+        self.assertEqual(self.db_state(), before)
+        [entry] = self.journal()
+        self.assertEqual(entry["outcome"], "failed")
+        self.assertFalse(any(e.startswith("alembic:") for e in entry["events"]))
+
+
+@unittest.skipUnless(have_postgres(), "PostgreSQL 15 and /usr/bin/alembic are needed")
 class DbViaEcsTaskTest(DbTestCase):
     """--via ecs-task: the sandbox runs the RunTask command override as a real local process in
     the migrations folder (exec_dirs), with the database URL in its environment like a task

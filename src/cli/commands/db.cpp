@@ -15,6 +15,7 @@
 #include "db/graph.hpp"
 #include "db/planner.hpp"
 #include "db/rollback.hpp"
+#include "db/snapshot.hpp"
 #include "db/staging.hpp"
 #include "ecs/model.hpp"
 #include "git/git.hpp"
@@ -47,6 +48,8 @@ struct DbOptions {
   bool allow_stale_checkout = false;
   bool skip_staging_check = false;  // with --reason: a protected downgrade without the staging run
   bool fix_forward = false;         // write a migration reversing the plan's migrations instead
+  bool snapshot = false;            // --snapshot: an RDS snapshot first, whatever the plan
+  bool no_snapshot = false;         // --no-snapshot: none, whatever the plan
 };
 
 struct DbStatusOptions {
@@ -138,6 +141,7 @@ struct Prepared {
   bool backup = false;                              // a backup is taken before the downgrade
   bool whole_backup = false;
   db::StagingCheck staging;                         // the staging-first gate
+  db::SnapshotDecision snapshot;                    // an RDS snapshot before anything changes
 };
 
 Result<std::vector<std::string>> read_rows(db::MigrationDatabase& database, const db::MigrationsSetup& setup) {
@@ -258,6 +262,17 @@ Result<Prepared> prepare(Context& ctx, const EnvironmentConfig& env, const DbOpt
                         "make the database reachable and give its URL");
     p.blocker->tag = "no-backup";
   }
+  if (!o.fix_forward) {
+    std::optional<bool> flag;
+    if (o.snapshot) flag = true;
+    if (o.no_snapshot) flag = false;
+    RB_TRY_ASSIGN(p.snapshot, db::decide_snapshot(env, p.plan, flag));
+    if (env.database.configured() || p.snapshot.take)
+      out.line(fmt::format("RDS snapshot {}: {}",
+                           env.database.rds_cluster.empty() ? "of instance " + env.database.rds_instance
+                                                            : "of cluster " + env.database.rds_cluster,
+                           p.snapshot.take ? "taken first (" + p.snapshot.why + ")" : p.snapshot.why));
+  }
   if (p.backup && !p.blocker) {
     std::string what = "the whole database";
     if (p.setup.url && p.setup.url->is_sqlite()) {
@@ -278,7 +293,7 @@ Result<Prepared> prepare(Context& ctx, const EnvironmentConfig& env, const DbOpt
 nlohmann::json plan_result(const EnvironmentConfig& env, const Prepared& p) {
   nlohmann::json j = {{"env", env.name}, {"layer", "db"}, {"plan", p.plan.to_json()}, {"command", p.argv},
                       {"via", p.task ? "ecs-task" : "local"}, {"backup_planned", p.backup},
-                      {"staging_check", p.staging.to_json()}};
+                      {"staging_check", p.staging.to_json()}, {"snapshot_planned", p.snapshot.take}};
   j["database"] = p.setup.url ? nlohmann::json(p.setup.url->redacted()) : nlohmann::json(nullptr);
   if (p.task) j["task"] = p.task->to_json();
   return j;
@@ -362,6 +377,7 @@ Status run(Context& ctx, const DbOptions& o) {
   if (o.via != "local" && o.via != "ecs-task")
     return usage_error(fmt::format("--via {}: unknown", o.via), "use --via local (default) or --via ecs-task");
   if (o.no_backup && o.full_backup) return usage_error("--no-backup and --full-backup contradict each other");
+  if (o.snapshot && o.no_snapshot) return usage_error("--snapshot and --no-snapshot contradict each other");
   if (o.skip_staging_check && trim(o.reason).empty())
     return usage_error("--skip-staging-check needs --reason \"...\": skipping the staging run is journaled with why",
                        "add --reason \"why this cannot wait for staging\", or drop --skip-staging-check and run the "
@@ -371,7 +387,8 @@ Status run(Context& ctx, const DbOptions& o) {
                        "the verification needs the finished run; drop --no-wait");
 
   if (o.fix_forward) {
-    if (o.skip_staging_check || o.no_backup || o.full_backup || o.accept_data_loss || o.via != "local")
+    if (o.skip_staging_check || o.no_backup || o.full_backup || o.accept_data_loss || o.via != "local" || o.snapshot ||
+        o.no_snapshot)
       return usage_error("--fix-forward writes a migration and changes no database: it takes no staging, backup or "
                          "--via options",
                          "rollback db --env ENV [--to REV | --steps N] --fix-forward [--dry-run]");
@@ -425,6 +442,7 @@ Status run(Context& ctx, const DbOptions& o) {
                    {"via", p.task ? "ecs-task" : "local"}};
   if (p.plan.destroys_data && !p.backup) entry.details["data_loss_accepted"] = true;
   if (p.staging.required) entry.details["staging_check"] = p.staging.to_json();
+  entry.details["snapshot_planned"] = p.snapshot.take;
   RB_TRY_ASSIGN(auto record, RollbackRecord::begin(ctx, lock, entry));
   out.line(fmt::format("rollback {} started", record->id()));
   if (p.staging.skipped)
@@ -433,6 +451,23 @@ Status run(Context& ctx, const DbOptions& o) {
     record->note("staging check passed: " + p.staging.describe());
   nlohmann::json result = plan_result(*env, p);
   result["rollback_id"] = record->id();
+
+  if (p.snapshot.take) {
+    auto gateway = db::make_aws_snapshot_gateway(ctx.config(), *env, ctx.clock());
+    if (!gateway) return record->fail(gateway.take_error());
+    const std::string name = db::snapshot_name(record->id());
+    record->event(fmt::format("taking snapshot {} of {}", name, (*gateway)->target()));
+    auto snap = db::take_snapshot(**gateway, ctx.clock(), name, db::kSnapshotTimeout,
+                                  [&](const std::string& line) { record->event(line); });
+    if (!snap) {
+      Error e = snap.take_error();
+      e.message = "the RDS snapshot failed, so the downgrade did not run (nothing changed): " + e.message;
+      return record->fail(std::move(e));
+    }
+    record->event(fmt::format("snapshot {} available: {}", snap->identifier, snap->arn));
+    record->checkpoint({{"snapshot", db::snapshot_to_json(*snap)}});
+    result["snapshot"] = db::snapshot_to_json(*snap);
+  }
 
   if (p.backup) {
     auto options = db::backup_options(p.plan, p.whole_backup, ctx.backup_dir(), env->name + "-" + record->id(),
@@ -687,6 +722,11 @@ void register_db(CLI::App& app, GlobalOptions& g, Action& action) {
   sub->add_flag("--fix-forward", opts->fix_forward,
                 "Instead of downgrading, write a new migration reversing the planned migrations' upgrade() on a "
                 "local git branch (not pushed), for review");
+  sub->add_flag("--snapshot", opts->snapshot,
+                "Take an RDS snapshot of the environment's database (`database:` in rollback.yaml) first, whatever "
+                "the plan");
+  sub->add_flag("--no-snapshot", opts->no_snapshot,
+                "Take no RDS snapshot, even where a downgrade that changes data on a protected environment would");
   sub->add_flag("--skip-staging-check", opts->skip_staging_check,
                 "On a protected environment, go on although the same downgrade has not succeeded on a non-protected "
                 "one (needs --reason; journaled)");
