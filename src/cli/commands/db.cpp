@@ -743,11 +743,13 @@ void register_db(CLI::App& app, GlobalOptions& g, Action& action) {
 
   sub->callback([&g, &action, opts, status_opts, status] {
     if (status->parsed()) {
-      if (opts->to || opts->steps || !opts->from.empty() || opts->full_backup || opts->no_backup) {
+      if (opts->to || opts->steps || !opts->from.empty() || opts->full_backup || opts->no_backup ||
+          opts->fix_forward || opts->snapshot || opts->no_snapshot || opts->skip_staging_check) {
         action = [&g] {
           return execute(g, false, [](Context&) {
             return Status(usage_error("`rollback db status` takes only --env and the global options",
-                                      "put --to/--steps/--from/backup options on `rollback db` itself"));
+                                      "put --to/--steps/--from, backup, snapshot, staging and fix-forward options "
+                                      "on `rollback db` itself"));
           });
         };
         return;
