@@ -816,6 +816,50 @@ class DbSnapshotTest(DbTestCase):
 
 
 @unittest.skipUnless(have_postgres(), "PostgreSQL 15 and /usr/bin/alembic are needed")
+class DbTeamStagingTest(DbTestCase):
+    """Team mode: the staging run recorded by one machine opens the gate for another, through the
+    team table (moto's DynamoDB); each machine has its own local journal."""
+
+    config_text = CONFIG.replace("environments:", "team:\n  table: rollback-team-db\nenvironments:")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sandbox = Sandbox(seed=False)
+        cls.addClassCleanup(cls.sandbox.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.urls = {}
+        for env in ("staging", "prod"):
+            name = f"e2e_team_{env}"
+            SERVER.psql_super(f'DROP DATABASE IF EXISTS "{name}"')
+            SERVER.create_database(name)
+            self.urls[env] = SERVER.url(name)
+            self.alembic("upgrade", "heads", url=self.urls[env])
+        r = self.rollback("team", "init", "--yes", sandbox=self.sandbox)
+        self.assertExit(r, 0)
+
+    def on(self, machine, env, *args):
+        e = self.env(self.sandbox, DATABASE_URL=self.urls[env], PYTHONDONTWRITEBYTECODE="1",
+                     XDG_STATE_HOME=os.path.join(self.work, "state-" + machine), ROLLBACK_USER=machine)
+        return self.rollback("db", "--env", env, *args, env=e)
+
+    def test_a_staging_run_on_one_machine_opens_the_gate_on_another(self):
+        r = self.on("bob", "prod", "--dry-run")
+        self.assertExit(r, 0)
+        self.assertIn("Staging first: not passed", r.stdout)
+        r = self.on("alice", "staging", "--yes", "--reason", "rehearsal")
+        self.assertExit(r, 0)
+        r = self.on("bob", "prod", "--dry-run")
+        self.assertExit(r, 0)
+        self.assertIn("Staging first: passed: the same downgrade succeeded on staging at ", r.stdout)
+        self.assertIn(" by alice@", r.stdout)
+        r = self.on("bob", "prod", "--yes")
+        self.assertExit(r, 0)
+        self.assertEqual(self.alembic("current", url=self.urls["prod"]).stdout.split()[0], "7a9b0c1d2e3f")
+
+
+@unittest.skipUnless(have_postgres(), "PostgreSQL 15 and /usr/bin/alembic are needed")
 class DbViaEcsTaskTest(DbTestCase):
     """--via ecs-task: the sandbox runs the RunTask command override as a real local process in
     the migrations folder (exec_dirs), with the database URL in its environment like a task
