@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "aws/rds.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 #include "util/utf8.hpp"
@@ -135,6 +136,24 @@ class Parser {
     RB_TRY(get_string_list(n, "command", m.command));
     RB_TRY(get_string(n, "url_env", m.url_env));
     RB_TRY(get_string(n, "url", m.url));
+    return {};
+  }
+
+  Status database(const YAML::Node& n, DatabaseConfig& d) const {
+    RB_TRY(require_map(n, "'database'"));
+    RB_TRY(check_keys(n, {"rds_instance", "rds_cluster"}, "'database'"));
+    RB_TRY(get_string(n, "rds_instance", d.rds_instance));
+    RB_TRY(get_string(n, "rds_cluster", d.rds_cluster));
+    if (!d.rds_instance.empty() && !d.rds_cluster.empty())
+      return error_at(n, "'database' names both an rds_instance and an rds_cluster",
+                      "give the one the application's database is: rds_instance for RDS, rds_cluster for Aurora");
+    if (!d.configured())
+      return error_at(n, "'database' names neither rds_instance nor rds_cluster",
+                      "e.g. database: { rds_instance: connect2-prod }");
+    for (const auto* id : {&d.rds_instance, &d.rds_cluster}) {
+      if (id->empty()) continue;
+      if (auto st = aws::check_rds_identifier(*id); !st) return error_at(n, st.error().message, st.error().hint);
+    }
     return {};
   }
 
@@ -283,7 +302,7 @@ Result<Config> parse_config(const std::string& text, const fs::path& source) {
     RB_TRY(p.require_map(n, what));
     RB_TRY(p.check_keys(n,
                         {"branch", "protected", "cluster", "service", "task_family", "container", "health_url",
-                         "aws_profile", "region", "image_tag", "migrations", "terraform", "account_id"},
+                         "aws_profile", "region", "image_tag", "migrations", "terraform", "account_id", "database"},
                         what));
     if (!n["branch"])
       return p.error_at(n, fmt::format("{} is missing required key 'branch'", what),
@@ -315,6 +334,7 @@ Result<Config> parse_config(const std::string& text, const fs::path& source) {
     e.terraform = default_terraform;
     if (YAML::Node m = n["migrations"]) RB_TRY(p.migrations(m, e.migrations));
     if (YAML::Node t = n["terraform"]) RB_TRY(p.terraform(t, e.terraform));
+    if (YAML::Node d = n["database"]) RB_TRY(p.database(d, e.database));
     expand_environment(e, cfg.app);
     cfg.environments.push_back(std::move(e));
   }

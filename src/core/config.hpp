@@ -37,6 +37,15 @@ struct TerraformConfig {
   TerraformStateConfig state;
 };
 
+// The environment's database as RDS knows it (`database: { rds_instance: X }` or
+// `{ rds_cluster: X }`): a downgrade that destroys or changes data on a protected environment
+// takes a snapshot of it first. At most one of the two is set.
+struct DatabaseConfig {
+  std::string rds_instance;  // DBInstanceIdentifier
+  std::string rds_cluster;   // DBClusterIdentifier (Aurora)
+  bool configured() const { return !rds_instance.empty() || !rds_cluster.empty(); }
+};
+
 struct EnvironmentConfig {
   std::string name;
   std::string branch;
@@ -52,6 +61,7 @@ struct EnvironmentConfig {
   std::string image_tag;    // how a deployed image names its commit; default "{sha}"
   MigrationsConfig migrations;
   TerraformConfig terraform;
+  DatabaseConfig database;
 };
 
 struct Config {

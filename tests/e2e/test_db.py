@@ -315,10 +315,101 @@ class DbPostgresTest(DbTestCase):
     def test_protected_environment_without_yes_is_refused(self):
         self.upgrade()
         before = self.snapshot()
-        r = self.db("--env", "prod")  # no terminal, no --yes
+        # Past the staging gate (its own tests below), so that the confirmation is what refuses.
+        r = self.db("--env", "prod", "--skip-staging-check", "--reason", "confirmation test")  # no terminal, no --yes
         self.assertExit(r, 3)
-        self.assertIn("prod", r.stderr)
+        self.assertIn("prod is a protected environment", r.stderr)
         self.assertEqual(self.snapshot(), before)
+        self.assertEqual(self.journal(), [])
+
+    # -- staging first ----------------------------------------------------------------------
+    def staging_database(self):
+        """A second database for the staging environment, migrated to the head like prod's."""
+        name = self.dbname + "_stg"
+        SERVER.create_database(name)
+        url = SERVER.url(name)
+        self.alembic("upgrade", "heads", url=url)
+        return url
+
+    def test_protected_downgrade_is_refused_before_staging_and_allowed_after(self):
+        self.upgrade()
+        before = self.snapshot()
+        target = "7a9b0c1d2e3f"  # -1 from the head
+        r = self.db("--env", "prod", "--yes")
+        self.assertExit(r, 3)
+        self.assertIn("has not succeeded on dev or staging yet", r.stderr)
+        self.assertIn(f"rollback db --env dev --to {target}", r.stderr)
+        self.assertIn("--skip-staging-check", r.stderr)
+        self.assertEqual(self.snapshot(), before)
+        self.assertEqual(self.journal(), [])
+        dry = self.db("--env", "prod", "--dry-run", "--output", "json")
+        self.assertExit(dry, 0)
+        j = json.loads(dry.stdout)
+        self.assertEqual(j["would_refuse"]["tag"], "staging-first")
+        self.assertFalse(j["staging_check"]["passed"])
+
+        # Staging is not protected: it has no gate of its own.
+        staging_url = self.staging_database()
+        r = self.db("--env", "staging", "--steps", "2", "--dry-run", url=staging_url)
+        self.assertExit(r, 0)
+        self.assertNotIn("Staging first", r.stdout)  # not protected: no gate
+
+        r = self.db("--env", "staging", "--yes", "--reason", "rehearsal", url=staging_url)
+        self.assertExit(r, 0)
+        self.assertEqual(self.alembic("current", url=staging_url).stdout.split()[0], target)
+        [staged] = self.journal()
+        self.assertEqual(staged["details"]["from_heads"], [HEAD])
+
+        dry = self.db("--env", "prod", "--dry-run")
+        self.assertExit(dry, 0)
+        self.assertIn(f"Staging first: passed: the same downgrade succeeded on staging at {staged['ended_at']} "
+                      f"by e2e-tester@", dry.stdout)
+        self.assertIn(staged["id"], dry.stdout)
+        self.assertNotIn("would be refused", dry.stdout)
+        self.assertEqual(self.snapshot(), before)
+
+        # A different downgrade on prod (two steps) is still refused.
+        r = self.db("--env", "prod", "--steps", "2", "--yes")
+        self.assertExit(r, 3)
+        self.assertIn("rollback db --env dev --to backfill_nicknames_v2", r.stderr)
+        self.assertEqual(self.snapshot(), before)
+
+        r = self.db("--env", "prod", "--yes")
+        self.assertExit(r, 0)
+        self.assertEqual(self.rows(), ["2b8e5d9c4a10", target])  # and Alembic's depends_on row
+        entry = self.journal()[0]
+        self.assertEqual(entry["env"], "prod")
+        self.assertEqual(entry["details"]["staging_check"]["evidence"]["rollback_id"], staged["id"])
+        self.assertFalse(entry["details"]["staging_check"]["skipped"])
+
+    def test_skipping_the_staging_check_needs_a_reason_and_is_journaled_and_shown(self):
+        self.upgrade()
+        before = self.snapshot()
+        r = self.db("--env", "prod", "--yes", "--skip-staging-check")
+        self.assertExit(r, 2)
+        self.assertIn("--skip-staging-check needs --reason", r.stderr)
+        r = self.db("--env", "prod", "--yes", "--skip-staging-check", "--reason", "  ")
+        self.assertExit(r, 2)
+        self.assertEqual(self.snapshot(), before)
+        self.assertEqual(self.journal(), [])
+
+        dry = self.db("--env", "prod", "--dry-run", "--skip-staging-check", "--reason", "outage 42")
+        self.assertExit(dry, 0)
+        self.assertIn("Staging first: skipped (--skip-staging-check): outage 42", dry.stdout)
+        self.assertNotIn("would be refused", dry.stdout)
+
+        r = self.db("--env", "prod", "--yes", "--skip-staging-check", "--reason", "outage 42")
+        self.assertExit(r, 0)
+        [entry] = self.journal()
+        self.assertEqual(entry["details"]["staging_check"]["skipped"], True)
+        self.assertEqual(entry["details"]["staging_check"]["skip_reason"], "outage 42")
+        self.assertTrue(any("staging check skipped" in e for e in entry["events"]))
+        h = self.rollback("history", env=self.env())
+        self.assertExit(h, 0)
+        self.assertIn("(staging check skipped: outage 42)", h.stdout)
+        h = self.rollback("history", "--id", entry["id"], env=self.env())
+        self.assertExit(h, 0)
+        self.assertIn("staging check skipped (--skip-staging-check): outage 42", h.stdout)
 
     def test_unknown_and_ambiguous_revisions_are_usage_errors_listing_candidates(self):
         # A second script whose id starts like 2b8e5d9c4a10, on a branch of its own.
@@ -440,6 +531,91 @@ class DbPostgresTest(DbTestCase):
         self.assertEqual(entry["outcome"], "failed")
         self.assertNoPassword(r.stdout, r.stderr)
 
+    # -- fix forward ------------------------------------------------------------------------
+    def schema(self):
+        """Tables, columns and indexes: what a migration changes, without the data."""
+        return {
+            "tables": [t for t in self.tables() if t != "alembic_version"],
+            "columns": self.sql("SELECT table_name || '.' || column_name || ' ' || data_type FROM "
+                                "information_schema.columns WHERE table_schema = 'public' "
+                                "AND table_name <> 'alembic_version' ORDER BY 1"),
+            "indexes": self.sql("SELECT indexname FROM pg_indexes WHERE schemaname = 'public' "
+                                "AND tablename <> 'alembic_version' ORDER BY 1"),
+        }
+
+    def test_fix_forward_is_valid_alembic_and_its_upgrade_restores_the_schema(self):
+        # The schema the fix forward must bring back: before settings and ix_users_name.
+        self.upgrade(MERGE, data=False)
+        expected = self.schema()
+        self.upgrade()
+        self.assertNotEqual(self.schema(), expected)
+        # Outside a git checkout there is no branch to write it on; other options are usage errors.
+        r = self.db("--env", "dev", "--steps", "3", "--fix-forward")
+        self.assertExit(r, 3)
+        self.assertIn("is not a git checkout", r.stderr)
+        r = self.db("--env", "dev", "--steps", "3", "--fix-forward", "--no-backup")
+        self.assertExit(r, 2)
+        scripts = lambda root: sorted(f for f in os.listdir(os.path.join(root, "alembic", "versions"))
+                                      if f.endswith(".py"))
+        self.assertEqual(scripts(self.project), scripts(FIXTURE))  # nothing written
+        # The project in a git checkout, as an application repository is.
+        harness.git(self.work, "init", "-q", "-b", "main")
+        harness.git(self.work, "config", "user.name", "Dev")
+        harness.git(self.work, "config", "user.email", "dev@example.com")
+        harness.git(self.work, "add", "project", "rollback.yaml")
+        harness.git(self.work, "commit", "-q", "-m", "the application")
+        head = harness.git(self.work, "rev-parse", "HEAD")
+
+        # The downgrade crosses the irreversible backfill: its refusal offers the fix forward.
+        r = self.db("--env", "dev", "--steps", "3", "--yes")
+        self.assertExit(r, 3)
+        self.assertIn(f"rollback db --env dev --to {MERGE} --fix-forward", r.stderr)
+
+        # A downgrade that destroys data (without crossing it) offers it in its plan.
+        r = self.db("--env", "dev", "--steps", "2", "--dry-run")
+        self.assertExit(r, 0)
+        self.assertIn("Or fix forward: `rollback db --env dev --to backfill_nicknames_v2 --fix-forward`", r.stdout)
+
+        dry = self.db("--env", "dev", "--steps", "3", "--fix-forward", "--dry-run")
+        self.assertExit(dry, 0)
+        self.assertIn('op.drop_table("settings")', dry.stdout)
+        self.assertIn("nothing was written", dry.stdout)
+        self.assertEqual(harness.git(self.work, "branch", "--list", "rollback/*"), "")
+
+        before = self.snapshot()
+        r = self.db("--env", "dev", "--steps", "3", "--fix-forward")
+        self.assertExit(r, 0)
+        self.assertEqual(self.snapshot(), before)  # no database was touched
+        out = r.stdout
+        self.assertIn("drops table settings", out)
+        self.assertIn("drops index ix_users_name on users", out)
+        # The data migration cannot be reversed: a TODO in the output (and the file).
+        self.assertIn("TODO, not derived (1)", out)
+        self.assertIn("UPDATE users SET nickname = name", out)
+        self.assertIn("not pushed", out)
+        branch = next(w for line in out.splitlines() if " on branch " in line
+                      for w in [line.split(" on branch ")[1].split()[0]])
+        self.assertTrue(branch.startswith("rollback/fix-forward-"), branch)
+        revision = branch[len("rollback/fix-forward-"):]
+        # The user's checkout is as it was: same HEAD, nothing changed or added.
+        self.assertEqual(harness.git(self.work, "rev-parse", "HEAD"), head)
+        self.assertEqual(harness.git(self.work, "status", "--porcelain", "--", "project"), "")
+
+        # Checked out, Alembic reads it as the new head on top of the database's.
+        harness.git(self.work, "checkout", "-q", branch)
+        [path] = [f for f in os.listdir(os.path.join(self.project, "alembic", "versions"))
+                  if f.startswith(revision)]
+        with open(os.path.join(self.project, "alembic", "versions", path)) as f:
+            text = f.read()
+        self.assertIn(f'down_revision = "{HEAD}"', text)
+        self.assertIn("# TODO backfill_nicknames_v2", text)
+        heads = self.alembic("heads").stdout
+        self.assertEqual(heads.split()[0], revision, heads)
+        # Its upgrade, run by Alembic on PostgreSQL, restores the schema.
+        self.alembic("upgrade", "heads")
+        self.assertEqual(self.rows(), [revision])
+        self.assertEqual(self.schema(), expected)
+
     def test_json_output(self):
         self.upgrade()
         r = self.db("--env", "dev", "--steps", "2", "--yes", "--output", "json", "--full-backup")
@@ -547,6 +723,140 @@ class DbSqliteTest(DbTestCase):
         self.assertIn("Plan: alembic downgrade 7a9b0c1d2e3f", r.stdout)
         with open(self.file, "rb") as f:
             self.assertEqual(f.read(), before)
+
+
+@unittest.skipUnless(have_postgres(), "PostgreSQL 15 and /usr/bin/alembic are needed")
+class DbSnapshotTest(DbTestCase):
+    """An RDS snapshot before a downgrade that destroys data on a protected environment: moto
+    serves RDS (the instance is created there); the downgrade itself runs on the test's
+    PostgreSQL."""
+
+    config_text = CONFIG.replace("prod:    { branch: main, protected: true }",
+                                 "prod:    { branch: main, protected: true, database: { rds_instance: connect2-prod } }\n"
+                                 "  qa:      { branch: main, protected: true, database: { rds_instance: connect2-gone } }")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sandbox = Sandbox(seed=False)
+        cls.addClassCleanup(cls.sandbox.stop)
+        cls.sandbox.client("rds").create_db_instance(
+            DBInstanceIdentifier="connect2-prod", Engine="postgres", DBInstanceClass="db.t3.micro",
+            AllocatedStorage=20, MasterUsername="app", MasterUserPassword="not-a-real-password-1")
+
+    _counter = 0
+
+    def setUp(self):
+        super().setUp()
+        DbSnapshotTest._counter += 1
+        self.dbname = f"e2e_snapshot_{DbSnapshotTest._counter}"
+        SERVER.create_database(self.dbname)
+        self.url = SERVER.url(self.dbname)
+        self.alembic("upgrade", "heads")
+        SERVER.psql(self.dbname, "INSERT INTO settings (key, value) VALUES ('theme', 'dark')")
+
+    def db(self, *args, **kw):
+        env = self.env(self.sandbox, DATABASE_URL=self.url, PYTHONDONTWRITEBYTECODE="1")
+        return self.rollback("db", *args, env=env, **kw)
+
+    def snapshots(self):
+        rds = self.sandbox.client("rds")
+        return sorted(s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots()["DBSnapshots"])
+
+    def db_state(self):
+        return (SERVER.psql(self.dbname, "SELECT version_num FROM alembic_version ORDER BY 1"),
+                SERVER.psql(self.dbname, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"))
+
+    def test_destructive_prod_downgrade_takes_one_snapshot_named_after_the_rollback(self):
+        before = self.snapshots()
+        dry = self.db("--env", "prod", "--steps", "2", "--dry-run")
+        self.assertExit(dry, 0)
+        self.assertIn("RDS snapshot of instance connect2-prod: taken first (the plan destroys data", dry.stdout)
+        self.assertEqual(self.snapshots(), before)  # a dry run takes none
+
+        r = self.db("--env", "prod", "--steps", "2", "--yes", "--skip-staging-check", "--reason", "snapshot test")
+        self.assertExit(r, 0)
+        [entry] = self.journal()
+        name = "rollback-" + entry["id"]
+        self.assertEqual(self.snapshots(), sorted(before + [name]))
+        self.assertIn(f"snapshot {name}: available", r.stdout)
+        snap = entry["details"]["snapshot"]
+        self.assertEqual(snap["identifier"], name)
+        self.assertEqual(snap["arn"], f"arn:aws:rds:us-east-1:123456789012:snapshot:{name}")
+        self.assertTrue(any(e.startswith(f"snapshot {name} available: arn:aws:rds:") for e in entry["events"]))
+        # Taken before the downgrade ran: its events come first.
+        events = entry["events"]
+        first_alembic = next(i for i, e in enumerate(events) if e.startswith("alembic:"))
+        self.assertLess(events.index(f"taking snapshot {name} of RDS instance connect2-prod"), first_alembic)
+        self.assertNotIn("settings", self.db_state()[1])
+
+    def test_no_snapshot_when_asked_or_when_no_data_changes(self):
+        before = self.snapshots()
+        r = self.db("--env", "prod", "--steps", "2", "--yes", "--no-snapshot", "--skip-staging-check", "--reason", "t")
+        self.assertExit(r, 0)
+        self.assertIn("RDS snapshot of instance connect2-prod: not taken (--no-snapshot)", r.stdout)
+        self.assertEqual(self.snapshots(), before)
+        self.assertFalse(self.journal()[0]["details"]["snapshot_planned"])
+        # --snapshot and --no-snapshot together, or --snapshot without `database:`, are usage errors.
+        r = self.db("--env", "prod", "--snapshot", "--no-snapshot", "--dry-run")
+        self.assertExit(r, 2)
+        r = self.db("--env", "dev", "--snapshot", "--dry-run")
+        self.assertExit(r, 2)
+        self.assertIn("names no RDS database", r.stderr)
+
+    def test_a_failed_snapshot_stops_the_downgrade_before_anything_changes(self):
+        before = self.db_state()
+        r = self.db("--env", "qa", "--steps", "2", "--yes", "--skip-staging-check", "--reason", "t")
+        self.assertExit(r, 1)
+        self.assertIn("the RDS snapshot failed, so the downgrade did not run", r.stderr)
+        self.assertIn("DBInstanceNotFound", r.stderr)
+        self.assertEqual(self.db_state(), before)
+        [entry] = self.journal()
+        self.assertEqual(entry["outcome"], "failed")
+        self.assertFalse(any(e.startswith("alembic:") for e in entry["events"]))
+
+
+@unittest.skipUnless(have_postgres(), "PostgreSQL 15 and /usr/bin/alembic are needed")
+class DbTeamStagingTest(DbTestCase):
+    """Team mode: the staging run recorded by one machine opens the gate for another, through the
+    team table (moto's DynamoDB); each machine has its own local journal."""
+
+    config_text = CONFIG.replace("environments:", "team:\n  table: rollback-team-db\nenvironments:")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sandbox = Sandbox(seed=False)
+        cls.addClassCleanup(cls.sandbox.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.urls = {}
+        for env in ("staging", "prod"):
+            name = f"e2e_team_{env}"
+            SERVER.psql_super(f'DROP DATABASE IF EXISTS "{name}"')
+            SERVER.create_database(name)
+            self.urls[env] = SERVER.url(name)
+            self.alembic("upgrade", "heads", url=self.urls[env])
+        r = self.rollback("team", "init", "--yes", sandbox=self.sandbox)
+        self.assertExit(r, 0)
+
+    def on(self, machine, env, *args):
+        e = self.env(self.sandbox, DATABASE_URL=self.urls[env], PYTHONDONTWRITEBYTECODE="1",
+                     XDG_STATE_HOME=os.path.join(self.work, "state-" + machine), ROLLBACK_USER=machine)
+        return self.rollback("db", "--env", env, *args, env=e)
+
+    def test_a_staging_run_on_one_machine_opens_the_gate_on_another(self):
+        r = self.on("bob", "prod", "--dry-run")
+        self.assertExit(r, 0)
+        self.assertIn("Staging first: not passed", r.stdout)
+        r = self.on("alice", "staging", "--yes", "--reason", "rehearsal")
+        self.assertExit(r, 0)
+        r = self.on("bob", "prod", "--dry-run")
+        self.assertExit(r, 0)
+        self.assertIn("Staging first: passed: the same downgrade succeeded on staging at ", r.stdout)
+        self.assertIn(" by alice@", r.stdout)
+        r = self.on("bob", "prod", "--yes")
+        self.assertExit(r, 0)
+        self.assertEqual(self.alembic("current", url=self.urls["prod"]).stdout.split()[0], "7a9b0c1d2e3f")
 
 
 @unittest.skipUnless(have_postgres(), "PostgreSQL 15 and /usr/bin/alembic are needed")

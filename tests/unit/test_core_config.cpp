@@ -205,3 +205,20 @@ TEST(Config, LoadRefusesDirectoriesDevicesAndHugeFiles) {
   EXPECT_NE(huge.error().message.find("larger than 1 MiB"), std::string::npos) << huge.error().message;
   fs::remove_all(dir);
 }
+
+TEST(Config, DatabaseNamesOneRdsInstanceOrCluster) {
+  auto cfg = parse_config("app: a\nenvironments:\n  prod: { branch: main, database: { rds_instance: connect2-prod } }\n"
+                          "  qa: { branch: main, database: { rds_cluster: aurora-qa } }\n  dev: { branch: dev }\n",
+                          "c.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ((*cfg->environment("prod"))->database.rds_instance, "connect2-prod");
+  EXPECT_EQ((*cfg->environment("qa"))->database.rds_cluster, "aurora-qa");
+  EXPECT_FALSE((*cfg->environment("dev"))->database.configured());
+  for (const char* bad : {"{ rds_instance: a, rds_cluster: b }", "{}", "{ rds_instance: 1-bad }",
+                          "{ rds_instance: a--b }", "{ rds_instanse: a }", "connect2-prod"}) {
+    auto r = parse_config(fmt::format("app: a\nenvironments:\n  prod: {{ branch: main, database: {} }}\n", bad), "c.yaml");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, ExitCode::Usage) << bad;
+    EXPECT_NE(r.error().message.find("c.yaml:3"), std::string::npos) << r.error().message;
+  }
+}

@@ -11,9 +11,12 @@
 #include "db/backup.hpp"
 #include "db/database.hpp"
 #include "db/ecs_task.hpp"
+#include "db/fix_forward.hpp"
 #include "db/graph.hpp"
 #include "db/planner.hpp"
 #include "db/rollback.hpp"
+#include "db/snapshot.hpp"
+#include "db/staging.hpp"
 #include "ecs/model.hpp"
 #include "git/git.hpp"
 #include "util/log.hpp"
@@ -43,6 +46,10 @@ struct DbOptions {
   bool no_backup = false;
   bool accept_data_loss = false;
   bool allow_stale_checkout = false;
+  bool skip_staging_check = false;  // with --reason: a protected downgrade without the staging run
+  bool fix_forward = false;         // write a migration reversing the plan's migrations instead
+  bool snapshot = false;            // --snapshot: an RDS snapshot first, whatever the plan
+  bool no_snapshot = false;         // --no-snapshot: none, whatever the plan
 };
 
 struct DbStatusOptions {
@@ -133,6 +140,8 @@ struct Prepared {
   std::optional<Error> blocker;                     // why it must not run (Refused)
   bool backup = false;                              // a backup is taken before the downgrade
   bool whole_backup = false;
+  db::StagingCheck staging;                         // the staging-first gate
+  db::SnapshotDecision snapshot;                    // an RDS snapshot before anything changes
 };
 
 Result<std::vector<std::string>> read_rows(db::MigrationDatabase& database, const db::MigrationsSetup& setup) {
@@ -220,21 +229,49 @@ Result<Prepared> prepare(Context& ctx, const EnvironmentConfig& env, const DbOpt
   // (SQLite is always copied whole; the affected tables still shape the restore steps.)
   p.whole_backup = o.full_backup || p.plan.unknown_targets;
   p.backup = !o.no_backup && (p.plan.destroys_data || o.full_backup);
+  if (!o.fix_forward) {  // the fix forward changes no environment: no gate
+    RB_TRY_ASSIGN(Journal * journal, ctx.journal_for_reading());
+    RB_TRY_ASSIGN(p.staging, db::check_staging(*journal, ctx.config(), env,
+                                               {p.plan.plan.current_heads, p.plan.plan.target.value_or("base")}));
+    p.staging.skipped = o.skip_staging_check && !p.staging.evidence;
+    p.staging.skip_reason = trim(o.reason);
+    if (p.staging.required) out.line("Staging first: " + p.staging.describe());
+  }
+  const std::string fix_forward_command =
+      fmt::format("rollback db --env {} --to {} --fix-forward", env.name, p.plan.plan.target.value_or("base"));
+  if (!o.fix_forward && (p.plan.destroys_data || !p.plan.blocking.empty()))
+    out.line(fmt::format("Or fix forward: `{}` writes a new migration reversing these migrations' upgrade() for "
+                         "review, on a local branch",
+                         fix_forward_command));
   if (!p.plan.blocking.empty()) {
     p.blocker = refusal(
         fmt::format("the plan crosses an irreversible migration: {}", join(p.plan.blocking, "; ")),
         "Alembic would stop there (on SQLite/MySQL after the steps above it have run). Choose a target above it "
-        "(--to the revision just above, or fewer --steps), fix forward with a new migration, or restore from a backup");
+        "(--to the revision just above, or fewer --steps), fix forward with a new migration (`" +
+            fix_forward_command + "` writes one for review), or restore from a backup");
     p.blocker->tag = "irreversible";
   } else if (p.plan.destroys_data && o.no_backup && !o.accept_data_loss) {
     p.blocker = refusal("--no-backup on a downgrade that destroys data (see \"Data at stake\" above)",
                         "drop --no-backup to take a backup first, or add --accept-data-loss to go on without one");
     p.blocker->tag = "no-backup";
+  } else if (p.staging.blocks()) {
+    p.blocker = p.staging.refusal_error(env.name, o.via);
   } else if (p.backup && !p.setup.url) {
     p.blocker = refusal("this downgrade destroys data and there is no database URL to back it up from",
                         "take a snapshot yourself (e.g. an RDS snapshot), then pass --no-backup --accept-data-loss; or "
                         "make the database reachable and give its URL");
     p.blocker->tag = "no-backup";
+  }
+  if (!o.fix_forward) {
+    std::optional<bool> flag;
+    if (o.snapshot) flag = true;
+    if (o.no_snapshot) flag = false;
+    RB_TRY_ASSIGN(p.snapshot, db::decide_snapshot(env, p.plan, flag));
+    if (env.database.configured() || p.snapshot.take)
+      out.line(fmt::format("RDS snapshot {}: {}",
+                           env.database.rds_cluster.empty() ? "of instance " + env.database.rds_instance
+                                                            : "of cluster " + env.database.rds_cluster,
+                           p.snapshot.take ? "taken first (" + p.snapshot.why + ")" : p.snapshot.why));
   }
   if (p.backup && !p.blocker) {
     std::string what = "the whole database";
@@ -255,7 +292,8 @@ Result<Prepared> prepare(Context& ctx, const EnvironmentConfig& env, const DbOpt
 
 nlohmann::json plan_result(const EnvironmentConfig& env, const Prepared& p) {
   nlohmann::json j = {{"env", env.name}, {"layer", "db"}, {"plan", p.plan.to_json()}, {"command", p.argv},
-                      {"via", p.task ? "ecs-task" : "local"}, {"backup_planned", p.backup}};
+                      {"via", p.task ? "ecs-task" : "local"}, {"backup_planned", p.backup},
+                      {"staging_check", p.staging.to_json()}, {"snapshot_planned", p.snapshot.take}};
   j["database"] = p.setup.url ? nlohmann::json(p.setup.url->redacted()) : nlohmann::json(nullptr);
   if (p.task) j["task"] = p.task->to_json();
   return j;
@@ -278,6 +316,60 @@ std::optional<std::vector<std::string>> rows_now(const Prepared& p) {
   return *rows;
 }
 
+// rollback db --fix-forward: the plan of the downgrade, then instead of running it a new
+// migration reversing the planned migrations' upgrade(), committed on a local branch.
+Status run_fix_forward(Context& ctx, const EnvironmentConfig& env, const DbOptions& o) {
+  Output& out = ctx.out();
+  const bool dry_run = ctx.options().dry_run;
+  RB_TRY_ASSIGN(auto p, prepare(ctx, env, o));
+  std::vector<const db::MigrationScript*> scripts;
+  for (const auto& s : p.plan.plan.steps)
+    if (s.script) scripts.push_back(s.script);
+  RB_TRY_ASSIGN(auto ff, db::make_fix_forward(scripts, sorted(p.plan.plan.current_heads), db::new_revision_id(),
+                                              iso8601(ctx.clock().wall_now())));
+  out.line("");
+  out.line(fmt::format("Fix forward: new migration {} on top of {}, reversing the upgrade() of {}:", ff.revision,
+                       rows_text(ff.down_revisions), join(ff.reversed, ", ")));
+  for (const auto& op : ff.ops)
+    out.line(fmt::format("  - {}  ({} line {})", op.what, op.revision, op.line));
+  if (ff.ops.empty()) out.line("  (nothing could be derived)");
+  if (!ff.todos.empty()) {
+    out.line(fmt::format("TODO, not derived ({}): written in the file, to do by hand:", ff.todos.size()));
+    for (const auto& t : ff.todos) {
+      out.line(fmt::format("  - {} line {}: {}", t.revision, t.line, t.original));
+      out.line("      " + t.why);
+    }
+  }
+  if (ff.destroys_data())
+    out.warn("the fix forward drops what the upgrade() added, with the data written there since (\"Data at stake\" "
+             "above): back it up before it is deployed, as `rollback db` would before the downgrade");
+  nlohmann::json j = plan_result(env, p);
+  j["fix_forward"] = ff.to_json();
+  j["dry_run"] = dry_run;
+  if (dry_run) {
+    out.line(fmt::format("dry run: the file {} would be:", ff.filename));
+    for (const auto& l : split(ff.source, '\n')) out.line("  | " + l);
+    out.line("dry run: nothing was written");
+    j["ok"] = true;
+    j["source"] = ff.source;
+    out.result(j);
+    return {};
+  }
+  git::Git git(ctx.runner(), ctx.config().repo);
+  RB_TRY_ASSIGN(auto commit, db::commit_fix_forward(git, p.setup.versions_dir, ff));
+  out.line(fmt::format("Written: {} on branch {} (commit {} on {}; local only, not pushed)", commit.path.string(),
+                       commit.branch, commit.sha.substr(0, 12), commit.base_sha.substr(0, 12)));
+  out.line("Next: review it like any migration (the TODOs first), then publish it for review:");
+  out.line(fmt::format("  git checkout {}", commit.branch));
+  out.line(fmt::format("  git push {} {}", ctx.config().remote, commit.branch));
+  j["ok"] = true;
+  j["branch"] = commit.branch;
+  j["commit"] = commit.sha;
+  j["path"] = commit.path.string();
+  out.result(j);
+  return {};
+}
+
 Status run(Context& ctx, const DbOptions& o) {
   const GlobalOptions& g = ctx.options();
   Output& out = ctx.out();
@@ -285,10 +377,23 @@ Status run(Context& ctx, const DbOptions& o) {
   if (o.via != "local" && o.via != "ecs-task")
     return usage_error(fmt::format("--via {}: unknown", o.via), "use --via local (default) or --via ecs-task");
   if (o.no_backup && o.full_backup) return usage_error("--no-backup and --full-backup contradict each other");
+  if (o.snapshot && o.no_snapshot) return usage_error("--snapshot and --no-snapshot contradict each other");
+  if (o.skip_staging_check && trim(o.reason).empty())
+    return usage_error("--skip-staging-check needs --reason \"...\": skipping the staging run is journaled with why",
+                       "add --reason \"why this cannot wait for staging\", or drop --skip-staging-check and run the "
+                       "downgrade on staging first");
   if (g.no_wait)
     return usage_error("rollback db always follows the downgrade to its end (--no-wait is not supported here)",
                        "the verification needs the finished run; drop --no-wait");
 
+  if (o.fix_forward) {
+    if (o.skip_staging_check || o.no_backup || o.full_backup || o.accept_data_loss || o.via != "local" || o.snapshot ||
+        o.no_snapshot)
+      return usage_error("--fix-forward writes a migration and changes no database: it takes no staging, backup or "
+                         "--via options",
+                         "rollback db --env ENV [--to REV | --steps N] --fix-forward [--dry-run]");
+    return run_fix_forward(ctx, *env, o);
+  }
   if (g.dry_run) {
     RB_TRY(ctx.check_lock(*env));  // the real run's first check
     RB_TRY_ASSIGN(auto p, prepare(ctx, *env, o));
@@ -326,6 +431,7 @@ Status run(Context& ctx, const DbOptions& o) {
   for (const auto& s : plan.steps) undone.push_back(s.revision);
   entry.details = {{"database", p.setup.url ? nlohmann::json(p.setup.url->redacted()) : nlohmann::json(nullptr)},
                    {"from_rows", plan.current_rows},
+                   {"from_heads", sorted(plan.current_heads)},
                    {"to_revision", target},
                    {"alembic_argument", plan.alembic_argument},
                    {"command", p.argv},
@@ -335,10 +441,33 @@ Status run(Context& ctx, const DbOptions& o) {
                    {"destroys_data", p.plan.destroys_data},
                    {"via", p.task ? "ecs-task" : "local"}};
   if (p.plan.destroys_data && !p.backup) entry.details["data_loss_accepted"] = true;
+  if (p.staging.required) entry.details["staging_check"] = p.staging.to_json();
+  entry.details["snapshot_planned"] = p.snapshot.take;
   RB_TRY_ASSIGN(auto record, RollbackRecord::begin(ctx, lock, entry));
   out.line(fmt::format("rollback {} started", record->id()));
+  if (p.staging.skipped)
+    record->event("staging check skipped (--skip-staging-check): " + p.staging.skip_reason);
+  else if (p.staging.evidence)
+    record->note("staging check passed: " + p.staging.describe());
   nlohmann::json result = plan_result(*env, p);
   result["rollback_id"] = record->id();
+
+  if (p.snapshot.take) {
+    auto gateway = db::make_aws_snapshot_gateway(ctx.config(), *env, ctx.clock());
+    if (!gateway) return record->fail(gateway.take_error());
+    const std::string name = db::snapshot_name(record->id());
+    record->event(fmt::format("taking snapshot {} of {}", name, (*gateway)->target()));
+    auto snap = db::take_snapshot(**gateway, ctx.clock(), name, db::kSnapshotTimeout,
+                                  [&](const std::string& line) { record->event(line); });
+    if (!snap) {
+      Error e = snap.take_error();
+      e.message = "the RDS snapshot failed, so the downgrade did not run (nothing changed): " + e.message;
+      return record->fail(std::move(e));
+    }
+    record->event(fmt::format("snapshot {} available: {}", snap->identifier, snap->arn));
+    record->checkpoint({{"snapshot", db::snapshot_to_json(*snap)}});
+    result["snapshot"] = db::snapshot_to_json(*snap);
+  }
 
   if (p.backup) {
     auto options = db::backup_options(p.plan, p.whole_backup, ctx.backup_dir(), env->name + "-" + record->id(),
@@ -590,6 +719,17 @@ void register_db(CLI::App& app, GlobalOptions& g, Action& action) {
                   "What the version table holds (REV[,REV]); checked against the database, required with --via "
                   "ecs-task when there is no database URL");
   sub->add_option("--reason", opts->reason, "Why (recorded in the journal)");
+  sub->add_flag("--fix-forward", opts->fix_forward,
+                "Instead of downgrading, write a new migration reversing the planned migrations' upgrade() on a "
+                "local git branch (not pushed), for review");
+  sub->add_flag("--snapshot", opts->snapshot,
+                "Take an RDS snapshot of the environment's database (`database:` in rollback.yaml) first, whatever "
+                "the plan");
+  sub->add_flag("--no-snapshot", opts->no_snapshot,
+                "Take no RDS snapshot, even where a downgrade that changes data on a protected environment would");
+  sub->add_flag("--skip-staging-check", opts->skip_staging_check,
+                "On a protected environment, go on although the same downgrade has not succeeded on a non-protected "
+                "one (needs --reason; journaled)");
   sub->add_flag("--allow-stale-checkout", opts->allow_stale_checkout,
                 "Use the checkout's migrations even when they differ from the environment's branch");
   add_global_options(*sub, g);
@@ -603,11 +743,13 @@ void register_db(CLI::App& app, GlobalOptions& g, Action& action) {
 
   sub->callback([&g, &action, opts, status_opts, status] {
     if (status->parsed()) {
-      if (opts->to || opts->steps || !opts->from.empty() || opts->full_backup || opts->no_backup) {
+      if (opts->to || opts->steps || !opts->from.empty() || opts->full_backup || opts->no_backup ||
+          opts->fix_forward || opts->snapshot || opts->no_snapshot || opts->skip_staging_check) {
         action = [&g] {
           return execute(g, false, [](Context&) {
             return Status(usage_error("`rollback db status` takes only --env and the global options",
-                                      "put --to/--steps/--from/backup options on `rollback db` itself"));
+                                      "put --to/--steps/--from, backup, snapshot, staging and fix-forward options "
+                                      "on `rollback db` itself"));
           });
         };
         return;

@@ -17,6 +17,19 @@ std::string short_ref(const std::string& ref) {
   return ref.size() == 40 ? ref.substr(0, 12) : ref;
 }
 
+// What a database rollback's staging-first gate recorded, for a line of its own: "skipped: why"
+// (an override the team should see), "passed: rollback X on staging", or empty.
+std::string staging_note(const JournalEntry& e) {
+  const auto& d = e.details;
+  if (!d.is_object() || !d.contains("staging_check") || !d["staging_check"].is_object()) return {};
+  const auto& s = d["staging_check"];
+  if (s.value("skipped", false)) return "skipped (--skip-staging-check): " + s.value("skip_reason", std::string());
+  if (s.contains("evidence") && s["evidence"].is_object())
+    return fmt::format("passed: rollback {} on {}", s["evidence"].value("rollback_id", std::string("?")),
+                       s["evidence"].value("env", std::string("?")));
+  return {};
+}
+
 // The largest --limit: far more rollbacks than a team records in years, and a bound on
 // what one command prints.
 constexpr long long kMaxHistoryLimit = 100'000;
@@ -43,6 +56,7 @@ Status run(Context& ctx, const HistoryOptions& o) {
     out.line(fmt::format("  from    {}", f(entry->from)));
     out.line(fmt::format("  to      {}", f(entry->to)));
     if (!entry->reason.empty()) out.line(fmt::format("  reason  {}", f(entry->reason)));
+    if (auto note = staging_note(*entry); !note.empty()) out.line(fmt::format("  staging check {}", f(note)));
     out.line(fmt::format("  started {}  ended {}", f(entry->started_at), entry->ended_at.empty() ? "-" : f(entry->ended_at)));
     out.line(fmt::format("  details {}", dump_json(entry->details)));
     // Steps are journaled as "started:X" / "done:X" events: the last one says how far it got.
@@ -81,9 +95,11 @@ Status run(Context& ctx, const HistoryOptions& o) {
   else out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {}", "ID", "ENV", "LAYER", "OUTCOME", "USER", "STARTED", "FROM -> TO"));
   for (const auto& e : entries) {
     const auto p = [](const std::string& s) { return printable_inline(s); };
-    out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {} -> {}{}", p(e.id), p(e.env), p(e.layer), p(e.outcome),
-                         p(e.user), p(e.started_at), p(short_ref(e.from)), p(short_ref(e.to)),
-                         e.unshared ? "  (not yet shared)" : ""));
+    const auto note = staging_note(e);
+    out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {} -> {}{}{}", p(e.id), p(e.env), p(e.layer),
+                         p(e.outcome), p(e.user), p(e.started_at), p(short_ref(e.from)), p(short_ref(e.to)),
+                         e.unshared ? "  (not yet shared)" : "",
+                         note.starts_with("skipped") ? "  (staging check skipped: " + p(e.reason) + ")" : ""));
     j.push_back(entry_to_json(e));
   }
   out.result({{"rollbacks", j}});

@@ -1,0 +1,81 @@
+#include "aws/rds.hpp"
+
+#include <fmt/format.h>
+#include <pugixml.hpp>
+
+#include <cctype>
+
+#include "util/strings.hpp"
+
+namespace rb::aws {
+
+namespace {
+
+Error bad_reply(std::string_view operation, std::string_view what) {
+  return Error{ExitCode::Failed, fmt::format("RDS {} returned a reply without {}", operation, what),
+               "check that the RDS endpoint (AWS_ENDPOINT_URL_RDS / AWS_ENDPOINT_URL) really is RDS", "bad-response"};
+}
+
+std::string text_of(const pugi::xml_node& parent, const char* name) { return trim(parent.child_value(name)); }
+
+}  // namespace
+
+Status check_rds_identifier(std::string_view id, size_t max, std::string_view what) {
+  bool ok = !id.empty() && id.size() <= max && std::isalpha(static_cast<unsigned char>(id.front())) &&
+            id.back() != '-' && id.find("--") == std::string_view::npos;
+  for (unsigned char c : id) ok = ok && (std::isalnum(c) || c == '-');
+  if (ok) return {};
+  return usage_error(fmt::format("'{}' is not a valid {}", std::string(id), what),
+                     fmt::format("RDS allows 1 to {} letters, digits and hyphens, starting with a letter, without a "
+                                 "trailing hyphen or two hyphens in a row",
+                                 max));
+}
+
+Result<DbSnapshot> parse_db_snapshot(const std::string& xml, std::string_view operation, bool cluster) {
+  pugi::xml_document doc;
+  if (!doc.load_buffer(xml.data(), xml.size())) return bad_reply(operation, "valid XML");
+  const char* element = cluster ? "//DBClusterSnapshot" : "//DBSnapshot";
+  pugi::xml_node n = doc.select_node(element).node();
+  if (!n) return bad_reply(operation, cluster ? "a DBClusterSnapshot" : "a DBSnapshot");
+  DbSnapshot s;
+  s.cluster = cluster;
+  s.identifier = text_of(n, cluster ? "DBClusterSnapshotIdentifier" : "DBSnapshotIdentifier");
+  s.source = text_of(n, cluster ? "DBClusterIdentifier" : "DBInstanceIdentifier");
+  s.arn = text_of(n, cluster ? "DBClusterSnapshotArn" : "DBSnapshotArn");
+  s.status = text_of(n, "Status");
+  s.create_time = text_of(n, "SnapshotCreateTime");
+  // PercentProgress: 0..100, absent in some replies (moto leaves it out of cluster snapshots).
+  if (auto p = parse_decimal(text_of(n, "PercentProgress"), 0, 100, "PercentProgress"); p.ok())
+    s.percent_progress = static_cast<int>(*p);
+  if (s.identifier.empty() || s.status.empty()) return bad_reply(operation, "a snapshot identifier and status");
+  return s;
+}
+
+Result<DbSnapshot> create_db_snapshot(AwsClient& client, const std::string& instance, const std::string& snapshot) {
+  RB_TRY_ASSIGN(std::string body, client.query_call("CreateDBSnapshot", kRdsApiVersion,
+                                                    {{"DBInstanceIdentifier", instance},
+                                                     {"DBSnapshotIdentifier", snapshot}}));
+  return parse_db_snapshot(body, "CreateDBSnapshot", false);
+}
+
+Result<DbSnapshot> create_db_cluster_snapshot(AwsClient& client, const std::string& cluster,
+                                              const std::string& snapshot) {
+  RB_TRY_ASSIGN(std::string body, client.query_call("CreateDBClusterSnapshot", kRdsApiVersion,
+                                                    {{"DBClusterIdentifier", cluster},
+                                                     {"DBClusterSnapshotIdentifier", snapshot}}));
+  return parse_db_snapshot(body, "CreateDBClusterSnapshot", true);
+}
+
+Result<DbSnapshot> describe_db_snapshot(AwsClient& client, const std::string& snapshot) {
+  RB_TRY_ASSIGN(std::string body,
+                client.query_call("DescribeDBSnapshots", kRdsApiVersion, {{"DBSnapshotIdentifier", snapshot}}));
+  return parse_db_snapshot(body, "DescribeDBSnapshots", false);
+}
+
+Result<DbSnapshot> describe_db_cluster_snapshot(AwsClient& client, const std::string& snapshot) {
+  RB_TRY_ASSIGN(std::string body, client.query_call("DescribeDBClusterSnapshots", kRdsApiVersion,
+                                                    {{"DBClusterSnapshotIdentifier", snapshot}}));
+  return parse_db_snapshot(body, "DescribeDBClusterSnapshots", true);
+}
+
+}  // namespace rb::aws
