@@ -124,6 +124,19 @@ std::string xml_text(const std::string& text) {
   return out;
 }
 
+std::string staging_check_note(const nlohmann::json& details) {
+  if (!details.is_object()) return {};
+  auto it = details.find("staging_check");
+  if (it == details.end() || !it->is_object()) return {};
+  auto skipped = it->find("skipped");
+  if (skipped != it->end() && skipped->is_boolean() && skipped->get<bool>())
+    return "skipped (--skip-staging-check): " + json_string(*it, "skip_reason");
+  auto evidence = it->find("evidence");
+  if (evidence != it->end() && evidence->is_object())
+    return fmt::format("passed: rollback {} on {}", json_string(*evidence, "rollback_id", "?"), json_string(*evidence, "env", "?"));
+  return {};
+}
+
 std::vector<ReportStep> report_steps(const ReportRollback& r) {
   const JournalEntry& e = r.entry;
   long long start = seconds_of(e.started_at, 0);
@@ -225,6 +238,9 @@ Report render_report(const ReportInput& in) {
                     markdown_cell(e.layer), markdown_cell(e.env), markdown_cell(short_ref(e.from)),
                     markdown_cell(short_ref(e.to)), markdown_cell(e.user), markdown_cell(e.outcome), span(o.end - o.start)));
   }
+  for (const auto& o : rows)
+    if (auto note = staging_check_note(o.r->entry.details); !note.empty())
+      add(fmt::format("- **Staging first** (`{}`): {}", markdown_cell(o.r->entry.id), markdown_cell(note)));
   add(fmt::format("- **Outcome:** {}", rows.empty() ? std::string("no rollback in the journal matched")
                                                      : recovered ? "recovered" : "not recovered (" + markdown_cell(outcome) + ")"));
   add("");

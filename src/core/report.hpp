@@ -46,6 +46,11 @@ Report render_report(const ReportInput& input);
 // The steps of one rollback in order (exposed for tests).
 std::vector<ReportStep> report_steps(const ReportRollback& r);
 
+// What a database rollback's staging-first gate recorded (details.staging_check), in words:
+// "skipped (--skip-staging-check): why", "passed: rollback X on staging", or empty. Fields of an
+// unexpected type read as absent (the journal may be a copy from elsewhere).
+std::string staging_check_note(const nlohmann::json& details);
+
 // Text made safe for a Markdown table cell: redacted, control characters escaped, one line, and
 // the characters Markdown or HTML would interpret (| < > ` * _ [ ]) escaped.
 std::string markdown_cell(const std::string& text);

@@ -167,3 +167,17 @@ TEST(Report, LongTimelinesKeepTheFirstAndLastEvents) {
   EXPECT_EQ(rep.markdown.find("| poll 250 |"), std::string::npos);
   EXPECT_NE(rep.markdown.find("380 more events"), std::string::npos);
 }
+
+TEST(Report, StagingOverrideIsShownAndOddTypesAreIgnored) {
+  ReportInput in;
+  in.env = "prod";
+  auto db = rollback("r1", "db", "succeeded", "2026-11-30T10:00:00Z", "2026-11-30T10:01:00Z");
+  db.entry.details = {{"staging_check", {{"skipped", true}, {"skip_reason", "hotfix, staging is down"}}}};
+  in.rollbacks.push_back(db);
+  Report rep = render_report(in);
+  EXPECT_NE(rep.markdown.find("**Staging first** (`r1`): skipped (--skip-staging-check): hotfix, staging is down"),
+            std::string::npos) << rep.markdown;
+  EXPECT_EQ(staging_check_note({{"staging_check", {{"skipped", "yes"}, {"evidence", 3}}}}), "");
+  EXPECT_EQ(staging_check_note({{"staging_check", {{"evidence", {{"rollback_id", "r0"}, {"env", "staging"}}}}}}),
+            "passed: rollback r0 on staging");
+}

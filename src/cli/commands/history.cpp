@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "core/report.hpp"
 #include "ecs/model.hpp"
 #include "util/json.hpp"
 #include "util/strings.hpp"
@@ -20,14 +21,7 @@ std::string short_ref(const std::string& ref) {
 // What a database rollback's staging-first gate recorded, for a line of its own: "skipped: why"
 // (an override the team should see), "passed: rollback X on staging", or empty.
 std::string staging_note(const JournalEntry& e) {
-  const auto& d = e.details;
-  if (!d.is_object() || !d.contains("staging_check") || !d["staging_check"].is_object()) return {};
-  const auto& s = d["staging_check"];
-  if (s.value("skipped", false)) return "skipped (--skip-staging-check): " + s.value("skip_reason", std::string());
-  if (s.contains("evidence") && s["evidence"].is_object())
-    return fmt::format("passed: rollback {} on {}", s["evidence"].value("rollback_id", std::string("?")),
-                       s["evidence"].value("env", std::string("?")));
-  return {};
+  return staging_check_note(e.details);
 }
 
 // The largest --limit: far more rollbacks than a team records in years, and a bound on
