@@ -56,6 +56,8 @@ std::string display_name_for(std::string_view service) {
   if (service == "s3") return "S3";
   if (service == "dynamodb") return "DynamoDB";
   if (service == "sts") return "STS";
+  if (service == "monitoring") return "CloudWatch";
+  if (service == "elasticloadbalancing") return "ELBv2";
   std::string out(service);
   for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
