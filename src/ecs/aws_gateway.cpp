@@ -234,13 +234,17 @@ Status EcsGateway::continue_service_deployment(const std::string&, const std::st
   return Error{ExitCode::Failed, "this ECS gateway has no ContinueServiceDeployment", {}, std::string(kTagUnsupportedApi)};
 }
 
-Result<std::unique_ptr<EcsGateway>> make_aws_gateway(const Config& config, const EnvironmentConfig& env, Clock& clock) {
-  RB_TRY_ASSIGN(auto credentials, aws::resolve_credentials(env.aws_profile));
-  RB_TRY_ASSIGN(auto region, aws::resolve_region(env.aws_profile, env.region.empty() ? config.region : env.region));
+aws::RetryPolicy default_retry_policy() {
   aws::RetryPolicy retry;
   const char* env_attempts = getenv("AWS_MAX_ATTEMPTS");
   if (!env_attempts || !*env_attempts) retry.max_attempts = kRollbackMaxAttempts;
-  auto client_config = aws::AwsClientConfig::for_service("ecs", region, std::move(credentials), retry);
+  return retry;
+}
+
+Result<std::unique_ptr<EcsGateway>> make_aws_gateway(const Config& config, const EnvironmentConfig& env, Clock& clock) {
+  RB_TRY_ASSIGN(auto credentials, aws::resolve_credentials(env.aws_profile));
+  RB_TRY_ASSIGN(auto region, aws::resolve_region(env.aws_profile, env.region.empty() ? config.region : env.region));
+  auto client_config = aws::AwsClientConfig::for_service("ecs", region, std::move(credentials), default_retry_policy());
   log_debug("ECS endpoint {} (region {})", client_config.endpoint, region);
   return std::unique_ptr<EcsGateway>(new AwsEcsGateway(std::move(client_config), clock));
 }

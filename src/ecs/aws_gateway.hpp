@@ -3,11 +3,16 @@
 
 #include <memory>
 
+#include "aws/client.hpp"
 #include "core/config.hpp"
 #include "ecs/gateway.hpp"
 #include "util/clock.hpp"
 
 namespace rb::ecs {
+
+// The one retry policy of every AWS call a rollback makes (ECS, CloudWatch, ELBv2, the db
+// layer's one-off task): kRollbackMaxAttempts attempts unless AWS_MAX_ATTEMPTS is set.
+aws::RetryPolicy default_retry_policy();
 
 // Resolves credentials, region and endpoint for the environment (aws_profile, region) the way
 // the AWS CLI does, and returns a gateway that talks to ECS.

@@ -1,6 +1,8 @@
 // rollback history: every rollback recorded in the journal, newest first.
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "cli/command.hpp"
 #include "ecs/model.hpp"
 #include "util/json.hpp"
@@ -20,6 +22,29 @@ std::string short_ref(const std::string& ref) {
 // The largest --limit: far more rollbacks than a team records in years, and a bound on
 // what one command prints.
 constexpr long long kMaxHistoryLimit = 100'000;
+
+// "estimated about 13 min, took 4m2s" from an ECS entry's details (estimate_seconds,
+// duration_seconds); "" when it has neither. Details come from the journal: any type is read
+// without throwing.
+std::string durations(const nlohmann::json& details) {
+  auto seconds = [&](const char* key) -> std::optional<double> {
+    if (!details.is_object()) return std::nullopt;
+    auto it = details.find(key);
+    if (it == details.end() || !it->is_number()) return std::nullopt;
+    double v = it->get<double>();
+    // A day bounds any rollback the tool waits for; beyond it the field is not ours.
+    constexpr double kMaxSeconds = 86'400;
+    if (!(v >= 0 && v <= kMaxSeconds)) return std::nullopt;
+    return v;
+  };
+  auto estimate = seconds("estimate_seconds");
+  auto took = seconds("duration_seconds");
+  if (!estimate && !took) return {};
+  auto text = [](double s) { return format_duration(std::chrono::milliseconds(static_cast<long long>(s * 1000))); };
+  std::string out = estimate ? "estimated " + text(*estimate) : "no estimate";
+  out += took ? ", took " + text(*took) : ", not finished";
+  return out;
+}
 
 struct HistoryOptions {
   std::string env, layer, id, since;
@@ -44,6 +69,7 @@ Status run(Context& ctx, const HistoryOptions& o) {
     out.line(fmt::format("  to      {}", f(entry->to)));
     if (!entry->reason.empty()) out.line(fmt::format("  reason  {}", f(entry->reason)));
     out.line(fmt::format("  started {}  ended {}", f(entry->started_at), entry->ended_at.empty() ? "-" : f(entry->ended_at)));
+    if (auto d = durations(entry->details); !d.empty()) out.line(fmt::format("  time    {}", d));
     out.line(fmt::format("  details {}", dump_json(entry->details)));
     // Steps are journaled as "started:X" / "done:X" events: the last one says how far it got.
     std::string last_step;
@@ -81,9 +107,10 @@ Status run(Context& ctx, const HistoryOptions& o) {
   else out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {}", "ID", "ENV", "LAYER", "OUTCOME", "USER", "STARTED", "FROM -> TO"));
   for (const auto& e : entries) {
     const auto p = [](const std::string& s) { return printable_inline(s); };
-    out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {} -> {}{}", p(e.id), p(e.env), p(e.layer), p(e.outcome),
+    std::string times = durations(e.details);
+    out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {} -> {}{}{}", p(e.id), p(e.env), p(e.layer), p(e.outcome),
                          p(e.user), p(e.started_at), p(short_ref(e.from)), p(short_ref(e.to)),
-                         e.unshared ? "  (not yet shared)" : ""));
+                         times.empty() ? "" : "  (" + times + ")", e.unshared ? "  (not yet shared)" : ""));
     j.push_back(entry_to_json(e));
   }
   out.result({{"rollbacks", j}});
