@@ -199,6 +199,18 @@ class AwsEcsGateway final : public EcsGateway {
     return {};
   }
 
+  Result<std::vector<StoppedTask>> running_tasks(const std::string& cluster, const std::string& service) override {
+    aws::ListTasksFilter filter;
+    filter.service_name = service;
+    filter.desired_status = "RUNNING";
+    RB_TRY_ASSIGN(auto arns, ecs_.list_tasks(cluster, filter));
+    std::vector<StoppedTask> out;
+    if (arns.empty()) return out;
+    RB_TRY_ASSIGN(auto j, ecs_.describe_tasks(cluster, arns));
+    for (const auto& t : j["tasks"]) out.push_back(parse_task(t));
+    return out;
+  }
+
   Result<std::vector<StoppedTask>> stopped_tasks(const std::string& cluster, const std::string& service,
                                                  const std::string& deployment_id) override {
     aws::ListTasksFilter filter;
@@ -285,6 +297,9 @@ aws::RetryPolicy default_retry_policy() {
   return retry;
 }
 
+Result<std::vector<StoppedTask>> EcsGateway::running_tasks(const std::string&, const std::string&) {
+  return Error{ExitCode::Failed, "this ECS gateway does not list running tasks", {}, std::string(kTagUnsupportedApi)};
+}
 Result<nlohmann::json> EcsGateway::describe_service_json(const std::string&, const std::string&) {
   return Error{ExitCode::Failed, "this ECS gateway has no raw DescribeServices", {}, std::string(kTagUnsupportedApi)};
 }

@@ -34,6 +34,10 @@ class EcsGateway {
   virtual Result<std::vector<StoppedTask>> stopped_tasks(const std::string& cluster, const std::string& service,
                                                          const std::string& deployment_id) = 0;
 
+  // The service's tasks that ECS keeps running (desiredStatus RUNNING), with their private IPs:
+  // the verification gate tells the target revision's targets from the old ones by them.
+  virtual Result<std::vector<StoppedTask>> running_tasks(const std::string& cluster, const std::string& service);
+
   // ECS's service deployment history (ListServiceDeployments, DescribeServiceDeployments,
   // DescribeServiceRevisions), newest first by creation time, each with the task definitions of
   // its revisions. Where the API is missing: an error tagged kTagUnsupportedApi.

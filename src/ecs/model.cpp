@@ -262,6 +262,11 @@ StoppedTask parse_task(const nlohmann::json& j) {
   t.stopped_reason = get_str(j, "stoppedReason");
   t.started_by = get_str(j, "startedBy");
   t.last_status = get_str(j, "lastStatus");
+  if (auto as = j.find("attachments"); as != j.end() && as->is_array())
+    for (const auto& a : *as)
+      if (auto ds = a.find("details"); ds != a.end() && ds->is_array())
+        for (const auto& d : *ds)
+          if (get_str(d, "name") == "privateIPv4Address" && t.private_ip.empty()) t.private_ip = get_str(d, "value");
   if (auto cs = j.find("containers"); cs != j.end() && cs->is_array()) {
     for (const auto& c : *cs) {
       StoppedContainer sc;

@@ -93,6 +93,7 @@ struct StoppedContainer {
 
 struct StoppedTask {
   std::string arn, task_definition, stop_code, stopped_reason, started_by, last_status;
+  std::string private_ip;  // the ENI's privateIPv4Address (awsvpc tasks); "" otherwise
   std::vector<StoppedContainer> containers;
   std::string describe() const;  // "task 1a2b: EssentialContainerExited: Essential container in task exited (connect2-api exit 1)"
 };

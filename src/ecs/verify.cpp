@@ -97,6 +97,7 @@ nlohmann::json GatePlan::to_json() const {
   return {{"bake_seconds", std::chrono::duration_cast<std::chrono::seconds>(bake).count()},
           {"alarms", alarms},
           {"target_groups", target_groups},
+          {"new_task_ips", new_task_ips},
           {"health_url", health_url},
           {"probes", probes}};
 }
@@ -113,6 +114,18 @@ GatePlan make_gate_plan(const EnvironmentConfig& env, const Service& service,
   plan.probes = plan.bake.count() > 0 ? std::max(1, env.verify.probes) : 1;
   plan.first_health_budget = first_health_budget;
   return plan;
+}
+
+std::set<std::string> task_ips_of(const std::vector<StoppedTask>& tasks, const std::string& target_task_definition) {
+  std::set<std::string> out;
+  auto target = parse_task_def(target_task_definition);
+  if (!target) return out;
+  for (const auto& t : tasks) {
+    auto ref = parse_task_def(t.task_definition);
+    if (ref && ref->family == target->family && ref->revision == target->revision && !t.private_ip.empty())
+      out.insert(t.private_ip);
+  }
+  return out;
 }
 
 nlohmann::json GateReport::to_json() const {
@@ -184,8 +197,19 @@ Status run_gate(VerifyGateway& gw, Clock& clock, const GatePlan& plan, const Gat
         return gate_failure(signal, "ELBv2 DescribeTargetHealth failed: " + read.error().message, read.error().hint);
       }
       std::map<std::string, int> count;
+      std::set<std::string> new_healthy;
       for (const auto& t : *read) {
         ++count[t.state];
+        const bool is_new = plan.new_task_ips.count(t.id) > 0;
+        if (is_new && t.state == "healthy") new_healthy.insert(t.id);
+        if (is_new && (t.state == "draining" || t.state == "unused")) {
+          std::string what = fmt::format("target {}:{} of a task of the target revision is {}{}", t.id, t.port, t.state,
+                                         t.reason.empty() ? "" : " (" + t.reason + ")");
+          record(signal, false, what + when);
+          return gate_failure(signal, what,
+                              "ECS or the load balancer is taking the new tasks out of service: check the service's "
+                              "events (`rollback status`) and the target group's health check");
+        }
         if (t.state == "unhealthy" || t.state == "unhealthy.draining" || t.state == "unavailable") {
           std::string what = fmt::format("target {}:{} is {}{}{}", t.id, t.port, t.state,
                                          t.reason.empty() ? "" : " (" + t.reason + ")",
@@ -206,6 +230,21 @@ Status run_gate(VerifyGateway& gw, Clock& clock, const GatePlan& plan, const Gat
         return gate_failure(signal, what,
                             "the load balancer has not seen the tasks healthy within the bake window: check the target "
                             "group, or give verify.bake more time");
+      }
+      if (!plan.new_task_ips.empty()) {
+        std::vector<std::string> missing;
+        for (const auto& ip : plan.new_task_ips)
+          if (!new_healthy.count(ip)) missing.push_back(ip);
+        if (last && !missing.empty()) {
+          std::string what = fmt::format("task{} {} of the target revision {} not a healthy target ({})",
+                                         missing.size() == 1 ? "" : "s", join(missing, ", "),
+                                         missing.size() == 1 ? "is" : "are", summary);
+          record(signal, false, what + when);
+          return gate_failure(signal, what,
+                              "the load balancer does not send traffic to the new tasks: check the target group's "
+                              "registrations and health check, or give verify.bake more time");
+        }
+        summary += fmt::format("; {}/{} new tasks healthy", new_healthy.size(), plan.new_task_ips.size());
       }
       record(signal, true, summary + when);
     }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,10 @@ struct GatePlan {
   std::chrono::milliseconds bake{0};
   std::vector<std::string> alarms;         // the service's deployment alarms, then the configured ones; no repeats
   std::vector<std::string> target_groups;  // the service's loadBalancers
+  // Private IPs of the target revision's running tasks, when known: each must be a healthy
+  // target of every target group by the last round, and none may be draining. Empty: targets
+  // are judged without telling new tasks from old ones.
+  std::set<std::string> new_task_ips;
   std::string health_url;                  // empty: no health probes
   int probes = 1;                          // rounds of checks across the bake window (1 when bake is 0)
   // How long the first health probe may keep trying for a 2xx (load balancers need a few
@@ -82,11 +87,15 @@ struct GateReport {
 
 using GateEmit = std::function<void(const std::string&)>;
 
+// The private IPs of `tasks` that run `target_task_definition` (compared as family:revision).
+std::set<std::string> task_ips_of(const std::vector<StoppedTask>& tasks, const std::string& target_task_definition);
+
 // Runs the gate: `plan.probes` rounds spread evenly over the bake window (the first right away,
 // the last at its end). In each round: any alarm in ALARM fails (naming it and its reason), a
 // named alarm CloudWatch does not know fails; a target that is unhealthy or unavailable fails,
-// and at the last round every registered target must be healthy, unused or draining with at
-// least one healthy; the health URL must answer 2xx. Each signal's result goes to `emit` as it
+// and so does a target of a new task (plan.new_task_ips) that is draining; at the last round
+// every target must be past its initial checks with at least one healthy, and every new task
+// must be a healthy target; the health URL must answer 2xx. Each signal's result goes to `emit` as it
 // comes. A failure is ExitCode::Failed tagged kTagVerifyFailed, naming the failing signal;
 // `report` (when given) holds every result up to then either way.
 Status run_gate(VerifyGateway& gw, Clock& clock, const GatePlan& plan, const GateEmit& emit,

@@ -325,7 +325,6 @@ class EcsModernTest(EcsSandboxTestCase):
                                        )["TargetGroups"][0]["TargetGroupArn"]
         elbv2.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[
             {"Key": "deregistration_delay.timeout_seconds", "Value": "45"}])
-        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "10.0.1.5", "Port": 8080}])
         self.ecs.create_service(cluster=STAGING[0], serviceName="connect2-api-service-lb",
                                 taskDefinition="connect2-api-staging:6", desiredCount=2, launchType="FARGATE",
                                 loadBalancers=[{"targetGroupArn": tg, "containerName": "connect2-api",
@@ -339,7 +338,15 @@ class EcsModernTest(EcsSandboxTestCase):
         self.assertExit(r, 0)
         self.assertIn("3 × 10 s health checks", r.stdout)
         self.assertIn("45 s draining", r.stdout)
-        self.assertIn("verify: target group api-staging-lb: 1 healthy", r.stdout)
+        # The sandbox's target group follows the tasks: the two tasks of :4 are its targets now.
+        self.assertIn("verify: target group api-staging-lb: 2 healthy; 2/2 new tasks healthy", r.stdout)
+        health = elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+        tasks = self.ecs.describe_tasks(cluster=STAGING[0], tasks=self.ecs.list_tasks(
+            cluster=STAGING[0], serviceName="connect2-api-service-lb")["taskArns"])["tasks"]
+        ips = {d["value"] for t in tasks for a in t["attachments"] for d in a["details"]
+               if d["name"] == "privateIPv4Address"}
+        self.assertEqual({h["Target"]["Id"] for h in health}, ips)
+        self.assertTrue(all(t["taskDefinitionArn"].endswith(":4") for t in tasks))
 
     # -- 0. reliability defects (issue 8) -----------------------------------------------------
     def test_restart_after_a_dropped_update_really_restarts(self):

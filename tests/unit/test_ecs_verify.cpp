@@ -305,3 +305,55 @@ TEST(AwsElbv2, ParsesTargetHealthGroupsAndAttributes) {
   ASSERT_TRUE(a->has_value());
   EXPECT_EQ(**a, "45");
 }
+
+TEST(EcsVerify, TargetsOfTheNewTasksMustBeHealthyAndNeverDraining) {
+  rb::testing::FakeClock clock;
+  GatePlan p = plan_of(10s, 2);
+  p.alarms.clear();
+  p.health_url.clear();
+  p.new_task_ips = {"10.0.0.7", "10.0.0.8"};
+
+  // Old tasks draining, new ones healthy: passes, and says how many new tasks are healthy.
+  FakeVerify good;
+  good.target_rounds = {{target("10.0.0.1", "draining"), target("10.0.0.7", "initial"), target("10.0.0.8", "healthy")},
+                        {target("10.0.0.7", "healthy"), target("10.0.0.8", "healthy")}};
+  GateReport report;
+  ASSERT_TRUE(run_gate(good, clock, p, [](const std::string&) {}, &report).ok());
+  EXPECT_NE(report.results.back().detail.find("2/2 new tasks healthy"), std::string::npos)
+      << report.results.back().detail;
+
+  // A new task's target draining: fails at once, naming it.
+  FakeVerify draining;
+  draining.target_rounds = {{target("10.0.0.7", "draining", "Target.DeregistrationInProgress"),
+                             target("10.0.0.8", "healthy")}};
+  auto st = run_gate(draining, clock, p, [](const std::string&) {});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("10.0.0.7:8080 of a task of the target revision is draining"), std::string::npos)
+      << st.error().message;
+
+  // A new task never registered: the load balancer sends it no traffic; fails at the end.
+  FakeVerify missing;
+  missing.target_rounds = {{target("10.0.0.1", "healthy"), target("10.0.0.8", "healthy")}};
+  st = run_gate(missing, clock, p, [](const std::string&) {});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("task 10.0.0.7 of the target revision is not a healthy target"), std::string::npos)
+      << st.error().message;
+}
+
+TEST(EcsVerify, TaskIpsOfTheTargetRevision) {
+  const std::string arn = "arn:aws:ecs:us-east-1:1:task-definition/api-prod:";
+  std::vector<StoppedTask> tasks(3);
+  tasks[0].task_definition = arn + "4";
+  tasks[0].private_ip = "10.0.0.4";
+  tasks[1].task_definition = arn + "6";
+  tasks[1].private_ip = "10.0.0.6";
+  tasks[2].task_definition = arn + "4";  // no awsvpc: no IP
+  EXPECT_EQ(task_ips_of(tasks, arn + "4"), (std::set<std::string>{"10.0.0.4"}));
+  EXPECT_TRUE(task_ips_of(tasks, "not a task definition").empty());
+
+  auto parsed = parse_task({{"taskDefinitionArn", arn + "4"},
+                            {"attachments", {{{"details", {{{"name", "subnetId"}, {"value", "subnet-1"}},
+                                                           {{"name", "privateIPv4Address"}, {"value", "10.0.3.9"}}}}}}}});
+  EXPECT_EQ(parsed.private_ip, "10.0.3.9");
+  EXPECT_EQ(parse_task({{"attachments", "x"}}).private_ip, "");
+}

@@ -198,6 +198,14 @@ Status run(Context& ctx, const EcsOptions& o) {
   } else {
     auto gate = ecs::make_gate_plan(*env, waited->last.target_groups.empty() ? plan.service : waited->last,
                                     ecs::health_budget(ctx.timeout(), waited->elapsed));
+    if (!gate.target_groups.empty()) {
+      // Which targets are the new tasks: by the private IPs of the target revision's tasks.
+      if (auto tasks = gateway->running_tasks(env->cluster, env->service))
+        gate.new_task_ips = ecs::task_ips_of(*tasks, plan.target.ref.arn);
+      else
+        emit(fmt::format("verify: could not read the service's tasks ({}); targets are judged without telling new "
+                         "tasks from old ones", tasks.error().message));
+    }
     record->note("started:verify " + dump_json(gate.to_json()));
     ecs::GateReport report;
     auto st = ecs::run_gate(*verify, ctx.clock(), gate, emit, &report);
