@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <random>
 
@@ -248,6 +249,13 @@ Error make_service_error(std::string_view service_display, std::string_view oper
 
 // ---------------------------------------------------------------------------------------------
 // Client
+
+RetryPolicy default_retry_policy() {
+  RetryPolicy retry;
+  const char* env_attempts = std::getenv("AWS_MAX_ATTEMPTS");
+  if (!env_attempts || !*env_attempts) retry.max_attempts = kIncidentMaxAttempts;
+  return retry;
+}
 
 AwsClientConfig AwsClientConfig::for_service(std::string service, std::string region, Credentials credentials,
                                              RetryPolicy retry) {

@@ -15,11 +15,6 @@ namespace rb::ecs {
 
 namespace {
 
-// Attempts per AWS call (first try included). The SDKs' standard mode makes 3; an emergency
-// rollback should ride out a throttling storm a little longer (backoff caps at 1+2+4+8 s).
-// AWS_MAX_ATTEMPTS, when set, still decides.
-constexpr int kRollbackMaxAttempts = 5;
-
 // The newest service deployments read for target choice: far more than the few a rollback looks
 // back over, and a bounded number of Describe calls (20 ARNs each) however long the history.
 constexpr size_t kMaxHistoryDeployments = 100;
@@ -290,13 +285,6 @@ Status EcsGateway::continue_service_deployment(const std::string&, const std::st
   return Error{ExitCode::Failed, "this ECS gateway has no ContinueServiceDeployment", {}, std::string(kTagUnsupportedApi)};
 }
 
-aws::RetryPolicy default_retry_policy() {
-  aws::RetryPolicy retry;
-  const char* env_attempts = getenv("AWS_MAX_ATTEMPTS");
-  if (!env_attempts || !*env_attempts) retry.max_attempts = kRollbackMaxAttempts;
-  return retry;
-}
-
 Result<std::vector<StoppedTask>> EcsGateway::running_tasks(const std::string&, const std::string&) {
   return Error{ExitCode::Failed, "this ECS gateway does not list running tasks", {}, std::string(kTagUnsupportedApi)};
 }
@@ -316,7 +304,7 @@ Result<nlohmann::json> EcsGateway::describe_task(const std::string&, const std::
 Result<std::unique_ptr<EcsGateway>> make_aws_gateway(const Config& config, const EnvironmentConfig& env, Clock& clock) {
   RB_TRY_ASSIGN(auto credentials, aws::resolve_credentials(env.aws_profile));
   RB_TRY_ASSIGN(auto region, aws::resolve_region(env.aws_profile, env.region.empty() ? config.region : env.region));
-  auto client_config = aws::AwsClientConfig::for_service("ecs", region, std::move(credentials), default_retry_policy());
+  auto client_config = aws::AwsClientConfig::for_service("ecs", region, std::move(credentials), aws::default_retry_policy());
   log_debug("ECS endpoint {} (region {})", client_config.endpoint, region);
   return std::unique_ptr<EcsGateway>(new AwsEcsGateway(std::move(client_config), clock));
 }

@@ -10,10 +10,6 @@
 
 namespace rb::ecs {
 
-// The one retry policy of every AWS call a rollback makes (ECS, CloudWatch, ELBv2, the db
-// layer's one-off task): kRollbackMaxAttempts attempts unless AWS_MAX_ATTEMPTS is set.
-aws::RetryPolicy default_retry_policy();
-
 // Resolves credentials, region and endpoint for the environment (aws_profile, region) the way
 // the AWS CLI does, and returns a gateway that talks to ECS.
 Result<std::unique_ptr<EcsGateway>> make_aws_gateway(const Config& config, const EnvironmentConfig& env, Clock& clock);

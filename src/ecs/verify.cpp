@@ -84,7 +84,7 @@ Result<std::unique_ptr<VerifyGateway>> make_aws_verify_gateway(const Config& con
     c.region = region;
     c.endpoint = aws::endpoint_url(service_id, region, signing_name);
     c.credentials = credentials;
-    c.retry = default_retry_policy();
+    c.retry = aws::default_retry_policy();
     return c;
   };
   auto cw = make(aws::kCloudWatchServiceId, aws::kCloudWatchSigningName);
