@@ -116,6 +116,20 @@ GatePlan make_gate_plan(const EnvironmentConfig& env, const Service& service,
   return plan;
 }
 
+std::vector<std::string> gate_api_calls(const GatePlan& plan) {
+  std::vector<std::string> out;
+  const std::string rounds = plan.probes == 1 ? "once, when ECS is done"
+                                              : fmt::format("{} times over {}", plan.probes, format_duration(plan.bake));
+  if (!plan.alarms.empty())
+    out.push_back(fmt::format("aws cloudwatch describe-alarms --alarm-names {}  ({}: none may be in ALARM)",
+                              join(plan.alarms, " "), rounds));
+  for (const auto& tg : plan.target_groups)
+    out.push_back(fmt::format("aws elbv2 describe-target-health --target-group-arn {}  ({}: the new tasks healthy)", tg,
+                              rounds));
+  if (!plan.health_url.empty()) out.push_back(fmt::format("GET health_url  ({}: 2xx every time)", rounds));
+  return out;
+}
+
 std::set<std::string> task_ips_of(const std::vector<StoppedTask>& tasks, const std::string& target_task_definition) {
   std::set<std::string> out;
   auto target = parse_task_def(target_task_definition);

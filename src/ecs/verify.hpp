@@ -87,6 +87,10 @@ struct GateReport {
 
 using GateEmit = std::function<void(const std::string&)>;
 
+// What the gate will read, in AWS CLI terms, for the plan's list of calls. The health URL is
+// named only as "health_url" (it may carry a token).
+std::vector<std::string> gate_api_calls(const GatePlan& plan);
+
 // The private IPs of `tasks` that run `target_task_definition` (compared as family:revision).
 std::set<std::string> task_ips_of(const std::vector<StoppedTask>& tasks, const std::string& target_task_definition);
 

@@ -273,6 +273,8 @@ class EcsModernTest(EcsSandboxTestCase):
         self.assertExit(r, 0)
         self.assertIn("estimate: about", r.stdout)
         self.assertIn("2s verification bake", r.stdout)
+        self.assertIn("aws cloudwatch describe-alarms --alarm-names api-5xx  (2 times over 2s", r.stdout)
+        self.assertIn("GET health_url  (2 times over 2s: 2xx every time)", r.stdout)
         self.assertIn("verify: alarms: api-5xx OK (1/2)", r.stdout)
         self.assertIn("verify: alarms: api-5xx OK (2/2)", r.stdout)
         self.assertEqual(r.stdout.count("verify: health check: "), 2, r.stdout)
@@ -336,6 +338,7 @@ class EcsModernTest(EcsSandboxTestCase):
         wait_for(lambda: self.steady_on(6, (STAGING[0], "connect2-api-service-lb")), timeout=60, message="lb steady")
         r = self.rollback("ecs", "--env", "lb", "--to-revision", "4", sandbox=self.sandbox, timeout=180)
         self.assertExit(r, 0)
+        self.assertIn(f"aws elbv2 describe-target-health --target-group-arn {tg}  (once, when ECS is done", r.stdout)
         self.assertIn("3 × 10 s health checks", r.stdout)
         self.assertIn("45 s draining", r.stdout)
         # The sandbox's target group follows the tasks: the two tasks of :4 are its targets now.

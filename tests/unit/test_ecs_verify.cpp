@@ -357,3 +357,16 @@ TEST(EcsVerify, TaskIpsOfTheTargetRevision) {
   EXPECT_EQ(parsed.private_ip, "10.0.3.9");
   EXPECT_EQ(parse_task({{"attachments", "x"}}).private_ip, "");
 }
+
+TEST(EcsVerify, GateCallsAreListedWithoutTheHealthUrlItself) {
+  GatePlan p = plan_of(60s, 3);
+  p.health_url = "https://api.example.com/health?token=s3cr3t";
+  auto calls = gate_api_calls(p);
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[0], "aws cloudwatch describe-alarms --alarm-names api-5xx  (3 times over 1m: none may be in ALARM)");
+  EXPECT_EQ(calls[1], "aws elbv2 describe-target-health --target-group-arn " + kTg +
+                          "  (3 times over 1m: the new tasks healthy)");
+  for (const auto& c : calls) EXPECT_EQ(c.find("s3cr3t"), std::string::npos) << c;
+  GatePlan none;
+  EXPECT_TRUE(gate_api_calls(none).empty());
+}

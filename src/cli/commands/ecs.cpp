@@ -73,8 +73,13 @@ Status run(Context& ctx, const EcsOptions& o) {
   if (o.method == "update-service") plan_options.method = ecs::Method::UpdateService;
   if (o.method == "stop-deployment") plan_options.method = ecs::Method::StopDeployment;
 
-  auto make_plan = [&]() {
-    return o.restart ? ecs::plan_restart(*gateway, *env) : ecs::plan_rollback(*gateway, *env, plan_options);
+  auto make_plan = [&]() -> Result<ecs::EcsPlan> {
+    RB_TRY_ASSIGN(auto plan, o.restart ? ecs::plan_restart(*gateway, *env) : ecs::plan_rollback(*gateway, *env, plan_options));
+    // The gate's reads belong to the plan's calls too (unless --no-verify).
+    if (!o.no_verify)
+      for (auto& c : ecs::gate_api_calls(ecs::make_gate_plan(*env, plan.service, ecs::kHealthTimeout)))
+        plan.api_calls.push_back(std::move(c));
+    return plan;
   };
   RB_TRY_ASSIGN(auto verify, ecs::make_aws_verify_gateway(ctx.config(), *env, ctx.clock()));
   auto print_estimate = [&](const ecs::EcsPlan& plan) {
