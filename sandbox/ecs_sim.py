@@ -861,6 +861,40 @@ class ServiceSim:
                 break
             self._step(t)
         self._prune_stopped()
+        self._sync_targets()
+
+    def _sync_targets(self) -> None:
+        """Target groups follow the tasks, as ECS keeps them: a RUNNING task of the service is
+        registered (by its private IP, awsvpc) in each target group of its loadBalancers, a task
+        that stopped is deregistered. Health is moto's: a registered target is healthy."""
+        lbs = [lb for lb in (self.service.load_balancers or []) if lb.get("targetGroupArn")]
+        if not lbs:
+            return
+        from moto.elbv2.models import elbv2_backends
+        elb = elbv2_backends[self.backend.account_id][self.backend.region_name]
+        running = {}
+        for d in self.deployments:
+            for task in d._tasks:
+                if task.live and task._state == "RUNNING":
+                    for a in task.attachments:
+                        for detail in a.get("details", []):
+                            if detail.get("name") == "privateIPv4Address":
+                                running[detail["value"]] = task
+        for lb in lbs:
+            group = elb.target_groups.get(lb["targetGroupArn"])
+            if group is None:
+                continue
+            port = lb.get("containerPort") or group.port
+            mine = self.__dict__.setdefault("_registered_targets", {}).setdefault(group.arn, set())
+            for ip in running:
+                if ip not in group.targets:
+                    group.register([{"Id": ip, "Port": port}])
+                    mine.add(ip)
+            gone = [ip for ip in mine if ip not in running]
+            for ip in gone:
+                mine.discard(ip)
+                if ip in group.targets:
+                    group.deregister([{"Id": ip}])
 
     def _step(self, t: float) -> None:
         d = self.primary

@@ -538,6 +538,38 @@ class TestDeployments(SandboxTest):
         control("POST", "config", {"task_start_delay": 0.01})
         wait_until(lambda: control("GET", f"health/{name}/{name}")[0] == 200, what="health 200")
 
+    def test_target_groups_follow_the_services_tasks(self):
+        ecs, ec2, elbv2 = self.ecs, client("ec2"), client("elbv2")
+        name = f"t{uuid.uuid4().hex[:8]}"
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        tg = elbv2.create_target_group(Name=name, Protocol="HTTP", Port=8080, VpcId=vpc,
+                                       TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+        ecs.create_cluster(clusterName=name)
+        arns = [ecs.register_task_definition(family=name, requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+                                             cpu="256", memory="512",
+                                             containerDefinitions=[{"name": "app", "image": f"{IMAGE_REPO}:{tag}"}]
+                                             )["taskDefinition"]["taskDefinitionArn"] for tag in ("a000001", "a000002")]
+        ecs.create_service(cluster=name, serviceName=name, taskDefinition=arns[0], desiredCount=2,
+                           launchType="FARGATE", networkConfiguration=NETWORK,
+                           loadBalancers=[{"targetGroupArn": tg, "containerName": "app", "containerPort": 8080}])
+
+        def task_ips():
+            task_arns = ecs.list_tasks(cluster=name, serviceName=name)["taskArns"]
+            tasks = ecs.describe_tasks(cluster=name, tasks=task_arns)["tasks"] if task_arns else []
+            return {d["value"] for t in tasks if t["lastStatus"] == "RUNNING" for a in t["attachments"]
+                    for d in a["details"] if d["name"] == "privateIPv4Address"}
+
+        def targets():
+            return {h["Target"]["Id"]: h["TargetHealth"]["State"]
+                    for h in elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]}
+
+        wait_until(lambda: len(task_ips()) == 2 and set(targets()) == task_ips(), what="2 tasks registered")
+        first = task_ips()
+        self.assertEqual(set(targets().values()), {"healthy"})
+        ecs.update_service(cluster=name, service=name, taskDefinition=arns[1])
+        wait_until(lambda: len(task_ips()) == 2 and not (task_ips() & first) and set(targets()) == task_ips(),
+                   what="the new tasks registered and the old ones gone")
+
 
 # ---- RunTask -------------------------------------------------------------------------------------
 

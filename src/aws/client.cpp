@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <random>
 
@@ -56,6 +57,8 @@ std::string display_name_for(std::string_view service) {
   if (service == "s3") return "S3";
   if (service == "dynamodb") return "DynamoDB";
   if (service == "sts") return "STS";
+  if (service == "monitoring") return "CloudWatch";
+  if (service == "elasticloadbalancing") return "ELBv2";
   std::string out(service);
   for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
@@ -246,6 +249,13 @@ Error make_service_error(std::string_view service_display, std::string_view oper
 
 // ---------------------------------------------------------------------------------------------
 // Client
+
+RetryPolicy default_retry_policy() {
+  RetryPolicy retry;
+  const char* env_attempts = std::getenv("AWS_MAX_ATTEMPTS");
+  if (!env_attempts || !*env_attempts) retry.max_attempts = kIncidentMaxAttempts;
+  return retry;
+}
 
 AwsClientConfig AwsClientConfig::for_service(std::string service, std::string region, Credentials credentials,
                                              RetryPolicy retry) {

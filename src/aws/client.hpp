@@ -35,6 +35,16 @@ struct RetryPolicy {
   std::function<double()> random{};
 };
 
+// Attempts per AWS call (first try included) for a command that changes something during an
+// incident: the standard mode's 3 gives up after a short throttling storm; 5 rides it out a
+// little longer (backoff caps at 1+2+4+8 s).
+inline constexpr int kIncidentMaxAttempts = 5;
+
+// The one retry policy of this tool's AWS calls (ECS, CloudWatch, ELBv2, S3, DynamoDB state
+// locks, one-off tasks): kIncidentMaxAttempts attempts, unless AWS_MAX_ATTEMPTS is set (then it
+// decides, as in the SDKs).
+RetryPolicy default_retry_policy();
+
 struct CallOptions {
   // false when sending the request twice could do something twice (UpdateService with
   // forceNewDeployment, a conditional put). Then a failure after which the server may have acted

@@ -33,7 +33,13 @@ std::string next_token_of(const nlohmann::json& page) {
 }  // namespace
 
 Result<nlohmann::json> EcsClient::call(std::string_view operation, const nlohmann::json& input, CallOptions opts) {
-  return client_.json_call(kEcsTargetPrefix, operation, input, opts);
+  RB_TRY_ASSIGN(auto response, client_.json_call(kEcsTargetPrefix, operation, input, opts));
+  // Every ECS response is a JSON object; anything else (an array, a string from a proxy) would
+  // make callers' field reads meaningless, so it is an error here, once for all of them.
+  if (!response.is_object())
+    return Error{ExitCode::Failed, fmt::format("ECS {} returned a response that is not a JSON object", operation),
+                 "check that the ECS endpoint (AWS_ENDPOINT_URL_ECS / AWS_ENDPOINT_URL) really is ECS", "bad-response"};
+  return response;
 }
 
 Result<nlohmann::json> EcsClient::list_task_definitions(const std::string& family, const std::string& status,

@@ -23,6 +23,10 @@ std::string without_trailing_slash(std::string url) {
 }  // namespace
 
 std::string endpoint_url(std::string_view service, const std::string& region) {
+  return endpoint_url(service, region, service);
+}
+
+std::string endpoint_url(std::string_view service, const std::string& region, std::string_view host_prefix) {
   if (to_lower(trim(env_or_empty("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))) != "true") {
     std::string var = "AWS_ENDPOINT_URL_";
     for (char c : service) {
@@ -33,7 +37,7 @@ std::string endpoint_url(std::string_view service, const std::string& region) {
     if (auto global = trim(env_or_empty("AWS_ENDPOINT_URL")); !global.empty()) return without_trailing_slash(global);
   }
   std::string suffix = region.starts_with("cn-") ? ".amazonaws.com.cn" : ".amazonaws.com";
-  return "https://" + std::string(service) + "." + region + suffix;
+  return "https://" + std::string(host_prefix) + "." + region + suffix;
 }
 
 bool is_aws_endpoint(std::string_view endpoint) {

@@ -11,6 +11,10 @@ namespace rb::aws {
 // endpoint https://<service>.<region>.amazonaws.com (S3: https://s3.<region>.amazonaws.com).
 // AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true skips the overrides, as in the CLI. No trailing '/'.
 std::string endpoint_url(std::string_view service, const std::string& region);
+// The same for services whose override name (the serviceId: AWS_ENDPOINT_URL_CLOUDWATCH,
+// AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2) differs from their host prefix (monitoring,
+// elasticloadbalancing).
+std::string endpoint_url(std::string_view service_id, const std::string& region, std::string_view host_prefix);
 
 // Whether the endpoint is AWS's own (*.amazonaws.com / *.amazonaws.com.cn) rather than a
 // configured substitute (moto, LocalStack, a VPC endpoint given by URL). S3 uses path-style

@@ -176,6 +176,41 @@ class Parser {
     return {};
   }
 
+  Status verify(const YAML::Node& n, VerifyConfig& v) const {
+    RB_TRY(require_map(n, "'verify'"));
+    RB_TRY(check_keys(n, {"bake", "alarms", "health_url", "probes"}, "'verify'"));
+    if (YAML::Node b = n["bake"]) {
+      if (!b.IsScalar()) return error_at(b, "'bake' must be a duration such as 90s or 2m");
+      auto d = parse_duration(b.Scalar());
+      if (!d || d->count() < 0)
+        return error_at(b, fmt::format("'bake' is '{}', not a duration", printable_inline(b.Scalar())),
+                        "write e.g. bake: 90s, bake: 2m, or bake: 0s for no bake window");
+      if (*d > kMaxBake)
+        return error_at(b, fmt::format("'bake' is {}, longer than the {} allowed", format_duration(*d), format_duration(kMaxBake)));
+      v.bake = *d;
+    }
+    if (n["alarms"]) {
+      RB_TRY(get_string_list(n, "alarms", v.alarms));
+      if (v.alarms.size() > kMaxVerifyAlarms)
+        return error_at(n["alarms"], fmt::format("'alarms' names {} alarms, more than the {} allowed", v.alarms.size(),
+                                                 kMaxVerifyAlarms));
+      for (const auto& a : v.alarms)
+        if (a.empty()) return error_at(n["alarms"], "'alarms' contains an empty name");
+    }
+    RB_TRY(get_string(n, "health_url", v.health_url));
+    if (YAML::Node p = n["probes"]) {
+      long long probes = 0;
+      std::string text = p.IsScalar() ? p.Scalar() : "";
+      bool digits = !text.empty() && text.size() <= 6 && text.find_first_not_of("0123456789") == std::string::npos;
+      if (digits) probes = std::stoll(text);
+      if (!digits || probes < 1 || probes > kMaxProbes)
+        return error_at(p, fmt::format("'probes' must be a whole number from 1 to {}", kMaxProbes),
+                        "e.g. probes: 3 (the health URL is asked that many times across the bake window)");
+      v.probes = static_cast<int>(probes);
+    }
+    return {};
+  }
+
  private:
   fs::path source_;
 };
@@ -200,6 +235,7 @@ void expand_environment(EnvironmentConfig& e, const std::string& app) {
   x(e.task_family);
   x(e.container);
   x(e.health_url);
+  x(e.verify.health_url);
   x(e.terraform.dir);
   x(e.terraform.state.bucket);
   x(e.terraform.state.key);
@@ -209,6 +245,15 @@ void expand_environment(EnvironmentConfig& e, const std::string& app) {
 }
 
 }  // namespace
+
+std::chrono::milliseconds EnvironmentConfig::bake() const {
+  if (verify.bake) return *verify.bake;
+  return is_protected ? kDefaultProtectedBake : std::chrono::milliseconds(0);
+}
+
+const std::string& EnvironmentConfig::verify_health_url() const {
+  return verify.health_url.empty() ? health_url : verify.health_url;
+}
 
 Result<const EnvironmentConfig*> Config::environment(const std::string& name) const {
   for (const auto& e : environments)
@@ -302,7 +347,8 @@ Result<Config> parse_config(const std::string& text, const fs::path& source) {
     RB_TRY(p.require_map(n, what));
     RB_TRY(p.check_keys(n,
                         {"branch", "protected", "cluster", "service", "task_family", "container", "health_url",
-                         "aws_profile", "region", "image_tag", "migrations", "terraform", "account_id", "database"},
+                         "aws_profile", "region", "image_tag", "migrations", "terraform", "account_id", "database",
+                         "verify"},
                         what));
     if (!n["branch"])
       return p.error_at(n, fmt::format("{} is missing required key 'branch'", what),
@@ -335,6 +381,7 @@ Result<Config> parse_config(const std::string& text, const fs::path& source) {
     if (YAML::Node m = n["migrations"]) RB_TRY(p.migrations(m, e.migrations));
     if (YAML::Node t = n["terraform"]) RB_TRY(p.terraform(t, e.terraform));
     if (YAML::Node d = n["database"]) RB_TRY(p.database(d, e.database));
+    if (YAML::Node v = n["verify"]) RB_TRY(p.verify(v, e.verify));
     expand_environment(e, cfg.app);
     cfg.environments.push_back(std::move(e));
   }

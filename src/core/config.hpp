@@ -1,6 +1,7 @@
 // rollback.yaml: the application, its environments, and how each layer reaches them.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -46,6 +47,25 @@ struct DatabaseConfig {
   bool configured() const { return !rds_instance.empty() || !rds_cluster.empty(); }
 };
 
+// `verify:` of an environment: the gate a rollback passes after ECS reports it done.
+struct VerifyConfig {
+  std::optional<std::chrono::milliseconds> bake;  // unset: kDefaultProtectedBake on protected environments, else 0
+  std::vector<std::string> alarms;                // CloudWatch alarms checked besides the service's deployment alarms
+  std::string health_url;                         // unset: the environment's health_url
+  int probes = 3;                                 // health_url probes (and rounds of checks) across the bake window
+};
+
+// The bake window of a protected environment when `verify.bake` is not set: one minute covers
+// the one-minute period of a standard CloudWatch alarm and two 30 s target group health checks.
+inline constexpr std::chrono::milliseconds kDefaultProtectedBake{60'000};
+// The longest `verify.bake`: ECS's own bakeTimeInMinutes allows up to 1440 minutes (a day).
+inline constexpr std::chrono::milliseconds kMaxBake{24LL * 60 * 60 * 1000};
+// The most `verify.probes`: one probe per second across a ten-minute bake is far beyond what a
+// gate needs, and bounds the number of requests.
+inline constexpr int kMaxProbes = 600;
+// The most `verify.alarms`: CloudWatch DescribeAlarms takes at most 100 names per call.
+inline constexpr size_t kMaxVerifyAlarms = 100;
+
 struct EnvironmentConfig {
   std::string name;
   std::string branch;
@@ -62,6 +82,12 @@ struct EnvironmentConfig {
   MigrationsConfig migrations;
   TerraformConfig terraform;
   DatabaseConfig database;
+  VerifyConfig verify;
+
+  // The bake window: verify.bake, else kDefaultProtectedBake when protected, else 0.
+  std::chrono::milliseconds bake() const;
+  // verify.health_url, else health_url.
+  const std::string& verify_health_url() const;
 };
 
 struct Config {

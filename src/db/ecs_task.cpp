@@ -3,13 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstdlib>
+#include <limits>
 
-#include "aws/client.hpp"
-#include "aws/credentials.hpp"
-#include "aws/ecs.hpp"
-#include "aws/http.hpp"
+#include "ecs/aws_gateway.hpp"
 #include "ecs/model.hpp"
+#include "util/json.hpp"
 #include "util/log.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
@@ -18,56 +16,45 @@ namespace rb::db {
 
 namespace {
 
-// Attempts per AWS call, as for `rollback ecs` (ecs/aws_gateway.cpp): a rollback should ride out
-// a throttling storm longer than the SDKs' 3. AWS_MAX_ATTEMPTS, when set, still decides.
-constexpr int kTaskMaxAttempts = 5;
-
+// The task mode's ECS calls through the ecs layer's gateway: one ECS client and one retry policy
+// for every command (ecs/aws_gateway.hpp).
 class AwsTaskGateway final : public TaskGateway {
  public:
-  AwsTaskGateway(aws::AwsClientConfig config, Clock& clock)
-      : transport_(std::make_unique<aws::CurlTransport>()),
-        region_(config.region),
-        ecs_(aws::AwsClient(std::move(config), *transport_, clock)) {}
+  explicit AwsTaskGateway(std::unique_ptr<ecs::EcsGateway> ecs) : ecs_(std::move(ecs)) {}
 
   Result<nlohmann::json> describe_service(const std::string& cluster, const std::string& service) override {
-    auto r = ecs_.describe_services(cluster, {service});
-    if (!r) {
-      Error e = r.take_error();
-      if (e.tag == "ClusterNotFoundException")
-        return refusal(fmt::format("cluster {} does not exist in {}", cluster, region_),
-                       "check the environment's cluster (and region) in rollback.yaml");
-      return e;
-    }
-    for (const auto& f : (*r)["failures"])
-      return refusal(fmt::format("service {} is {} in cluster {} ({})", service,
-                                 f.value("reason", "") == "MISSING" ? "missing" : f.value("reason", "unavailable"),
-                                 cluster, region_),
-                     "check the environment's service and cluster in rollback.yaml");
-    if ((*r)["services"].empty()) return refusal(fmt::format("service {} was not found in cluster {}", service, cluster));
-    return (*r)["services"][0];
+    return ecs_->describe_service_json(cluster, service);
   }
-
   Result<nlohmann::json> describe_task_definition(const std::string& task_definition) override {
-    RB_TRY_ASSIGN(auto j, ecs_.describe_task_definition(task_definition));
-    return j.value("taskDefinition", nlohmann::json::object());
+    return ecs_->describe_task_definition_json(task_definition);
   }
-
-  Result<nlohmann::json> run_task(const nlohmann::json& request) override { return ecs_.run_task(request); }
-
+  Result<nlohmann::json> run_task(const nlohmann::json& request) override { return ecs_->run_task(request); }
   Result<nlohmann::json> describe_task(const std::string& cluster, const std::string& task_arn) override {
-    RB_TRY_ASSIGN(auto j, ecs_.describe_tasks(cluster, {task_arn}));
-    if (j["tasks"].empty()) {
-      std::string reason = j["failures"].empty() ? "not found" : j["failures"][0].value("reason", "not found");
-      return failure(fmt::format("ECS DescribeTasks: task {} {}", task_arn, reason));
-    }
-    return j["tasks"][0];
+    return ecs_->describe_task(cluster, task_arn);
   }
 
  private:
-  std::unique_ptr<aws::CurlTransport> transport_;
-  std::string region_;
-  aws::EcsClient ecs_;
+  std::unique_ptr<ecs::EcsGateway> ecs_;
 };
+
+// Fields of ECS JSON, read without throwing whatever their type (a malformed reply or a
+// fake's gap becomes an empty value, never an exception past the command).
+const nlohmann::json& field(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
+// The elements of a list field that are objects; other entries are skipped.
+std::vector<nlohmann::json> objects(const nlohmann::json& j, const char* key) {
+  std::vector<nlohmann::json> out;
+  const auto& list = field(j, key);
+  if (list.is_array())
+    for (const auto& item : list)
+      if (item.is_object()) out.push_back(item);
+  return out;
+}
 
 std::string short_id(const std::string& arn) { return ecs::short_task_id(arn); }
 
@@ -75,39 +62,31 @@ std::string short_id(const std::string& arn) { return ecs::short_task_id(arn); }
 
 Result<std::unique_ptr<TaskGateway>> make_aws_task_gateway(const Config& config, const EnvironmentConfig& env,
                                                            Clock& clock) {
-  RB_TRY_ASSIGN(auto credentials, aws::resolve_credentials(env.aws_profile));
-  RB_TRY_ASSIGN(auto region, aws::resolve_region(env.aws_profile, env.region.empty() ? config.region : env.region));
-  aws::RetryPolicy retry;
-  const char* env_attempts = std::getenv("AWS_MAX_ATTEMPTS");
-  if (!env_attempts || !*env_attempts) retry.max_attempts = kTaskMaxAttempts;
-  auto client_config = aws::AwsClientConfig::for_service("ecs", region, std::move(credentials), retry);
-  log_debug("ECS endpoint {} (region {}) for the downgrade task", client_config.endpoint, region);
-  return std::unique_ptr<TaskGateway>(new AwsTaskGateway(std::move(client_config), clock));
+  RB_TRY_ASSIGN(auto ecs, ecs::make_aws_gateway(config, env, clock));
+  return std::unique_ptr<TaskGateway>(new AwsTaskGateway(std::move(ecs)));
 }
 
 nlohmann::json run_task_request(const nlohmann::json& service, const std::string& task_definition,
                                 const std::string& container, const std::vector<std::string>& command) {
-  nlohmann::json req = {{"cluster", service.value("clusterArn", "")}, {"taskDefinition", task_definition}, {"count", 1}};
-  if (service.contains("launchType") && service["launchType"].is_string() && !service["launchType"].get<std::string>().empty())
-    req["launchType"] = service["launchType"];
-  else if (service.contains("capacityProviderStrategy") && !service["capacityProviderStrategy"].empty())
-    req["capacityProviderStrategy"] = service["capacityProviderStrategy"];
-  if (service.contains("platformVersion") && service["platformVersion"].is_string())
-    req["platformVersion"] = service["platformVersion"];
-  if (service.contains("networkConfiguration") && !service["networkConfiguration"].is_null())
-    req["networkConfiguration"] = service["networkConfiguration"];
+  nlohmann::json req = {{"cluster", json_string(service, "clusterArn")}, {"taskDefinition", task_definition}, {"count", 1}};
+  if (!json_string(service, "launchType").empty())
+    req["launchType"] = json_string(service, "launchType");
+  else if (const auto& cps = field(service, "capacityProviderStrategy"); cps.is_array() && !cps.empty())
+    req["capacityProviderStrategy"] = cps;
+  if (const auto& pv = field(service, "platformVersion"); pv.is_string()) req["platformVersion"] = pv;
+  if (const auto& nc = field(service, "networkConfiguration"); nc.is_object()) req["networkConfiguration"] = nc;
   req["overrides"] = {{"containerOverrides", nlohmann::json::array({{{"name", container}, {"command", command}}})}};
   return req;
 }
 
 std::string log_location(const nlohmann::json& task_definition, const std::string& container) {
-  for (const auto& c : task_definition.value("containerDefinitions", nlohmann::json::array())) {
-    if (c.value("name", "") != container) continue;
-    auto lc = c.value("logConfiguration", nlohmann::json::object());
-    if (lc.value("logDriver", "") != "awslogs") return {};
-    auto opts = lc.value("options", nlohmann::json::object());
-    std::string group = opts.value("awslogs-group", "");
-    std::string prefix = opts.value("awslogs-stream-prefix", "");
+  for (const auto& c : objects(task_definition, "containerDefinitions")) {
+    if (json_string(c, "name") != container) continue;
+    const auto& lc = field(c, "logConfiguration");
+    if (json_string(lc, "logDriver") != "awslogs") return {};
+    const auto& opts = field(lc, "options");
+    std::string group = json_string(opts, "awslogs-group");
+    std::string prefix = json_string(opts, "awslogs-stream-prefix");
     if (group.empty()) return {};
     if (prefix.empty()) return fmt::format("CloudWatch Logs group {}", group);
     return fmt::format("CloudWatch Logs group {}, stream {}/{}/<task-id>", group, prefix, container);
@@ -133,7 +112,7 @@ Result<TaskPlan> plan_task(TaskGateway& ecs, const EnvironmentConfig& env, const
     return refusal(fmt::format("service {} has no task definition to run the downgrade with", env.service));
   RB_TRY_ASSIGN(auto td, ecs.describe_task_definition(plan.task_definition));
   std::vector<std::string> names;
-  for (const auto& c : td.value("containerDefinitions", nlohmann::json::array())) names.push_back(c.value("name", ""));
+  for (const auto& c : objects(td, "containerDefinitions")) names.push_back(json_string(c, "name"));
   if (std::find(names.begin(), names.end(), env.container) == names.end())
     return refusal(fmt::format("the task definition {} has no container named {} (it has: {})", plan.task_definition,
                                env.container, join(names, ", ")),
@@ -170,17 +149,25 @@ Result<TaskOutcome> run_task_and_wait(TaskGateway& ecs, Clock& clock, Output& ou
   request["startedBy"] = started_by.substr(0, kStartedByMax);
   const auto start = clock.now();
   RB_TRY_ASSIGN(auto response, ecs.run_task(request));
-  if (!response.value("failures", nlohmann::json::array()).empty() || response.value("tasks", nlohmann::json::array()).empty()) {
+  const auto tasks = objects(response, "tasks");
+  const auto failures = objects(response, "failures");
+  if (!failures.empty() || tasks.empty()) {
     std::vector<std::string> reasons;
-    for (const auto& f : response.value("failures", nlohmann::json::array()))
-      reasons.push_back(f.value("reason", "?") + (f.contains("detail") ? " (" + f.value("detail", "") + ")" : ""));
+    for (const auto& f : failures) {
+      std::string detail = json_string(f, "detail");
+      reasons.push_back(json_string(f, "reason", "?") + (detail.empty() ? "" : " (" + detail + ")"));
+    }
     return failure(fmt::format("ECS RunTask started no task: {}", reasons.empty() ? "no task and no reason" : join(reasons, "; ")),
                    "nothing ran; the database is unchanged. Check the cluster's capacity and the service's network "
                    "configuration, then try again");
   }
   TaskOutcome outcome;
-  outcome.task_arn = response["tasks"][0].value("taskArn", "");
-  outcome.last_status = response["tasks"][0].value("lastStatus", "PROVISIONING");
+  outcome.task_arn = json_string(tasks.front(), "taskArn");
+  outcome.last_status = json_string(tasks.front(), "lastStatus", "PROVISIONING");
+  if (outcome.task_arn.empty())
+    return failure("ECS RunTask answered with a task that has no taskArn",
+                   "the task may be running: check `aws ecs list-tasks --cluster " + plan.cluster +
+                       " --started-by " + started_by.substr(0, kStartedByMax) + "` before trying again");
   emit(fmt::format("RunTask started task {} ({}) in {}: {}", short_id(outcome.task_arn), outcome.last_status,
                    plan.cluster, format_argv(plan.command)));
   if (!plan.logs.empty()) out.line("  its output goes to " + plan.logs);
@@ -206,19 +193,23 @@ Result<TaskOutcome> run_task_and_wait(TaskGateway& ecs, Clock& clock, Output& ou
       log_debug("DescribeTasks failed: {}", task.error().message);
       continue;
     }
-    std::string status = task->value("lastStatus", "");
+    std::string status = json_string(*task, "lastStatus");
     if (!status.empty() && status != outcome.last_status) {
       outcome.last_status = status;
       out.clear_status();
       emit(fmt::format("task {}: {}", short_id(outcome.task_arn), status));
     }
     if (status != "STOPPED") continue;
-    outcome.stop_code = task->value("stopCode", "");
-    outcome.stopped_reason = task->value("stoppedReason", "");
-    for (const auto& c : task->value("containers", nlohmann::json::array())) {
-      if (c.value("name", "") != plan.container) continue;
-      if (c.contains("exitCode") && c["exitCode"].is_number_integer()) outcome.exit_code = c["exitCode"].get<int>();
-      outcome.container_reason = c.value("reason", "");
+    outcome.stop_code = json_string(*task, "stopCode");
+    outcome.stopped_reason = json_string(*task, "stoppedReason");
+    for (const auto& c : objects(*task, "containers")) {
+      if (json_string(c, "name") != plan.container) continue;
+      // Exit codes are 0-255 (signals 128+n); anything outside an int is not one.
+      constexpr long long kNoCode = std::numeric_limits<long long>::min();
+      long long code = json_integer(c, "exitCode", kNoCode);
+      if (code != kNoCode && code >= std::numeric_limits<int>::min() && code <= std::numeric_limits<int>::max())
+        outcome.exit_code = static_cast<int>(code);
+      outcome.container_reason = json_string(c, "reason");
     }
     outcome.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - start);
     out.clear_status();

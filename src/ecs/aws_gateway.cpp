@@ -8,20 +8,21 @@
 #include "aws/credentials.hpp"
 #include "aws/ecs.hpp"
 #include "aws/http.hpp"
+#include "util/json.hpp"
 #include "util/log.hpp"
 
 namespace rb::ecs {
 
 namespace {
 
-// Attempts per AWS call (first try included). The SDKs' standard mode makes 3; an emergency
-// rollback should ride out a throttling storm a little longer (backoff caps at 1+2+4+8 s).
-// AWS_MAX_ATTEMPTS, when set, still decides.
-constexpr int kRollbackMaxAttempts = 5;
-
 // The newest service deployments read for target choice: far more than the few a rollback looks
 // back over, and a bounded number of Describe calls (20 ARNs each) however long the history.
 constexpr size_t kMaxHistoryDeployments = 100;
+
+Error bad_response(std::string_view operation, std::string_view what) {
+  return Error{ExitCode::Failed, fmt::format("ECS {} returned a malformed response: {}", operation, what),
+               "check that the ECS endpoint (AWS_ENDPOINT_URL_ECS / AWS_ENDPOINT_URL) really is ECS", "bad-response"};
+}
 
 Error unsupported(std::string_view what, const Error& e) {
   return Error{ExitCode::Failed,
@@ -41,6 +42,44 @@ class AwsEcsGateway final : public EcsGateway {
         ecs_(aws::AwsClient(std::move(config), *transport_, clock)) {}
 
   Result<Service> describe_service(const std::string& cluster, const std::string& service) override {
+    RB_TRY_ASSIGN(auto j, describe_service_json(cluster, service));
+    return parse_service(j);
+  }
+
+  Result<nlohmann::json> describe_task_definition_json(const std::string& task_definition) override {
+    RB_TRY_ASSIGN(auto j, ecs_.describe_task_definition(task_definition));
+    auto it = j.find("taskDefinition");
+    if (it == j.end() || !it->is_object())
+      return bad_response("DescribeTaskDefinition", "no taskDefinition object");
+    return *it;
+  }
+
+  Result<nlohmann::json> run_task(const nlohmann::json& request) override {
+    RB_TRY_ASSIGN(auto j, ecs_.run_task(request));
+    nlohmann::json out = {{"tasks", nlohmann::json::array()}, {"failures", nlohmann::json::array()}};
+    for (const char* key : {"tasks", "failures"}) {
+      auto it = j.find(key);
+      if (it == j.end() || it->is_null()) continue;
+      if (!it->is_array()) return bad_response("RunTask", fmt::format("'{}' is not a list", key));
+      for (const auto& item : *it) {
+        if (!item.is_object()) return bad_response("RunTask", fmt::format("an entry of '{}' is not an object", key));
+        out[key].push_back(item);
+      }
+    }
+    return out;
+  }
+
+  Result<nlohmann::json> describe_task(const std::string& cluster, const std::string& task_arn) override {
+    RB_TRY_ASSIGN(auto j, ecs_.describe_tasks(cluster, {task_arn}));
+    for (const auto& t : j["tasks"])
+      if (t.is_object()) return t;
+    std::string reason = "not found";
+    for (const auto& f : j["failures"])
+      if (auto r = json_string(f, "reason"); !r.empty()) reason = r;
+    return failure(fmt::format("ECS DescribeTasks: task {} {}", task_arn, reason));
+  }
+
+  Result<nlohmann::json> describe_service_json(const std::string& cluster, const std::string& service) override {
     auto r = ecs_.describe_services(cluster, {service});
     if (!r) {
       Error e = r.take_error();
@@ -50,14 +89,14 @@ class AwsEcsGateway final : public EcsGateway {
       return e;
     }
     for (const auto& f : (*r)["failures"]) {
-      std::string reason = f.value("reason", "");
+      std::string reason = json_string(f, "reason");
       return refusal(fmt::format("service {} is {} in cluster {} ({})", service, reason == "MISSING" ? "missing" : reason,
                                  cluster, region_),
                      "check the environment's service and cluster in rollback.yaml (`rollback status` shows them)");
     }
-    if ((*r)["services"].empty())
-      return refusal(fmt::format("service {} was not found in cluster {}", service, cluster));
-    return parse_service((*r)["services"][0]);
+    for (const auto& svc : (*r)["services"])
+      if (svc.is_object()) return svc;
+    return refusal(fmt::format("service {} was not found in cluster {}", service, cluster));
   }
 
   Result<std::vector<RevisionInfo>> list_revisions(const std::string& family) override {
@@ -155,6 +194,18 @@ class AwsEcsGateway final : public EcsGateway {
     return {};
   }
 
+  Result<std::vector<StoppedTask>> running_tasks(const std::string& cluster, const std::string& service) override {
+    aws::ListTasksFilter filter;
+    filter.service_name = service;
+    filter.desired_status = "RUNNING";
+    RB_TRY_ASSIGN(auto arns, ecs_.list_tasks(cluster, filter));
+    std::vector<StoppedTask> out;
+    if (arns.empty()) return out;
+    RB_TRY_ASSIGN(auto j, ecs_.describe_tasks(cluster, arns));
+    for (const auto& t : j["tasks"]) out.push_back(parse_task(t));
+    return out;
+  }
+
   Result<std::vector<StoppedTask>> stopped_tasks(const std::string& cluster, const std::string& service,
                                                  const std::string& deployment_id) override {
     aws::ListTasksFilter filter;
@@ -234,13 +285,26 @@ Status EcsGateway::continue_service_deployment(const std::string&, const std::st
   return Error{ExitCode::Failed, "this ECS gateway has no ContinueServiceDeployment", {}, std::string(kTagUnsupportedApi)};
 }
 
+Result<std::vector<StoppedTask>> EcsGateway::running_tasks(const std::string&, const std::string&) {
+  return Error{ExitCode::Failed, "this ECS gateway does not list running tasks", {}, std::string(kTagUnsupportedApi)};
+}
+Result<nlohmann::json> EcsGateway::describe_service_json(const std::string&, const std::string&) {
+  return Error{ExitCode::Failed, "this ECS gateway has no raw DescribeServices", {}, std::string(kTagUnsupportedApi)};
+}
+Result<nlohmann::json> EcsGateway::describe_task_definition_json(const std::string&) {
+  return Error{ExitCode::Failed, "this ECS gateway has no raw DescribeTaskDefinition", {}, std::string(kTagUnsupportedApi)};
+}
+Result<nlohmann::json> EcsGateway::run_task(const nlohmann::json&) {
+  return Error{ExitCode::Failed, "this ECS gateway has no RunTask", {}, std::string(kTagUnsupportedApi)};
+}
+Result<nlohmann::json> EcsGateway::describe_task(const std::string&, const std::string&) {
+  return Error{ExitCode::Failed, "this ECS gateway has no DescribeTasks", {}, std::string(kTagUnsupportedApi)};
+}
+
 Result<std::unique_ptr<EcsGateway>> make_aws_gateway(const Config& config, const EnvironmentConfig& env, Clock& clock) {
   RB_TRY_ASSIGN(auto credentials, aws::resolve_credentials(env.aws_profile));
   RB_TRY_ASSIGN(auto region, aws::resolve_region(env.aws_profile, env.region.empty() ? config.region : env.region));
-  aws::RetryPolicy retry;
-  const char* env_attempts = getenv("AWS_MAX_ATTEMPTS");
-  if (!env_attempts || !*env_attempts) retry.max_attempts = kRollbackMaxAttempts;
-  auto client_config = aws::AwsClientConfig::for_service("ecs", region, std::move(credentials), retry);
+  auto client_config = aws::AwsClientConfig::for_service("ecs", region, std::move(credentials), aws::default_retry_policy());
   log_debug("ECS endpoint {} (region {})", client_config.endpoint, region);
   return std::unique_ptr<EcsGateway>(new AwsEcsGateway(std::move(client_config), clock));
 }

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "aws/client.hpp"
 #include "core/config.hpp"
 #include "ecs/gateway.hpp"
 #include "util/clock.hpp"

@@ -34,6 +34,10 @@ class EcsGateway {
   virtual Result<std::vector<StoppedTask>> stopped_tasks(const std::string& cluster, const std::string& service,
                                                          const std::string& deployment_id) = 0;
 
+  // The service's tasks that ECS keeps running (desiredStatus RUNNING), with their private IPs:
+  // the verification gate tells the target revision's targets from the old ones by them.
+  virtual Result<std::vector<StoppedTask>> running_tasks(const std::string& cluster, const std::string& service);
+
   // ECS's service deployment history (ListServiceDeployments, DescribeServiceDeployments,
   // DescribeServiceRevisions), newest first by creation time, each with the task definitions of
   // its revisions. Where the API is missing: an error tagged kTagUnsupportedApi.
@@ -47,6 +51,18 @@ class EcsGateway {
   // ContinueServiceDeployment(hookId, action): `action` CONTINUE or ROLLBACK.
   virtual Status continue_service_deployment(const std::string& arn, const std::string& hook_id,
                                              const std::string& action);
+
+  // For one-off tasks (`db --via ecs-task`), the same client and retry policy as the rollback.
+  // The service object of DescribeServices as ECS sent it (an object), or the same refusals as
+  // describe_service.
+  virtual Result<nlohmann::json> describe_service_json(const std::string& cluster, const std::string& service);
+  // The taskDefinition object of DescribeTaskDefinition; an error when the reply has none.
+  virtual Result<nlohmann::json> describe_task_definition_json(const std::string& task_definition);
+  // RunTask (a clientToken makes a resend safe): {"tasks": [objects], "failures": [objects]},
+  // both always arrays of objects; a reply of another shape is an error.
+  virtual Result<nlohmann::json> run_task(const nlohmann::json& request);
+  // The task object of DescribeTasks, or an error naming ECS's failure reason.
+  virtual Result<nlohmann::json> describe_task(const std::string& cluster, const std::string& task_arn);
 };
 
 }  // namespace rb::ecs

@@ -1,5 +1,6 @@
 #include "ecs/model.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <fmt/format.h>
@@ -192,13 +193,22 @@ Result<Service> parse_service(const nlohmann::json& j) {
   if (auto dc = j.find("deploymentConfiguration"); dc != j.end() && dc->is_object()) {
     s.strategy = get_str(*dc, "strategy");
     s.bake_time_minutes = get_int(*dc, "bakeTimeInMinutes");
+    if (auto it = dc->find("maximumPercent"); it != dc->end() && it->is_number()) s.maximum_percent = get_int(*dc, "maximumPercent");
+    if (auto it = dc->find("minimumHealthyPercent"); it != dc->end() && it->is_number())
+      s.minimum_healthy_percent = get_int(*dc, "minimumHealthyPercent");
     if (auto al = dc->find("alarms"); al != dc->end() && al->is_object())
       s.alarm_names = get_strings(*al, "alarmNames");
     if (auto cb = dc->find("deploymentCircuitBreaker"); cb != dc->end() && cb->is_object()) {
-      s.circuit_breaker = cb->value("enable", false);
-      s.circuit_breaker_rollback = cb->value("rollback", false);
+      auto flag = [&](const char* key) { auto f = cb->find(key); return f != cb->end() && f->is_boolean() && f->get<bool>(); };
+      s.circuit_breaker = flag("enable");
+      s.circuit_breaker_rollback = flag("rollback");
     }
   }
+  if (auto lbs = j.find("loadBalancers"); lbs != j.end() && lbs->is_array())
+    for (const auto& lb : *lbs)
+      if (std::string tg = get_str(lb, "targetGroupArn");
+          !tg.empty() && std::find(s.target_groups.begin(), s.target_groups.end(), tg) == s.target_groups.end())
+        s.target_groups.push_back(std::move(tg));
   if (auto ds = j.find("deployments"); ds != j.end() && ds->is_array()) {
     for (const auto& d : *ds) {
       Deployment dep;
@@ -237,7 +247,10 @@ Result<TaskDefinition> parse_task_definition(const nlohmann::json& j) {
   out.ref.revision = get_int(td, "revision");
   out.status = get_str(td, "status");
   if (auto cds = td.find("containerDefinitions"); cds != td.end() && cds->is_array())
-    for (const auto& c : *cds) out.images.push_back({get_str(c, "name"), get_str(c, "image")});
+    for (const auto& c : *cds) {
+      out.images.push_back({get_str(c, "name"), get_str(c, "image")});
+      out.max_stop_timeout = std::max(out.max_stop_timeout, get_int(c, "stopTimeout"));
+    }
   return out;
 }
 
@@ -249,6 +262,11 @@ StoppedTask parse_task(const nlohmann::json& j) {
   t.stopped_reason = get_str(j, "stoppedReason");
   t.started_by = get_str(j, "startedBy");
   t.last_status = get_str(j, "lastStatus");
+  if (auto as = j.find("attachments"); as != j.end() && as->is_array())
+    for (const auto& a : *as)
+      if (auto ds = a.find("details"); ds != a.end() && ds->is_array())
+        for (const auto& d : *ds)
+          if (get_str(d, "name") == "privateIPv4Address" && t.private_ip.empty()) t.private_ip = get_str(d, "value");
   if (auto cs = j.find("containers"); cs != j.end() && cs->is_array()) {
     for (const auto& c : *cs) {
       StoppedContainer sc;

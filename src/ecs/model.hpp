@@ -49,6 +49,10 @@ struct Service {
   std::string strategy;                        // deploymentConfiguration.strategy: ROLLING, BLUE_GREEN, ...
   int bake_time_minutes = 0;                   // deploymentConfiguration.bakeTimeInMinutes
   std::vector<std::string> alarm_names;        // deploymentConfiguration.alarms.alarmNames
+  // deploymentConfiguration.maximumPercent / minimumHealthyPercent; -1 when absent (ECS then
+  // applies its defaults, 200 and 100 for a replica service).
+  int maximum_percent = -1, minimum_healthy_percent = -1;
+  std::vector<std::string> target_groups;      // loadBalancers[].targetGroupArn, in order, no repeats
   std::string task_definition;
   int desired = 0, running = 0, pending = 0;
   std::vector<Deployment> deployments;
@@ -70,6 +74,9 @@ struct TaskDefinition {
   TaskDefRef ref;
   std::string status;  // ACTIVE | INACTIVE
   std::vector<ContainerImage> images;
+  // The longest containerDefinitions[].stopTimeout in seconds; 0 when no container sets one
+  // (ECS then waits 30 s before SIGKILL).
+  int max_stop_timeout = 0;
   // The image of `container`, or of the first container when not found.
   std::string image_of(const std::string& container) const;
 };
@@ -86,6 +93,7 @@ struct StoppedContainer {
 
 struct StoppedTask {
   std::string arn, task_definition, stop_code, stopped_reason, started_by, last_status;
+  std::string private_ip;  // the ENI's privateIPv4Address (awsvpc tasks); "" otherwise
   std::vector<StoppedContainer> containers;
   std::string describe() const;  // "task 1a2b: EssentialContainerExited: Essential container in task exited (connect2-api exit 1)"
 };

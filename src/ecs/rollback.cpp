@@ -167,8 +167,11 @@ Result<std::vector<KnownBad>> revisions_left_by_rollbacks(Journal& journal, cons
   std::vector<KnownBad> out;
   for (const auto& e : entries) {
     const auto& d = e.details;
-    if (!d.is_object() || d.value("restart", false) || !d.contains("deployed_task_definition")) continue;
-    if (d.value("service", std::string()) != env.service || d.value("cluster", std::string()) != env.cluster) continue;
+    // Journal details may come from another machine (team mode): read without throwing.
+    auto restart = d.is_object() ? d.find("restart") : d.end();
+    bool was_restart = restart != d.end() && restart->is_boolean() && restart->get<bool>();
+    if (!d.is_object() || was_restart || !d.contains("deployed_task_definition")) continue;
+    if (json_string(d, "service") != env.service || json_string(d, "cluster") != env.cluster) continue;
     auto ref = parse_task_def(e.from);
     if (!ref || ref->family != env.task_family) continue;
     out.push_back({ref->revision, e.ended_at.substr(0, 10), fmt::format("rollback {} left it", e.id)});

@@ -12,11 +12,6 @@ namespace rb::infra {
 
 namespace {
 
-// Attempts per AWS call (first try included), as for the ECS gateway: the standard mode's 3 is
-// short for a rollback during an incident (backoff caps at 1+2+4+8 s). AWS_MAX_ATTEMPTS decides
-// when set.
-constexpr int kRollbackMaxAttempts = 5;
-
 // Terraform's S3 backend writes state objects with this content type (remote-state/s3/client.go).
 constexpr const char* kStateContentType = "application/json";
 
@@ -143,9 +138,7 @@ Result<StateBackend> make_state_backend(const Config& config, const EnvironmentC
 
   RB_TRY_ASSIGN(auto credentials, aws::resolve_credentials(env.aws_profile));
   RB_TRY_ASSIGN(b.region, aws::resolve_region(env.aws_profile, env.region.empty() ? config.region : env.region));
-  aws::RetryPolicy retry;
-  const char* env_attempts = std::getenv("AWS_MAX_ATTEMPTS");
-  if (!env_attempts || !*env_attempts) retry.max_attempts = kRollbackMaxAttempts;
+  aws::RetryPolicy retry = aws::default_retry_policy();
 
   auto s3_config = aws::AwsClientConfig::for_service("s3", b.region, credentials, retry);
   b.s3_endpoint = s3_config.endpoint;

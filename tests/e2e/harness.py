@@ -62,12 +62,15 @@ def capture(kind, name, data):
     with open(os.path.join(folder, f"{_capture_seq[0]:06d}-{safe}"), mode) as f:
         f.write(data)
 
+# prod's verification bake is 1 s here instead of the 60 s default of a protected environment
+# (test_core_config covers the default): the suites roll prod back many times, and the gate's
+# own tests (test_ecs_modern) choose their windows.
 RUNBOOK_CONFIG = """app: connect2-api
 region: us-east-1
 environments:
   dev:     { branch: development }
   staging: { branch: staging }
-  prod:    { branch: main, protected: true }
+  prod:    { branch: main, protected: true, verify: { bake: 1s } }
 """
 
 

@@ -3,6 +3,7 @@ deployment in flight, services ECS does not deploy itself, and the ECS reliabili
 (issue 8). Against the sandbox (moto extended with ECS's service deployment state machine)."""
 
 import json
+import os
 import unittest
 
 from harness import EcsSandboxTestCase, wait_for
@@ -240,6 +241,115 @@ class EcsModernTest(EcsSandboxTestCase):
         after = self.service((STAGING[0], "connect2-api-service-bluegreen"))
         self.assertEqual(before["taskDefinition"], after["taskDefinition"])
         self.assertEqual(self.journal(), [])
+
+    # -- 4. the verification gate, 5. the duration estimate --------------------------------
+    def gate_config(self, bake, probes, alarms=("api-5xx",)):
+        health = f"{self.sandbox.url}/_sandbox/health/{STAGING[0]}/{STAGING[1]}"
+        self.write_config(self.config_text.replace(
+            "staging: { branch: staging }",
+            f'staging: {{ branch: staging, health_url: "{health}", '
+            f'verify: {{ bake: {bake}, probes: {probes}, alarms: [{", ".join(alarms)}] }} }}'))
+
+    def put_alarm(self, name, state="OK"):
+        cw = self.sandbox.client("cloudwatch")
+        cw.put_metric_alarm(AlarmName=name, MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
+                            Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=5,
+                            ComparisonOperator="GreaterThanThreshold")
+        cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason="set by the test")
+        return cw
+
+    def events(self, rollback_id=None):
+        import sqlite3
+        con = sqlite3.connect(self.journal_path())
+        try:
+            return [m for (m,) in con.execute("SELECT message FROM events ORDER BY seq")]
+        finally:
+            con.close()
+
+    def test_gate_checks_alarms_and_health_on_every_probe_and_history_shows_estimate_and_time(self):
+        self.put_alarm("api-5xx")
+        self.gate_config(bake="2s", probes=2)
+        r = self.rollback("ecs", "--env", "staging", sandbox=self.sandbox, timeout=180)
+        self.assertExit(r, 0)
+        self.assertIn("estimate: about", r.stdout)
+        self.assertIn("2s verification bake", r.stdout)
+        self.assertIn("aws cloudwatch describe-alarms --alarm-names api-5xx  (2 times over 2s", r.stdout)
+        self.assertIn("GET health_url  (2 times over 2s: 2xx every time)", r.stdout)
+        self.assertIn("verify: alarms: api-5xx OK (1/2)", r.stdout)
+        self.assertIn("verify: alarms: api-5xx OK (2/2)", r.stdout)
+        self.assertEqual(r.stdout.count("verify: health check: "), 2, r.stdout)
+        [entry] = self.journal()
+        self.assertEqual([s["signal"] for s in entry["details"]["verify"]], ["alarms", "health check"] * 2)
+        self.assertTrue(all(s["ok"] for s in entry["details"]["verify"]))
+        self.assertGreater(entry["details"]["estimate_seconds"], 0)
+        self.assertGreaterEqual(entry["details"]["duration_seconds"], 2)  # at least the bake window
+        self.assertIn("done:verify", self.events())
+        h = self.rollback("history", sandbox=self.sandbox)
+        self.assertExit(h, 0)
+        self.assertIn("(estimated ", h.stdout)
+        self.assertIn(", took ", h.stdout)
+
+    def test_an_alarm_going_to_alarm_during_the_bake_window_fails_the_rollback_naming_it(self):
+        cw = self.put_alarm("api-5xx")
+        self.gate_config(bake="6s", probes=3)
+        proc = self.start_rollback("ecs", "--env", "staging", sandbox=self.sandbox)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        # The first round of checks has seen the alarm OK: the bake window is running.
+        wait_for(lambda: os.path.exists(self.journal_path()) and
+                 any(m.startswith("verify: alarms: api-5xx OK (1/3)") for m in self.events()),
+                 timeout=90, message="the first round of the gate")
+        cw.set_alarm_state(AlarmName="api-5xx", StateValue="ALARM",
+                           StateReason="Threshold Crossed: 1 datapoint [42.0] was greater than the threshold (5.0)")
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 1, out + err)
+        self.assertIn("verification failed: alarm api-5xx: in ALARM: Threshold Crossed", err)
+        [entry] = self.journal()
+        self.assertEqual(entry["outcome"], "failed")
+        last = entry["details"]["verify"][-1]
+        self.assertEqual((last["signal"], last["ok"]), ("alarm api-5xx", False))
+
+    def test_no_verify_skips_the_gate_with_a_journaled_warning(self):
+        self.put_alarm("api-5xx", state="ALARM")  # would fail the gate
+        self.gate_config(bake="30s", probes=3)
+        r = self.rollback("ecs", "--env", "staging", "--no-verify", sandbox=self.sandbox, timeout=180)
+        self.assertExit(r, 0)
+        self.assertIn("warning: verification skipped (--no-verify)", r.stdout)
+        self.assertNotIn("verification bake", r.stdout)  # the estimate leaves the skipped bake out
+        [entry] = self.journal()
+        self.assertEqual(entry["details"]["verify"], "skipped")
+        self.assertTrue(any(m.startswith("warning: verification skipped") for m in self.events()))
+
+    def test_gate_and_estimate_read_the_services_target_group(self):
+        ec2, elbv2 = self.sandbox.client("ec2"), self.sandbox.client("elbv2")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        tg = elbv2.create_target_group(Name="api-staging-lb", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip",
+                                       HealthCheckIntervalSeconds=10, HealthyThresholdCount=3
+                                       )["TargetGroups"][0]["TargetGroupArn"]
+        elbv2.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[
+            {"Key": "deregistration_delay.timeout_seconds", "Value": "45"}])
+        self.ecs.create_service(cluster=STAGING[0], serviceName="connect2-api-service-lb",
+                                taskDefinition="connect2-api-staging:6", desiredCount=2, launchType="FARGATE",
+                                loadBalancers=[{"targetGroupArn": tg, "containerName": "connect2-api",
+                                                "containerPort": 8080}],
+                                networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c3d"],
+                                                                              "securityGroups": ["sg-0123abcd"]}})
+        self.write_config(self.config_text + "  lb: { branch: main, cluster: connect2-api-cluster-staging, "
+                                             "service: connect2-api-service-lb, task_family: connect2-api-staging }\n")
+        wait_for(lambda: self.steady_on(6, (STAGING[0], "connect2-api-service-lb")), timeout=60, message="lb steady")
+        r = self.rollback("ecs", "--env", "lb", "--to-revision", "4", sandbox=self.sandbox, timeout=180)
+        self.assertExit(r, 0)
+        self.assertIn(f"aws elbv2 describe-target-health --target-group-arn {tg}  (once, when ECS is done", r.stdout)
+        self.assertIn("3 × 10 s health checks", r.stdout)
+        self.assertIn("45 s draining", r.stdout)
+        # The sandbox's target group follows the tasks: the two tasks of :4 are its targets now.
+        self.assertIn("verify: target group api-staging-lb: 2 healthy; 2/2 new tasks healthy", r.stdout)
+        health = elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+        tasks = self.ecs.describe_tasks(cluster=STAGING[0], tasks=self.ecs.list_tasks(
+            cluster=STAGING[0], serviceName="connect2-api-service-lb")["taskArns"])["tasks"]
+        ips = {d["value"] for t in tasks for a in t["attachments"] for d in a["details"]
+               if d["name"] == "privateIPv4Address"}
+        self.assertEqual({h["Target"]["Id"] for h in health}, ips)
+        self.assertTrue(all(t["taskDefinitionArn"].endswith(":4") for t in tasks))
 
     # -- 0. reliability defects (issue 8) -----------------------------------------------------
     def test_restart_after_a_dropped_update_really_restarts(self):

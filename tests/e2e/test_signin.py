@@ -16,9 +16,11 @@ MOTO_ACCOUNT = "123456789012"
 
 
 def config_with(prod_extra):
+    # A 1 s verification bake instead of a protected environment's 60 s default: these tests
+    # are about signing in (harness.RUNBOOK_CONFIG does the same).
     return ("app: connect2-api\nregion: us-east-1\nenvironments:\n"
             "  dev:     { branch: development }\n"
-            f"  prod:    {{ branch: main, protected: true{prod_extra} }}\n")
+            f"  prod:    {{ branch: main, protected: true, verify: {{ bake: 1s }}{prod_extra} }}\n")
 
 
 class SignInTest(RollbackTestCase):

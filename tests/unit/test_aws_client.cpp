@@ -354,3 +354,13 @@ TEST_F(AwsClientTest, NonJsonSuccessBodyIsAnError) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("not JSON"), std::string::npos);
 }
+
+// One retry policy for every AWS call the tool makes (issue 10 item 6): 5 attempts during an
+// incident, unless AWS_MAX_ATTEMPTS says otherwise (then the client reads the variable).
+TEST(AwsRetryPolicy, DefaultIsIncidentAttemptsUnlessTheVariableIsSet) {
+  rb::aws::testing::ScopedEnv env;
+  env.clear_aws();
+  EXPECT_EQ(rb::aws::default_retry_policy().max_attempts, rb::aws::kIncidentMaxAttempts);
+  env.set("AWS_MAX_ATTEMPTS", "2");
+  EXPECT_EQ(rb::aws::default_retry_policy().max_attempts, 0);
+}

@@ -393,3 +393,18 @@ TEST(AwsEndpoint, ResolvesOverridesLikeTheCli) {
   EXPECT_TRUE(is_aws_endpoint("https://s3.eu-west-1.amazonaws.com"));
   EXPECT_FALSE(is_aws_endpoint("http://127.0.0.1:5000"));
 }
+
+// CloudWatch and ELBv2: the override is named after the serviceId, the host after the
+// endpointPrefix (botocore's models), as the AWS CLI does.
+TEST(AwsEndpoint, ServiceIdOverridesAndEndpointPrefixHosts) {
+  ScopedEnv env;
+  env.clear_aws();
+  EXPECT_EQ(endpoint_url("cloudwatch", "eu-west-1", "monitoring"), "https://monitoring.eu-west-1.amazonaws.com");
+  EXPECT_EQ(endpoint_url("elastic load balancing v2", "us-east-1", "elasticloadbalancing"),
+            "https://elasticloadbalancing.us-east-1.amazonaws.com");
+  env.set("AWS_ENDPOINT_URL_CLOUDWATCH", "http://cw.local:4566/");
+  env.set("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", "http://elb.local:4566");
+  EXPECT_EQ(endpoint_url("cloudwatch", "eu-west-1", "monitoring"), "http://cw.local:4566");
+  EXPECT_EQ(endpoint_url("elastic load balancing v2", "eu-west-1", "elasticloadbalancing"), "http://elb.local:4566");
+  EXPECT_EQ(endpoint_url("monitoring", "eu-west-1"), "https://monitoring.eu-west-1.amazonaws.com");  // not its name
+}

@@ -314,3 +314,19 @@ TEST_F(AwsServices, DynamoDbConditionalWrites) {
   ASSERT_TRUE(db.delete_item("tf-locks", {{"LockID", {{"S", "x"}}}}).ok());
   EXPECT_EQ(target(5), "DynamoDB_20120810.DeleteItem");
 }
+
+// Issue 10 item 6: an ECS reply that is JSON but not an object is an error value here, once,
+// so that no caller's field read can meet an array or a string.
+TEST_F(AwsServices, EcsReplyThatIsNotAnObjectIsAnError) {
+  for (const char* reply : {"[1,2]", "\"ok\"", "42", "null"}) {
+    transport.respond(200, reply);
+    auto client = ecs();
+    auto r = client.describe_services("c", {"svc"});
+    ASSERT_FALSE(r.ok()) << reply;
+    EXPECT_EQ(r.error().tag, "bad-response") << reply;
+    EXPECT_NE(r.error().message.find("DescribeServices"), std::string::npos);
+  }
+  transport.respond(200, "");  // an empty body is {} (some operations answer nothing)
+  auto client = ecs();
+  EXPECT_TRUE(client.describe_services("c", {"svc"}).ok());
+}

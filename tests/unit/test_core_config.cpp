@@ -222,3 +222,33 @@ TEST(Config, DatabaseNamesOneRdsInstanceOrCluster) {
     EXPECT_NE(r.error().message.find("c.yaml:3"), std::string::npos) << r.error().message;
   }
 }
+
+TEST(Config, VerifyBlockIsParsedStrictlyWithProtectedDefaults) {
+  auto cfg = parse_config(
+      "app: a\nenvironments:\n  prod: { branch: main, protected: true }\n  staging: { branch: s, health_url: "
+      "'https://s/{env}', verify: { bake: 2m, alarms: [api-5xx, api-latency], probes: 5 } }\n  dev: { branch: d }\n",
+      "/r/rollback.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  const auto* prod = *cfg->environment("prod");
+  const auto* staging = *cfg->environment("staging");
+  const auto* dev = *cfg->environment("dev");
+  EXPECT_EQ(prod->bake(), kDefaultProtectedBake);
+  EXPECT_EQ(dev->bake(), std::chrono::milliseconds(0));
+  EXPECT_EQ(staging->bake(), std::chrono::minutes(2));
+  EXPECT_EQ(staging->verify.alarms, (std::vector<std::string>{"api-5xx", "api-latency"}));
+  EXPECT_EQ(staging->verify.probes, 5);
+  EXPECT_EQ(staging->verify_health_url(), "https://s/staging");
+
+  for (const char* bad : {"verify: { bake: soon }", "verify: { probes: 0 }", "verify: { probes: -1 }",
+                          "verify: { probes: 2.5 }", "verify: { bakes: 1m }", "verify: [1]", "verify: { bake: 2d }",
+                          "verify: { alarms: { a: b } }"}) {
+    auto r = parse_config(fmt::format("app: a\nenvironments:\n  prod: {{ branch: main, {} }}\n", bad), "/r/rollback.yaml");
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().code, ExitCode::Usage) << bad;
+    }
+  }
+  auto typo = parse_config("app: a\nenvironments:\n  prod: { branch: main, verify: { probe: 3 } }\n", "/r/rollback.yaml");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.error().hint.find("probes"), std::string::npos);
+}

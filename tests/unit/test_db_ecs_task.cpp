@@ -174,3 +174,43 @@ TEST(db_ecs_task, RunTaskFailuresAndTheTimeoutAreErrors) {
   EXPECT_NE(timed_out.error().hint.find("aws ecs describe-tasks --cluster c --tasks arn:aws:ecs:us-east-1:1:task/c/abc123"),
             std::string::npos);
 }
+
+// Issue 10 item 6: a malformed ECS reply is an error value or an empty field, never an
+// exception past the command (the old reads used value()/get<>() that throw on a wrong type).
+TEST(db_ecs_task, MalformedEcsJsonNeverThrows) {
+  FakeTasks ecs;
+  ecs.service["clusterArn"] = 42;
+  ecs.service["launchType"] = nlohmann::json::array();
+  ecs.service["networkConfiguration"] = "subnet-1";
+  ecs.task_definition["containerDefinitions"] = {"api", {{"name", 7}}, {{"name", "api"}, {"logConfiguration", "x"}}};
+  Result<TaskPlan> plan = failure("not run");
+  ASSERT_NO_THROW(plan = plan_task(ecs, prod_env(), {"alembic"}));
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_FALSE(plan->request.contains("launchType"));
+  EXPECT_FALSE(plan->request.contains("networkConfiguration"));
+  EXPECT_EQ(plan->logs, "");
+
+  FakeClock clock;
+  Output out;
+  auto emit = [](const std::string&) {};
+  // A task without a taskArn, failures that are not objects: errors, nothing thrown.
+  for (const auto& reply : {nlohmann::json{{"tasks", {{{"taskArn", 5}}}}},
+                            nlohmann::json{{"tasks", "none"}, {"failures", {1, 2}}},
+                            nlohmann::json{{"failures", {{{"reason", 9}, {"detail", nullptr}}}}}}) {
+    ecs.run_response = reply;
+    Result<TaskOutcome> r = failure("not run");
+    ASSERT_NO_THROW(r = run_task_and_wait(ecs, clock, out, emit, *plan, "rollback", std::chrono::minutes(1)))
+        << reply.dump();
+    EXPECT_FALSE(r.ok()) << reply.dump();
+  }
+  // Task states of the wrong types: read as absent, and the task is followed to its end.
+  ecs.run_response = {{"tasks", {{{"taskArn", "arn:aws:ecs:us-east-1:1:task/c/abc"}}}}};
+  ecs.task_states = {{{"lastStatus", 3}},
+                     {{"lastStatus", "STOPPED"}, {"stopCode", {1}}, {"containers", {"api", {{"name", "api"}, {"exitCode", "1"}}}}}};
+  Result<TaskOutcome> r = failure("not run");
+  ASSERT_NO_THROW(r = run_task_and_wait(ecs, clock, out, emit, *plan, "rollback", std::chrono::minutes(1)));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->last_status, "STOPPED");
+  EXPECT_FALSE(r->exit_code.has_value());
+  EXPECT_FALSE(r->ok());
+}

@@ -7,6 +7,8 @@
 #include "cli/command.hpp"
 #include "ecs/aws_gateway.hpp"
 #include "ecs/rollback.hpp"
+#include "ecs/verify.hpp"
+#include "util/json.hpp"
 #include "util/strings.hpp"
 
 namespace rb::cli {
@@ -20,7 +22,26 @@ struct EcsOptions {
   bool restart = false;
   std::string method;  // "", "update-service", "stop-deployment"
   bool force = false;
+  bool no_verify = false;
 };
+
+// The duration estimate from the service's settings and its target groups'. A target group
+// that cannot be read is counted with ELBv2's defaults, and the estimate says so.
+ecs::DurationEstimate estimate_for(ecs::VerifyGateway& verify, const ecs::EcsPlan& plan, const EnvironmentConfig& env,
+                                   bool no_verify, std::vector<std::string>& notes) {
+  std::vector<ecs::TargetGroupTiming> timings;
+  for (const auto& tg : plan.service.target_groups) {
+    auto t = verify.target_group_timing(tg);
+    if (t) timings.push_back(std::move(*t));
+    else {
+      notes.push_back(fmt::format("could not read target group {} ({}); the estimate assumes ELBv2's defaults", tg,
+                                  t.error().message));
+      timings.push_back({tg, 0, 0, std::nullopt});
+    }
+  }
+  auto bake = no_verify ? std::chrono::milliseconds(0) : env.bake();
+  return ecs::estimate_duration(ecs::estimate_input(plan.service, plan.target, timings, bake));
+}
 
 // The commit a bad image was built from, when its tag follows the configured pattern.
 std::optional<std::string> commit_from_image(const std::string& image) {
@@ -52,14 +73,30 @@ Status run(Context& ctx, const EcsOptions& o) {
   if (o.method == "update-service") plan_options.method = ecs::Method::UpdateService;
   if (o.method == "stop-deployment") plan_options.method = ecs::Method::StopDeployment;
 
-  auto make_plan = [&]() {
-    return o.restart ? ecs::plan_restart(*gateway, *env) : ecs::plan_rollback(*gateway, *env, plan_options);
+  auto make_plan = [&]() -> Result<ecs::EcsPlan> {
+    RB_TRY_ASSIGN(auto plan, o.restart ? ecs::plan_restart(*gateway, *env) : ecs::plan_rollback(*gateway, *env, plan_options));
+    // The gate's reads belong to the plan's calls too (unless --no-verify).
+    if (!o.no_verify)
+      for (auto& c : ecs::gate_api_calls(ecs::make_gate_plan(*env, plan.service, ecs::kHealthTimeout)))
+        plan.api_calls.push_back(std::move(c));
+    return plan;
+  };
+  RB_TRY_ASSIGN(auto verify, ecs::make_aws_verify_gateway(ctx.config(), *env, ctx.clock()));
+  auto print_estimate = [&](const ecs::EcsPlan& plan) {
+    std::vector<std::string> notes;
+    auto estimate = estimate_for(*verify, plan, *env, o.no_verify, notes);
+    for (const auto& n : notes) out.line("note: " + n);
+    out.line("estimate: " + estimate.text);
+    return estimate;
   };
   if (g.dry_run) {
     RB_TRY_ASSIGN(auto plan, make_plan());
     ecs::print_plan(out, plan);
+    auto estimate = print_estimate(plan);
     out.line("dry run: nothing was changed");
-    out.result({{"ok", true}, {"dry_run", true}, {"env", env->name}, {"layer", "ecs"}, {"plan", plan.to_json()}});
+    auto plan_json = plan.to_json();
+    plan_json["estimate"] = estimate.to_json();
+    out.result({{"ok", true}, {"dry_run", true}, {"env", env->name}, {"layer", "ecs"}, {"plan", plan_json}});
     return {};
   }
 
@@ -67,6 +104,7 @@ Status run(Context& ctx, const EcsOptions& o) {
   RB_TRY_ASSIGN(auto lock, ctx.lock(*env));
   RB_TRY_ASSIGN(auto plan, make_plan());
   ecs::print_plan(out, plan);
+  const auto estimate = print_estimate(plan);
   RB_TRY(confirm_environment(ctx, *env,
                              o.restart ? fmt::format("restart every task of {}", env->service)
                                        : fmt::format("roll {} back to {}", env->service, plan.target.ref.label())));
@@ -86,7 +124,9 @@ Status run(Context& ctx, const EcsOptions& o) {
                    {"why", plan.choice.why},
                    {"method", std::string(ecs::method_name(plan.method))},
                    {"passed_over", plan.choice.passed_over},
-                   {"restart", o.restart}};
+                   {"restart", o.restart},
+                   {"estimate_seconds", estimate.total.count()},
+                   {"estimate", estimate.text}};
   if (plan.in_flight) entry.details["service_deployment"] = plan.in_flight->arn;
   if (plan.choice.known_bad_warning) entry.details["known_bad_warning"] = *plan.choice.known_bad_warning;
   RB_TRY_ASSIGN(auto record, RollbackRecord::begin(ctx, lock, entry));
@@ -98,6 +138,10 @@ Status run(Context& ctx, const EcsOptions& o) {
 
   std::set<std::string> previous;
   for (const auto& d : plan.service.deployments) previous.insert(d.id);
+  const auto command_start = ctx.clock().now();
+  auto took = [&] {
+    return std::chrono::duration<double>(ctx.clock().now() - command_start).count();
+  };
   double started = ecs::epoch_seconds(ctx.clock().wall_now());
   // An in-flight deployment: ECS's own rollback, unless ECS refuses it (then UpdateService).
   if (plan.method != ecs::Method::UpdateService) {
@@ -144,24 +188,49 @@ Status run(Context& ctx, const EcsOptions& o) {
       std::string next = ecs::after_failure_hint(*gateway, *env, plan, plan_options);
       e.hint = e.hint.empty() ? next : e.hint + ". " + next;
     }
+    record->add_details({{"duration_seconds", took()}});
     return record->fail(std::move(e));
   }
   emit(fmt::format("{} runs {} on all {} tasks ({})", env->service, plan.target.ref.label(), waited->last.desired,
                    format_duration(waited->elapsed)));
   out.verified(fmt::format("ECS: the PRIMARY deployment of {} runs {} on all {} tasks, rollout COMPLETED, no other deployment",
                            env->service, plan.target.ref.label(), waited->last.desired));
-  if (!env->health_url.empty()) {
-    if (auto st = ecs::check_health(env->health_url, ctx.clock(), ecs::health_budget(ctx.timeout(), waited->elapsed), emit);
-        !st)
-      return record->fail(st.take_error());
-    out.verified("health: " + env->health_url + " answered 2xx");
+  // The verification gate: alarms, the load balancer's view, the health URL, across the bake window.
+  if (o.no_verify) {
+    emit("warning: verification skipped (--no-verify): no alarm, target group or health URL was checked");
+    record->checkpoint({{"verify", "skipped"}});
+    result["verify"] = "skipped";
+  } else {
+    auto gate = ecs::make_gate_plan(*env, waited->last.target_groups.empty() ? plan.service : waited->last,
+                                    ecs::health_budget(ctx.timeout(), waited->elapsed));
+    if (!gate.target_groups.empty()) {
+      // Which targets are the new tasks: by the private IPs of the target revision's tasks.
+      if (auto tasks = gateway->running_tasks(env->cluster, env->service))
+        gate.new_task_ips = ecs::task_ips_of(*tasks, plan.target.ref.arn);
+      else
+        emit(fmt::format("verify: could not read the service's tasks ({}); targets are judged without telling new "
+                         "tasks from old ones", tasks.error().message));
+    }
+    record->note("started:verify " + dump_json(gate.to_json()));
+    ecs::GateReport report;
+    auto st = ecs::run_gate(*verify, ctx.clock(), gate, emit, &report);
+    record->checkpoint({{"verify", report.to_json()}, {"duration_seconds", took()}});
+    if (!st) return record->fail(st.take_error());
+    record->note("done:verify");
+    out.verified(fmt::format("gate: {} signal check{} passed over {}", report.results.size(),
+                             report.results.size() == 1 ? "" : "s", format_duration(gate.bake)));
+    result["verify"] = report.to_json();
   }
   // A restart says nothing about whether the revision is good: it is not a known-good mark.
+  const double duration = took();
   RB_TRY(record->finish(kOutcomeSucceeded, {{o.restart ? "restarted_task_definition" : "deployed_task_definition",
                                              plan.target.ref.arn},
-                                            {"elapsed_seconds", waited->elapsed.count() / 1000.0}}));
+                                            {"elapsed_seconds", waited->elapsed.count() / 1000.0},
+                                            {"duration_seconds", duration}}));
   result["outcome"] = kOutcomeSucceeded;
   result["elapsed_seconds"] = waited->elapsed.count() / 1000.0;
+  result["duration_seconds"] = duration;
+  result["estimate_seconds"] = estimate.total.count();
   if (o.restart) {
     out.line(fmt::format("rollback {} succeeded: every task of {} was replaced ({})", record->id(), env->service,
                          plan.target.ref.label()));
@@ -194,6 +263,9 @@ void register_ecs(CLI::App& app, GlobalOptions& g, Action& action) {
       ->check(CLI::IsMember({"update-service", "stop-deployment"}));
   sub->add_flag("--force", opts->force,
                 "Allow a known-bad --to-revision (one ECS rolled back or a rollback left) on a protected environment");
+  sub->add_flag("--no-verify", opts->no_verify,
+                "Skip the verification gate (alarms, target groups, health URL over the bake window); journaled "
+                "as a warning");
   add_global_options(*sub, g);
   run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
 }

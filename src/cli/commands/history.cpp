@@ -1,6 +1,8 @@
 // rollback history: every rollback recorded in the journal, newest first.
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "cli/command.hpp"
 #include "core/report.hpp"
 #include "ecs/model.hpp"
@@ -28,6 +30,29 @@ std::string staging_note(const JournalEntry& e) {
 // what one command prints.
 constexpr long long kMaxHistoryLimit = 100'000;
 
+// "estimated about 13 min, took 4m2s" from an ECS entry's details (estimate_seconds,
+// duration_seconds); "" when it has neither. Details come from the journal: any type is read
+// without throwing.
+std::string durations(const nlohmann::json& details) {
+  auto seconds = [&](const char* key) -> std::optional<double> {
+    if (!details.is_object()) return std::nullopt;
+    auto it = details.find(key);
+    if (it == details.end() || !it->is_number()) return std::nullopt;
+    double v = it->get<double>();
+    // A day bounds any rollback the tool waits for; beyond it the field is not ours.
+    constexpr double kMaxSeconds = 86'400;
+    if (!(v >= 0 && v <= kMaxSeconds)) return std::nullopt;
+    return v;
+  };
+  auto estimate = seconds("estimate_seconds");
+  auto took = seconds("duration_seconds");
+  if (!estimate && !took) return {};
+  auto text = [](double s) { return format_duration(std::chrono::milliseconds(static_cast<long long>(s * 1000))); };
+  std::string out = estimate ? "estimated " + text(*estimate) : "no estimate";
+  out += took ? ", took " + text(*took) : ", not finished";
+  return out;
+}
+
 struct HistoryOptions {
   std::string env, layer, id, since;
   size_t limit = 20;
@@ -52,6 +77,7 @@ Status run(Context& ctx, const HistoryOptions& o) {
     if (!entry->reason.empty()) out.line(fmt::format("  reason  {}", f(entry->reason)));
     if (auto note = staging_note(*entry); !note.empty()) out.line(fmt::format("  staging check {}", f(note)));
     out.line(fmt::format("  started {}  ended {}", f(entry->started_at), entry->ended_at.empty() ? "-" : f(entry->ended_at)));
+    if (auto d = durations(entry->details); !d.empty()) out.line(fmt::format("  time    {}", d));
     out.line(fmt::format("  details {}", dump_json(entry->details)));
     // Steps are journaled as "started:X" / "done:X" events: the last one says how far it got.
     std::string last_step;
@@ -90,9 +116,10 @@ Status run(Context& ctx, const HistoryOptions& o) {
   for (const auto& e : entries) {
     const auto p = [](const std::string& s) { return printable_inline(s); };
     const auto note = staging_note(e);
-    out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {} -> {}{}{}", p(e.id), p(e.env), p(e.layer),
+    std::string times = durations(e.details);
+    out.line(fmt::format("{:<21} {:<8} {:<5} {:<11} {:<10} {:<20} {} -> {}{}{}{}", p(e.id), p(e.env), p(e.layer),
                          p(e.outcome), p(e.user), p(e.started_at), p(short_ref(e.from)), p(short_ref(e.to)),
-                         e.unshared ? "  (not yet shared)" : "",
+                         times.empty() ? "" : "  (" + times + ")", e.unshared ? "  (not yet shared)" : "",
                          note.starts_with("skipped") ? "  (staging check skipped: " + p(e.reason) + ")" : ""));
     j.push_back(entry_to_json(e));
   }
