@@ -39,6 +39,7 @@ environments:
     protected: true
     health_url: "{health}"
     account_id: "{account}"
+    verify: {{ bake: 1s }}
     terraform:
       state: {{ bucket: {bucket}, key: {KEY}, dynamodb_table: {TABLE} }}
 """)

@@ -22,7 +22,7 @@ class ReportTest(EcsSandboxTestCase):
 region: us-east-1
 environments:
   dev:  {{ branch: development }}
-  prod: {{ branch: main, protected: true, health_url: "{health}" }}
+  prod: {{ branch: main, protected: true, health_url: "{health}", verify: {{ bake: 1s }} }}
 """)
 
     def ecs_rollback(self, env, *extra):
