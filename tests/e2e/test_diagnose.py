@@ -2,6 +2,7 @@
 Route 53 (a certificate waiting for its DNS validation record)."""
 
 import json
+import time
 import unittest
 
 from harness import EcsSandboxTestCase, wait_for
@@ -52,10 +53,14 @@ environments:
         bad = self.ecs.register_task_definition(family=td["family"], containerDefinitions=[container],
                                                 requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
                                                 cpu="256", memory="512")["taskDefinition"]["taskDefinitionArn"]
-        self.ecs.update_service(cluster=PROD[0], service=PROD[1], taskDefinition=bad)
+        # Without the circuit breaker's rollback, so the failing deployment stays the current one
+        # (a rollback deployment created later would be newer than the state change below).
+        self.ecs.update_service(cluster=PROD[0], service=PROD[1], taskDefinition=bad,
+                                deploymentConfiguration={"deploymentCircuitBreaker": {"enable": False, "rollback": False}})
         wait_for(lambda: any(d["taskDefinition"] == bad and d.get("failedTasks", 0) >= 2
                              for d in self.service()["deployments"]), message="failed tasks of the bad image")
-        # An infrastructure change after that deployment started.
+        # An infrastructure change after that deployment started (S3 times have whole seconds).
+        time.sleep(1.1)
         self.sandbox.client("s3").put_object(Bucket="connect2-api-terraform-state-prod", Key="api/terraform.tfstate",
                                              Body=b'{"version": 4, "serial": 9}')
         findings = self.diagnose()
