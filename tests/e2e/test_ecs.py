@@ -148,7 +148,7 @@ class EcsRollbackTest(EcsSandboxTestCase):
         proc = self.start_rollback("ecs", "--env", "staging", sandbox=self.sandbox)
         # A second storm while the tool waits: more throttling than one call's retries absorb.
         wait_for(self.processed_updates, message="UpdateService to go through")
-        self.sandbox.control("faults", {"rules": [{"operation": "DescribeServices", "kind": "throttle", "count": 8}]})
+        self.sandbox.control("faults", {"rules": [{"operation": "DescribeServices", "kind": "throttle", "count": 12}]})
         out, err = proc.communicate(timeout=180)
         self.assertEqual(proc.returncode, 0, out + err)
         self.assertIn("still waiting", out)
