@@ -37,7 +37,8 @@ region: us-east-1
 environments:
   dev:     { branch: development }
   staging: { branch: staging }
-  prod:    { branch: main, protected: true, health_url: "$AWS_ENDPOINT_URL/_sandbox/health/connect2-api-cluster-prod/connect2-api-service-prod" }
+  prod:    { branch: main, protected: true, health_url: "$AWS_ENDPOINT_URL/_sandbox/health/connect2-api-cluster-prod/connect2-api-service-prod",
+             verify: { bake: 15s } }
 YAML
 cd "$DEMO"
 
