@@ -413,8 +413,11 @@ Status send_update(EcsGateway& ecs, Clock& clock, const Emit& emit, const std::s
     auto sent = ecs.update_service(cluster, service, target_arn);
     if (sent) return {};
     Error err = sent.take_error();
-    if (err.tag != aws::kTagAmbiguous || attempt >= kMaxUpdateAttempts) return err;
-    emit(fmt::format("UpdateService got no clear answer ({}); reading the service before sending again", err.message));
+    if (err.tag != aws::kTagAmbiguous) return err;
+    // No clear answer: whether or not attempts are left, read the service before deciding. The
+    // last attempt may well have reached ECS (R1 of docs/RELIABILITY.md found exactly that: a
+    // rollback that worked, reported as failed).
+    emit(fmt::format("UpdateService got no clear answer ({}); reading the service before deciding", err.message));
     if (!clock.sleep_for(kAmbiguityPause)) return interrupted_error("interrupted while sending UpdateService");
     RB_TRY_ASSIGN(auto svc, ecs.describe_service(cluster, service));
     for (const auto& d : svc.deployments) {
@@ -425,6 +428,10 @@ Status send_update(EcsGateway& ecs, Clock& clock, const Emit& emit, const std::s
                          a->label()));
         return {};
       }
+    }
+    if (attempt >= kMaxUpdateAttempts) {
+      err.message += fmt::format("; after {} attempts the service still shows no new deployment of the target", attempt);
+      return err;
     }
     emit("the update did not reach ECS (no new deployment of the target); sending it again");
   }

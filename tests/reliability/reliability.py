@@ -216,6 +216,15 @@ def reset_calls(sandbox):
 
 # ---- R1: faults ------------------------------------------------------------------------------
 
+def error_line(stderr):
+    """The tool's error message (not its hint), for a figure's notes."""
+    lines = stderr.strip().splitlines()
+    for line in lines:
+        if line.startswith("rollback: error:"):
+            return line[:300]
+    return lines[-1][:300] if lines else ""
+
+
 def r1_faults(n, seed):
     fig = Figure("R1", "rollbacks under random faults that end correctly (target running, exactly one "
                        "deployment, one journal entry with the true outcome)")
@@ -252,7 +261,7 @@ def r1_faults(n, seed):
                 fig.notes["honest failures"] += 1
             fig.record(ok, f"#{i}: exit {r.returncode}, running :{final}, target :{target}, "
                            f"{updates} UpdateService processed, journal {outcome or len(entries)}; "
-                           f"{r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ''}",
+                           f"{error_line(r.stderr)}",
                        violation=not honest)
     finally:
         sandbox.stop()

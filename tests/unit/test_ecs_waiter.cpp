@@ -235,6 +235,33 @@ TEST(EcsRollback, AmbiguousUpdateThatDidNotReachEcsIsSentAgain) {
   EXPECT_EQ(gw.updates, 2);
 }
 
+TEST(EcsRollback, LastAmbiguousAttemptIsCheckedBeforeGivingUp) {
+  // R1 found it: every attempt ambiguous, the last one did reach ECS; the rollback worked and
+  // must not be reported as failed.
+  FakeGateway gw;
+  Error ambiguous = failure("ECS UpdateService failed: InternalFailure (HTTP 500)");
+  ambiguous.tag = "ambiguous";
+  for (int i = 0; i < 3; ++i) gw.update_results.push_back(ambiguous);
+  auto before = svc({dep("ecs-svc/old", "PRIMARY", kOld, 2, 2, "COMPLETED", 10)});
+  gw.snapshots = {before, before, good_rollout()[0]};
+  FakeClock clock;
+  auto st = send_update(gw, clock, [](const std::string&) {}, "c", "api", kTarget, {"ecs-svc/old"});
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(gw.updates, 3);
+  EXPECT_EQ(gw.describes, 3);
+
+  // Never reached: the error says so after the last check.
+  FakeGateway never;
+  for (int i = 0; i < 3; ++i) never.update_results.push_back(ambiguous);
+  never.snapshots = {before};
+  st = send_update(never, clock, [](const std::string&) {}, "c", "api", kTarget, {"ecs-svc/old"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(never.updates, 3);
+  EXPECT_EQ(never.describes, 3);
+  EXPECT_NE(st.error().message.find("after 3 attempts the service still shows no new deployment"), std::string::npos)
+      << st.error().message;
+}
+
 TEST(EcsRollback, AfterADroppedRestartTheOldDeploymentOfTheSameRevisionIsNotOurs) {
   // A restart targets the revision already running; the old deployment was created moments ago
   // (a deploy just finished). Neither its revision nor its age makes it ours: send again.
