@@ -103,4 +103,14 @@ void run_when_parsed(CLI::App& sub, const GlobalOptions& g, Action& action, bool
   });
 }
 
+void run_when_parsed_config_optional(CLI::App& sub, const GlobalOptions& g, Action& action,
+                                     std::function<Status(Context&)> body) {
+  sub.callback([&g, &action, body = std::move(body)] {
+    action = [&g, body] {
+      bool has_config = g.config.has_value() || find_config_file(std::filesystem::current_path()).has_value();
+      return execute(g, has_config, body);
+    };
+  });
+}
+
 }  // namespace rb::cli

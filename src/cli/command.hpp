@@ -48,6 +48,11 @@ int execute(const GlobalOptions& g, bool needs_config, const std::function<Statu
 // When `sub` is the parsed command, sets `action` to execute(g, needs_config, body).
 void run_when_parsed(CLI::App& sub, const GlobalOptions& g, Action& action, bool needs_config,
                      std::function<Status(Context&)> body);
+// The same for commands that also work without a configuration file (history, report: a journal
+// alone is enough). The file is loaded when --config names one or one is found from the current
+// folder up, so a file that is there but broken is reported, not silently ignored.
+void run_when_parsed_config_optional(CLI::App& sub, const GlobalOptions& g, Action& action,
+                                     std::function<Status(Context&)> body);
 
 void register_ecs(CLI::App& app, GlobalOptions& g, Action& action);
 void register_app(CLI::App& app, GlobalOptions& g, Action& action);

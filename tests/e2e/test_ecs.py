@@ -377,7 +377,10 @@ environments:
         bad = self.ecs.register_task_definition(family=td["family"], containerDefinitions=[container],
                                                 requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
                                                 cpu="256", memory="512")["taskDefinition"]["taskDefinitionArn"]
-        self.ecs.update_service(cluster=PROD[0], service=PROD[1], taskDefinition=bad)
+        # Without the circuit breaker's rollback, so the failing deployment stays one of the
+        # service's deployments however slow this machine is (status reads those deployments).
+        self.ecs.update_service(cluster=PROD[0], service=PROD[1], taskDefinition=bad,
+                                deploymentConfiguration={"deploymentCircuitBreaker": {"enable": False, "rollback": False}})
         wait_for(lambda: any(d["taskDefinition"] == bad and d.get("failedTasks", 0) > 0
                              for d in self.service()["deployments"]), message="a failed task of the bad image")
         r = self.rollback("status", "--env", "prod", "--output", "json", sandbox=self.sandbox)

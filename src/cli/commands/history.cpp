@@ -138,14 +138,8 @@ void register_history(CLI::App& app, GlobalOptions& g, Action& action) {
   sub->add_option("--id", opts->id, "Show one rollback with its events");
   sub->add_option("--since", opts->since, "Only rollbacks started within this long, e.g. 30d, 12h");
   add_global_options(*sub, g);
-  sub->callback([&g, &action, opts] {
-    action = [&g, opts] {
-      // History works without a configuration file too (then it lists every app); a file that
-      // is there but broken is reported, not silently ignored.
-      bool has_config = g.config.has_value() || find_config_file(std::filesystem::current_path()).has_value();
-      return execute(g, has_config, [opts](Context& ctx) { return run(ctx, *opts); });
-    };
-  });
+  // Without a configuration file, history lists every app of the journal.
+  run_when_parsed_config_optional(*sub, g, action, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli

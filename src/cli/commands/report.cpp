@@ -132,13 +132,8 @@ void register_report(CLI::App& app, GlobalOptions& g, Action& action) {
   sub->add_option("--out,-o", opts->out, "The Markdown file to write (default rollback-report-<id>.md); the SVG goes next to it");
   sub->add_flag("--force", opts->force, "Replace an existing report");
   add_global_options(*sub, g);
-  sub->callback([&g, &action, opts] {
-    action = [&g, opts] {
-      // Like history, a report works without a configuration file (a journal copied off a host).
-      bool has_config = g.config.has_value() || find_config_file(std::filesystem::current_path()).has_value();
-      return execute(g, has_config, [opts](Context& ctx) { return run(ctx, *opts); });
-    };
-  });
+  // Like history, a report works without a configuration file (a journal copied off a host).
+  run_when_parsed_config_optional(*sub, g, action, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli
