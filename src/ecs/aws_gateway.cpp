@@ -315,6 +315,13 @@ std::chrono::milliseconds health_budget(std::chrono::milliseconds timeout, std::
   return std::min(kHealthTimeout, std::max(left, kMinimum));
 }
 
+HealthAnswer probe_health_once(const std::string& url) {
+  aws::CurlTransport transport(kProbeConnectTimeout, kProbeRequestTimeout);
+  auto r = transport.send(aws::HttpRequest{"GET", url, {}, {}});
+  if (!r) return {false, std::nullopt, r.error().message};
+  return {r->status >= 200 && r->status < 300, r->status, fmt::format("HTTP {}", r->status)};
+}
+
 Status check_health(const std::string& url, Clock& clock, std::chrono::milliseconds timeout,
                     const std::function<void(const std::string&)>& emit) {
   aws::CurlTransport transport;

@@ -21,10 +21,6 @@ namespace {
 // Between health probes while the first one waits for the load balancer to send traffic to the
 // new tasks (as check_health does).
 constexpr auto kFirstProbeRetry = std::chrono::milliseconds(2000);
-// Connect and whole-request timeouts of one health probe: a healthy endpoint answers in well
-// under a second; 5 s and 10 s tell a hung one from a slow one without stalling the window.
-constexpr auto kProbeConnectTimeout = std::chrono::milliseconds(5000);
-constexpr auto kProbeRequestTimeout = std::chrono::milliseconds(10000);
 
 Error gate_failure(const std::string& signal, const std::string& detail, std::string hint) {
   return Error{ExitCode::Failed, fmt::format("verification failed: {}: {}", signal, detail), std::move(hint),

@@ -132,14 +132,13 @@ void check_health(const EnvironmentConfig& env, Checks& c) {
   if (env.health_url.empty())
     return c.warn("health", "health url", "no health_url: a rollback cannot verify that the API answers",
                   fmt::format("set environments.{}.health_url", env.name));
-  aws::CurlTransport transport;
-  auto r = transport.send(aws::HttpRequest{"GET", env.health_url, {}, {}});
-  if (!r) return c.fail("health", "health url", fmt::format("{}: {}", env.health_url, r.error().message),
-                        "check the URL and that this machine can reach it");
-  if (r->status < 200 || r->status >= 300)
-    return c.fail("health", "health url", fmt::format("{} answered HTTP {}", env.health_url, r->status),
+  auto h = ecs::probe_health_once(env.health_url);
+  if (!h.status) return c.fail("health", "health url", fmt::format("{}: {}", env.health_url, h.answer),
+                               "check the URL and that this machine can reach it");
+  if (!h.healthy)
+    return c.fail("health", "health url", fmt::format("{} answered {}", env.health_url, h.answer),
                   "the API is unhealthy now: `rollback status --env " + env.name + "` shows what runs");
-  c.ok("health", "health url", fmt::format("{} answered HTTP {}", env.health_url, r->status));
+  c.ok("health", "health url", fmt::format("{} answered {}", env.health_url, h.answer));
 }
 
 void check_db(Context& ctx, const EnvironmentConfig& env, Checks& c) {

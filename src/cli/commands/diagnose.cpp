@@ -72,11 +72,10 @@ void diagnose_ecs(Context& ctx, const EnvironmentConfig& env, std::vector<Findin
 
 void diagnose_health(const EnvironmentConfig& env, std::vector<Finding>& out) {
   if (env.health_url.empty()) return;
-  aws::CurlTransport transport;
-  auto r = transport.send(aws::HttpRequest{"GET", env.health_url, {}, {}});
-  if (r && r->status >= 200 && r->status < 300) return;
+  auto h = ecs::probe_health_once(env.health_url);
+  if (h.healthy) return;
   out.push_back({FindingLevel::Critical, "Scenario 1: Bad Code Deploy",
-                 fmt::format("the health URL {} answers {}", env.health_url, r ? fmt::format("HTTP {}", r->status) : r.error().message),
+                 fmt::format("the health URL {} answers {}", env.health_url, h.answer),
                  fmt::format("`rollback ecs --env {}` for immediate relief, then `rollback app --env {}`", env.name, env.name)});
 }
 

@@ -4,7 +4,6 @@
 #include "cli/command.hpp"
 #include "core/identity.hpp"
 #include "core/team_lock.hpp"
-#include "aws/http.hpp"
 #include "ecs/aws_gateway.hpp"
 #include "ecs/rollback.hpp"
 #include "util/strings.hpp"
@@ -83,13 +82,10 @@ Status run(Context& ctx, const StatusOptions& o) {
   // The evidence a person checks before believing "2/2 running": does the API answer, and are
   // tasks failing? Each is read once; a failure to read is shown, not fatal.
   if (!env->health_url.empty()) {
-    aws::CurlTransport transport;
-    auto r = transport.send(aws::HttpRequest{"GET", env->health_url, {}, {}});
-    std::string answer = r ? fmt::format("HTTP {}", r->status) : r.error().message;
-    bool healthy = r && r->status >= 200 && r->status < 300;
-    out.line(fmt::format("  health   {} answered {}{}", env->health_url, answer, healthy ? "" : "   <- UNHEALTHY"));
-    j["health"] = {{"url", env->health_url}, {"healthy", healthy}, {"answer", answer}};
-    if (r) j["health"]["status"] = r->status;
+    auto h = ecs::probe_health_once(env->health_url);
+    out.line(fmt::format("  health   {} answered {}{}", env->health_url, h.answer, h.healthy ? "" : "   <- UNHEALTHY"));
+    j["health"] = {{"url", env->health_url}, {"healthy", h.healthy}, {"answer", h.answer}};
+    if (h.status) j["health"]["status"] = *h.status;
   }
   j["task_failures"] = nlohmann::json::array();
   std::vector<std::string> failures;
