@@ -103,6 +103,12 @@ void run_when_parsed(CLI::App& sub, const GlobalOptions& g, Action& action, bool
   });
 }
 
+Result<std::string> since_cutoff(const std::string& since, const std::string& example) {
+  auto window = parse_duration(since);
+  if (!window || window->count() <= 0) return usage_error(fmt::format("--since '{}' is not a duration", since), example);
+  return iso8601(std::chrono::system_clock::now() - std::chrono::duration_cast<std::chrono::system_clock::duration>(*window));
+}
+
 void run_when_parsed_config_optional(CLI::App& sub, const GlobalOptions& g, Action& action,
                                      std::function<Status(Context&)> body) {
   sub.callback([&g, &action, body = std::move(body)] {

@@ -41,6 +41,10 @@ CLI::Option* add_number_option(CLI::App& sub, const std::string& name, std::opti
       sub, name, [&target](long long v) { target = static_cast<T>(v); }, min, max, description);
 }
 
+// `--since DURATION` as the ISO-8601 UTC time that long before now (JournalFilter::since). A
+// value that is not a positive duration is a usage error; `example` is the hint ("e.g. ...").
+Result<std::string> since_cutoff(const std::string& since, const std::string& example);
+
 // Builds the context (with or without the configuration file), runs `body`, reports its
 // error if any, and returns the exit code.
 int execute(const GlobalOptions& g, bool needs_config, const std::function<Status(Context&)>& body);

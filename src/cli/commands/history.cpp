@@ -103,11 +103,7 @@ Status run(Context& ctx, const HistoryOptions& o) {
   f.layer = o.layer;
   f.limit = o.limit;
   if (!o.since.empty()) {
-    auto window = parse_duration(o.since);
-    if (!window || window->count() <= 0)
-      return usage_error(fmt::format("--since '{}' is not a duration", o.since), "e.g. --since 30d, --since 12h");
-    f.since = iso8601(std::chrono::system_clock::now() -
-                      std::chrono::duration_cast<std::chrono::system_clock::duration>(*window));
+    RB_TRY_ASSIGN(f.since, since_cutoff(o.since, "e.g. --since 30d, --since 12h"));
   }
   RB_TRY_ASSIGN(auto entries, journal->list(f));
   nlohmann::json j = nlohmann::json::array();

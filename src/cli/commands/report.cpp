@@ -61,11 +61,7 @@ Status run(Context& ctx, const ReportOptions& o) {
     f.env = o.env;
     f.limit = kMaxReportRollbacks;
     std::string since = o.since.empty() ? "24h" : o.since;
-    auto window = parse_duration(since);
-    if (!window || window->count() <= 0)
-      return usage_error(fmt::format("--since '{}' is not a duration", since), "e.g. --since 2h, --since 3d");
-    f.since = iso8601(std::chrono::system_clock::now() -
-                      std::chrono::duration_cast<std::chrono::system_clock::duration>(*window));
+    RB_TRY_ASSIGN(f.since, since_cutoff(since, "e.g. --since 2h, --since 3d"));
     RB_TRY_ASSIGN(entries, journal->list(f));
     if (entries.empty())
       return usage_error(fmt::format("no rollback of {} in the last {} in the journal {}", o.env, since, journal->location()),
