@@ -223,6 +223,23 @@ class RollbackTestCase(unittest.TestCase):
                     self.assertNotIn(secret.encode(), data, name)
 
 
+class SharedSandboxTestCase(RollbackTestCase):
+    """A RollbackTestCase whose tests share one seeded sandbox (started once per class); faults a
+    test injects are cleared after it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sandbox = Sandbox(task_start_delay=0.2)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sandbox.stop()
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(self.sandbox.control, "faults", method="DELETE")
+
+
 class EcsSandboxTestCase(RollbackTestCase):
     """A RollbackTestCase with its own seeded sandbox and a boto3 ECS client on it."""
 
@@ -238,6 +255,29 @@ class EcsSandboxTestCase(RollbackTestCase):
     def service(self, which=None):
         cluster, name = which or self.default_service
         return self.ecs.describe_services(cluster=cluster, services=[name])["services"][0]
+
+    def register(self, env, tag):
+        """A new revision of connect2-api-<env>: revision 4 with its image tagged `tag` (the sandbox
+        reads "bad" and "unhealthy" in a tag). Returns the revision number."""
+        td = self.ecs.describe_task_definition(taskDefinition=f"connect2-api-{env}:4")["taskDefinition"]
+        container = dict(td["containerDefinitions"][0])
+        container["image"] = container["image"].rsplit(":", 1)[0] + ":" + tag
+        out = self.ecs.register_task_definition(family=td["family"], containerDefinitions=[container],
+                                                requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+                                                cpu="256", memory="512")
+        return out["taskDefinition"]["revision"]
+
+    def deploy_crashing_revision(self, failed_tasks=1):
+        """Deploys to prod a revision whose image crashes on start, with the circuit breaker's
+        rollback off so the failing deployment stays one of the service's deployments however
+        slow the machine is; returns once it has `failed_tasks` failed tasks. Returns its revision."""
+        revision = self.register("prod", "abc1234-bad")
+        cluster, name = self.default_service
+        self.ecs.update_service(cluster=cluster, service=name, taskDefinition=f"connect2-api-prod:{revision}",
+                                deploymentConfiguration={"deploymentCircuitBreaker": {"enable": False, "rollback": False}})
+        wait_for(lambda: any(d["taskDefinition"].endswith(f":{revision}") and d.get("failedTasks", 0) >= failed_tasks
+                             for d in self.service()["deployments"]), message="failed tasks of the crashing image")
+        return revision
 
 
 def wait_for(predicate, timeout=30, interval=0.1, message="condition"):

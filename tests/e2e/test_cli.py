@@ -9,7 +9,7 @@ import socket
 import subprocess
 import unittest
 
-from harness import BINARY, SOURCE_DIR, RollbackTestCase, Sandbox
+from harness import BINARY, SOURCE_DIR, RollbackTestCase, SharedSandboxTestCase
 
 ERROR_CODES = {"failed", "usage", "config", "refused", "locked", "cannot_start", "not_recorded", "interrupted",
                "unknown_command", "config_not_found", "credentials", "aws_unreachable"}
@@ -126,21 +126,9 @@ class MistakesTest(RollbackTestCase):
         self.assertEqual(r.stderr, "")
 
 
-class JsonAndCannotStartTest(RollbackTestCase):
+class JsonAndCannotStartTest(SharedSandboxTestCase):
     """Against the sandbox: JSON results carry the rollback id and what was verified; a failure
     before anything changed is exit 5 cannot_start, distinct from a rollback that ran and failed."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.sandbox = Sandbox(task_start_delay=0.2)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sandbox.stop()
-
-    def setUp(self):
-        super().setUp()
-        self.addCleanup(self.sandbox.control, "faults", method="DELETE")
 
     def prod_revision(self):
         ecs = self.sandbox.client("ecs")

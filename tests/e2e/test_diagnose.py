@@ -5,7 +5,7 @@ import json
 import time
 import unittest
 
-from harness import EcsSandboxTestCase, wait_for
+from harness import EcsSandboxTestCase
 
 PROD = ("connect2-api-cluster-prod", "connect2-api-service-prod")
 
@@ -47,18 +47,9 @@ region: us-east-1
 environments:
   prod: {{ branch: main, protected: true, health_url: "{health}" }}
 """)
-        td = self.ecs.describe_task_definition(taskDefinition="connect2-api-prod:4")["taskDefinition"]
-        container = dict(td["containerDefinitions"][0])
-        container["image"] = container["image"].rsplit(":", 1)[0] + ":abc1234-bad"
-        bad = self.ecs.register_task_definition(family=td["family"], containerDefinitions=[container],
-                                                requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
-                                                cpu="256", memory="512")["taskDefinition"]["taskDefinitionArn"]
-        # Without the circuit breaker's rollback, so the failing deployment stays the current one
-        # (a rollback deployment created later would be newer than the state change below).
-        self.ecs.update_service(cluster=PROD[0], service=PROD[1], taskDefinition=bad,
-                                deploymentConfiguration={"deploymentCircuitBreaker": {"enable": False, "rollback": False}})
-        wait_for(lambda: any(d["taskDefinition"] == bad and d.get("failedTasks", 0) >= 2
-                             for d in self.service()["deployments"]), message="failed tasks of the bad image")
+        # The breaker's rollback is off there, so the failing deployment stays the current one (a
+        # rollback deployment created later would be newer than the state change below).
+        self.deploy_crashing_revision(failed_tasks=2)
         # An infrastructure change after that deployment started (S3 times have whole seconds).
         time.sleep(1.1)
         self.sandbox.client("s3").put_object(Bucket="connect2-api-terraform-state-prod", Key="api/terraform.tfstate",

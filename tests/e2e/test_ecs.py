@@ -36,15 +36,6 @@ class EcsRollbackTest(EcsSandboxTestCase):
     def processed_updates(self):
         return [c for c in self.update_calls() if c["fault"] in (None, "latency", "error500_after")]
 
-    def register(self, env, tag):
-        td = self.ecs.describe_task_definition(taskDefinition=f"connect2-api-{env}:4")["taskDefinition"]
-        container = dict(td["containerDefinitions"][0])
-        container["image"] = container["image"].rsplit(":", 1)[0] + ":" + tag
-        out = self.ecs.register_task_definition(family=td["family"], containerDefinitions=[container],
-                                                requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
-                                                cpu="256", memory="512")
-        return out["taskDefinition"]["revision"]
-
     # -- the runbook's emergency rollback -------------------------------------------------
     def test_rolls_back_to_last_good_skipping_inactive_and_records_it(self):
         self.assertEqual(self.primary_revision(), 6)
@@ -371,23 +362,12 @@ environments:
         self.assertIn("answered HTTP 500   <- UNHEALTHY", text)
 
         # A deploy of an image that crashes on start: its stopped tasks are the evidence.
-        td = self.ecs.describe_task_definition(taskDefinition="connect2-api-prod:4")["taskDefinition"]
-        container = dict(td["containerDefinitions"][0])
-        container["image"] = container["image"].rsplit(":", 1)[0] + ":abc1234-bad"
-        bad = self.ecs.register_task_definition(family=td["family"], containerDefinitions=[container],
-                                                requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
-                                                cpu="256", memory="512")["taskDefinition"]["taskDefinitionArn"]
-        # Without the circuit breaker's rollback, so the failing deployment stays one of the
-        # service's deployments however slow this machine is (status reads those deployments).
-        self.ecs.update_service(cluster=PROD[0], service=PROD[1], taskDefinition=bad,
-                                deploymentConfiguration={"deploymentCircuitBreaker": {"enable": False, "rollback": False}})
-        wait_for(lambda: any(d["taskDefinition"] == bad and d.get("failedTasks", 0) > 0
-                             for d in self.service()["deployments"]), message="a failed task of the bad image")
+        bad = self.deploy_crashing_revision()
         r = self.rollback("status", "--env", "prod", "--output", "json", sandbox=self.sandbox)
         self.assertExit(r, 0)
         failures = json.loads(r.stdout)["task_failures"]
         self.assertTrue(failures)
-        self.assertTrue(all(f["task_definition"] == bad for f in failures), failures)
+        self.assertTrue(all(f["task_definition"].endswith(f"/connect2-api-prod:{bad}") for f in failures), failures)
         self.assertEqual(failures[0]["stop_code"], "EssentialContainerExited")
         text = self.rollback("status", "--env", "prod", sandbox=self.sandbox).stdout
         self.assertIn("recent task failures:", text)

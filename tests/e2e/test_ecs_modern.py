@@ -24,15 +24,6 @@ class EcsModernTest(EcsSandboxTestCase):
         return (len(d) == 1 and d[0]["rolloutState"] == "COMPLETED" and s["runningCount"] == s["desiredCount"]
                 and d[0]["taskDefinition"].endswith(f":{revision}"))
 
-    def register(self, env, tag):
-        td = self.ecs.describe_task_definition(taskDefinition=f"connect2-api-{env}:4")["taskDefinition"]
-        container = dict(td["containerDefinitions"][0])
-        container["image"] = container["image"].rsplit(":", 1)[0] + ":" + tag
-        out = self.ecs.register_task_definition(family=td["family"], containerDefinitions=[container],
-                                                requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
-                                                cpu="256", memory="512")
-        return out["taskDefinition"]["revision"]
-
     def deploy(self, revision, which=STAGING, env="staging"):
         self.ecs.update_service(cluster=which[0], service=which[1], taskDefinition=f"connect2-api-{env}:{revision}")
 

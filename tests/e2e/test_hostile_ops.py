@@ -16,7 +16,7 @@ import textwrap
 import time
 import unittest
 
-from harness import GitRepos, RollbackTestCase, Sandbox, git, wait_for
+from harness import GitRepos, RollbackTestCase, SharedSandboxTestCase, git, wait_for
 
 NOBODY = 65534
 FAKE_TF = textwrap.dedent("""\
@@ -368,20 +368,8 @@ class HostileOpsSignalTest(RollbackTestCase):
         self.assertEqual(os.listdir(self.tmp), [])
 
 
-class JournalFailureTest(RollbackTestCase):
+class JournalFailureTest(SharedSandboxTestCase):
     """Item 10: the journal fails after UpdateService; item 11: a restore killed mid-write."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.sandbox = Sandbox(task_start_delay=0.2)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sandbox.stop()
-
-    def setUp(self):
-        super().setUp()
-        self.addCleanup(self.sandbox.control, "faults", method="DELETE")
 
     def primary_revision(self, env="prod"):
         ecs = self.sandbox.client("ecs")
