@@ -195,9 +195,26 @@ class AwsEcsGateway final : public EcsGateway {
   }
 
   Result<std::vector<StoppedTask>> running_tasks(const std::string& cluster, const std::string& service) override {
+    return service_tasks(cluster, service, "RUNNING");
+  }
+
+  Result<std::vector<StoppedTask>> stopped_tasks(const std::string& cluster, const std::string& service,
+                                                 const std::string& deployment_id) override {
+    RB_TRY_ASSIGN(auto tasks, service_tasks(cluster, service, "STOPPED"));
+    if (deployment_id.empty()) return tasks;
+    std::vector<StoppedTask> out;
+    for (auto& t : tasks)
+      if (t.started_by == deployment_id) out.push_back(std::move(t));
+    return out;
+  }
+
+ private:
+  // The service's tasks with that desired status (ListTasks, then DescribeTasks), parsed.
+  Result<std::vector<StoppedTask>> service_tasks(const std::string& cluster, const std::string& service,
+                                                 const char* desired_status) {
     aws::ListTasksFilter filter;
     filter.service_name = service;
-    filter.desired_status = "RUNNING";
+    filter.desired_status = desired_status;
     RB_TRY_ASSIGN(auto arns, ecs_.list_tasks(cluster, filter));
     std::vector<StoppedTask> out;
     if (arns.empty()) return out;
@@ -206,23 +223,6 @@ class AwsEcsGateway final : public EcsGateway {
     return out;
   }
 
-  Result<std::vector<StoppedTask>> stopped_tasks(const std::string& cluster, const std::string& service,
-                                                 const std::string& deployment_id) override {
-    aws::ListTasksFilter filter;
-    filter.service_name = service;
-    filter.desired_status = "STOPPED";
-    RB_TRY_ASSIGN(auto arns, ecs_.list_tasks(cluster, filter));
-    std::vector<StoppedTask> out;
-    if (arns.empty()) return out;
-    RB_TRY_ASSIGN(auto j, ecs_.describe_tasks(cluster, arns));
-    for (const auto& t : j["tasks"]) {
-      StoppedTask task = parse_task(t);
-      if (deployment_id.empty() || task.started_by == deployment_id) out.push_back(std::move(task));
-    }
-    return out;
-  }
-
- private:
   // Fills target/source/rollback task definitions from DescribeServiceRevisions.
   Status fill_task_definitions(std::vector<ServiceDeploymentInfo>& deployments) {
     std::vector<std::string> arns;
