@@ -148,7 +148,7 @@ class SqliteJournal final : public Journal {
     std::string sql = std::string(kSelect) +
                       " WHERE (?1 = '' OR app = ?1) AND (?2 = '' OR env = ?2) AND (?3 = '' OR layer = ?3)"
                       " AND (?4 = '' OR outcome = ?4) AND (?6 = '' OR started_at >= ?6)"
-                      " ORDER BY started_at DESC, id DESC LIMIT ?5";
+                      " ORDER BY started_at DESC, rowid DESC LIMIT ?5";
     Statement st(db_, sql.c_str());
     if (!st.ok()) return db_error("read the journal");
     st.bind(1, f.app).bind(2, f.env).bind(3, f.layer).bind(4, f.outcome).bind(5, static_cast<long long>(f.limit));

@@ -196,7 +196,7 @@ class RollbackTestCase(unittest.TestCase):
         if undecodable != "strict":
             con.text_factory = lambda b: b.decode("utf-8", undecodable)
         con.row_factory = sqlite3.Row
-        rows = [dict(r) for r in con.execute("SELECT * FROM rollbacks ORDER BY started_at DESC, id DESC")]
+        rows = [dict(r) for r in con.execute("SELECT * FROM rollbacks ORDER BY started_at DESC, rowid DESC")]
         for r in rows:
             r["details"] = json.loads(r["details"])
             r["events"] = [e[0] for e in con.execute(

@@ -156,7 +156,7 @@ class Workspace:
         con = sqlite3.connect(path, timeout=10)  # not read-only: a killed writer may leave a hot journal to recover
         con.row_factory = sqlite3.Row
         try:
-            rows = [dict(r) for r in con.execute("SELECT * FROM rollbacks ORDER BY started_at, id")]
+            rows = [dict(r) for r in con.execute("SELECT * FROM rollbacks ORDER BY started_at, rowid")]
             for r in rows:
                 r["events"] = [e[0] for e in con.execute(
                     "SELECT message FROM events WHERE rollback_id = ? ORDER BY seq", (r["id"],))]

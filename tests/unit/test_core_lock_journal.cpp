@@ -157,3 +157,24 @@ TEST_F(JournalTest, ListsNewestFirst) {
   EXPECT_EQ((*all)[0].id, "id2");
   EXPECT_EQ((*all)[2].id, "id0");
 }
+
+// Two rollbacks started within the same second (ids carry a random suffix) are listed in the
+// order they began, not in the order of their ids: "the last rollback" must be the last one.
+TEST_F(JournalTest, RollbacksOfTheSameSecondListInTheOrderTheyBegan) {
+  auto journal = open_sqlite_journal(dir() / "j.db");
+  ASSERT_TRUE(journal.ok());
+  for (const char* id : {"20261130-101713-d760", "20261130-101713-7ebb"}) {
+    JournalEntry e;
+    e.app = "app";
+    e.env = "dev";
+    e.layer = "infra";
+    e.started_at = "2026-11-30T10:17:13Z";
+    e.id = id;
+    ASSERT_TRUE((*journal)->begin(e).ok());
+  }
+  auto all = (*journal)->list({});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, "20261130-101713-7ebb");
+  EXPECT_EQ((*all)[1].id, "20261130-101713-d760");
+}
