@@ -24,6 +24,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Callable
 
 import ecs_sim
+import rds_sim
 
 # Recorded calls kept in memory (counts are kept for all of them).
 MAX_RECORDED_CALLS = 10_000
@@ -429,6 +430,15 @@ class SandboxApp:
             return 200, {"task_start_delay": ecs_sim.CONFIG.task_start_delay,
                          "bake_minute_seconds": ecs_sim.CONFIG.bake_minute_seconds,
                          "region": self.region, "account": self.account}
+
+        if head == "rds" and len(parts) == 1:
+            if method == "POST":
+                if not isinstance(body, dict):
+                    raise ValueError('expected {"restore_delay": S, "endpoint_address": "127.0.0.1"}')
+                return 200, rds_sim.configure(body)
+            if method != "GET":
+                return 405, {"error": "use GET or POST"}
+            return 200, rds_sim.state()
 
         if head == "exec_dirs" and len(parts) == 1:
             if method == "POST":

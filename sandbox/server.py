@@ -39,6 +39,7 @@ from werkzeug.serving import make_server  # noqa: E402
 import control  # noqa: E402
 import ecs_sim  # noqa: E402
 import fleet  # noqa: E402
+import rds_sim  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -78,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     ecs_sim.install()
+    rds_sim.install()
     ecs_sim.CONFIG.task_start_delay = args.task_start_delay
     plan = fleet.fleet_plan(args.app, args.region, DEFAULT_ACCOUNT_ID)
     state = {"seeded": False}

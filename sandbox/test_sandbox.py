@@ -1012,6 +1012,38 @@ class TestFaults(SandboxTest):
 # ---- the runbook as written, with the AWS CLI --------------------------------------------------------
 
 
+class TestRdsPointInTime(unittest.TestCase):
+    """rds_sim.py: restores check their time, take a moment, and can point at a local server."""
+
+    def test_restore_window_creation_and_endpoint(self):
+        rds = client("rds")
+        name = "pitr-src-" + uuid.uuid4().hex[:8]
+        rds.create_db_instance(DBInstanceIdentifier=name, Engine="postgres", DBInstanceClass="db.t3.micro",
+                               AllocatedStorage=20, MasterUsername="app", MasterUserPassword="x-password-1",
+                               BackupRetentionPeriod=1, Port=6543)
+        self.assertEqual(control("POST", "rds", {"restore_delay": 0.5, "endpoint_address": "127.0.0.1"})[0], 200)
+        self.addCleanup(control, "POST", "rds", {"restore_delay": 2.0, "endpoint_address": None})
+        self.assertEqual(control("POST", "rds", {"restore_delay": -1})[0], 400)
+        old = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            rds.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier=name,
+                                                     TargetDBInstanceIdentifier=name + "-old", RestoreTime=old)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidRestoreFault")
+        time.sleep(1.1)
+        when = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+        made = rds.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier=name,
+                                                        TargetDBInstanceIdentifier=name + "-r", RestoreTime=when)
+        self.assertEqual(made["DBInstance"]["DBInstanceStatus"], "creating")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            rds.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier=name,
+                                                     TargetDBInstanceIdentifier=name + "-r", RestoreTime=when)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "DBInstanceAlreadyExists")
+        wait_until(lambda: rds.describe_db_instances(DBInstanceIdentifier=name + "-r")["DBInstances"][0]
+                   ["DBInstanceStatus"] == "available", what="the restored instance available")
+        endpoint = rds.describe_db_instances(DBInstanceIdentifier=name + "-r")["DBInstances"][0]["Endpoint"]
+        self.assertEqual(endpoint, {"Address": "127.0.0.1", "Port": 6543})
+
+
 class TestRunbookWithAwsCli(SandboxTest):
     def restore_prod(self):
         prod = {"cluster": "connect2-api-cluster-prod", "service": "connect2-api-service-prod"}

@@ -78,4 +78,66 @@ Result<DbSnapshot> describe_db_cluster_snapshot(AwsClient& client, const std::st
   return parse_db_snapshot(body, "DescribeDBClusterSnapshots", true);
 }
 
+Result<DbInstance> parse_db_instance(const std::string& xml, std::string_view operation) {
+  pugi::xml_document doc;
+  if (!doc.load_buffer(xml.data(), xml.size())) return bad_reply(operation, "valid XML");
+  pugi::xml_node n = doc.select_node("//DBInstance").node();
+  if (!n) return bad_reply(operation, "a DBInstance");
+  DbInstance d;
+  d.identifier = text_of(n, "DBInstanceIdentifier");
+  d.status = text_of(n, "DBInstanceStatus");
+  d.instance_class = text_of(n, "DBInstanceClass");
+  d.engine = text_of(n, "Engine");
+  d.address = text_of(n.child("Endpoint"), "Address");
+  // Ports and sizes: within their API ranges, else left at 0 ("unknown").
+  if (auto p = parse_decimal(text_of(n.child("Endpoint"), "Port"), 1, 65535, "Port"); p.ok())
+    d.port = static_cast<int>(*p);
+  if (auto s = parse_decimal(text_of(n, "AllocatedStorage"), 0, 1LL << 30, "AllocatedStorage"); s.ok())
+    d.allocated_storage_gib = *s;
+  if (auto r = parse_decimal(text_of(n, "BackupRetentionPeriod"), 0, 35, "BackupRetentionPeriod"); r.ok())
+    d.backup_retention_days = static_cast<int>(*r);
+  d.create_time = text_of(n, "InstanceCreateTime");
+  d.latest_restorable_time = text_of(n, "LatestRestorableTime");
+  d.subnet_group = text_of(n.child("DBSubnetGroup"), "DBSubnetGroupName");
+  for (pugi::xml_node g : n.child("VpcSecurityGroups").children("VpcSecurityGroupMembership")) {
+    std::string id = text_of(g, "VpcSecurityGroupId");
+    if (!id.empty()) d.security_groups.push_back(id);
+  }
+  d.parameter_group = text_of(n.child("DBParameterGroups").child("DBParameterGroup"), "DBParameterGroupName");
+  d.multi_az = text_of(n, "MultiAZ") == "true";
+  d.publicly_accessible = text_of(n, "PubliclyAccessible") == "true";
+  d.cluster = text_of(n, "DBClusterIdentifier");
+  if (d.identifier.empty() || d.status.empty()) return bad_reply(operation, "an instance identifier and status");
+  return d;
+}
+
+Result<DbInstance> describe_db_instance(AwsClient& client, const std::string& instance) {
+  RB_TRY_ASSIGN(std::string body,
+                client.query_call("DescribeDBInstances", kRdsApiVersion, {{"DBInstanceIdentifier", instance}}));
+  return parse_db_instance(body, "DescribeDBInstances");
+}
+
+Result<DbInstance> restore_db_instance_to_point_in_time(AwsClient& client, const PointInTimeRestore& r) {
+  QueryParams params = {{"SourceDBInstanceIdentifier", r.source},
+                        {"TargetDBInstanceIdentifier", r.target},
+                        {"RestoreTime", r.restore_time},
+                        {"MultiAZ", r.multi_az ? "true" : "false"},
+                        {"PubliclyAccessible", r.publicly_accessible ? "true" : "false"}};
+  if (!r.instance_class.empty()) params.push_back({"DBInstanceClass", r.instance_class});
+  if (!r.subnet_group.empty()) params.push_back({"DBSubnetGroupName", r.subnet_group});
+  if (!r.parameter_group.empty()) params.push_back({"DBParameterGroupName", r.parameter_group});
+  // Lists of the Query protocol: Name.<member locationName>.N, counted from 1 (botocore's
+  // QuerySerializer; VpcSecurityGroupIdList's member is "VpcSecurityGroupId", TagList's "Tag").
+  for (size_t i = 0; i < r.security_groups.size(); ++i)
+    params.push_back({fmt::format("VpcSecurityGroupIds.VpcSecurityGroupId.{}", i + 1), r.security_groups[i]});
+  for (size_t i = 0; i < r.tags.size(); ++i) {
+    params.push_back({fmt::format("Tags.Tag.{}.Key", i + 1), r.tags[i].first});
+    params.push_back({fmt::format("Tags.Tag.{}.Value", i + 1), r.tags[i].second});
+  }
+  CallOptions once;
+  once.idempotent = false;
+  RB_TRY_ASSIGN(std::string body, client.query_call("RestoreDBInstanceToPointInTime", kRdsApiVersion, params, once));
+  return parse_db_instance(body, "RestoreDBInstanceToPointInTime");
+}
+
 }  // namespace rb::aws

@@ -1,10 +1,12 @@
-// Amazon RDS, Query protocol (API 2014-10-31): the snapshot calls a database rollback needs.
-// CreateDBSnapshot / CreateDBClusterSnapshot and DescribeDBSnapshots /
-// DescribeDBClusterSnapshots, with the reply shapes of botocore's rds/2014-10-31 model.
+// Amazon RDS, Query protocol (API 2014-10-31): the calls a database rollback needs. The
+// snapshot calls (CreateDBSnapshot / CreateDBClusterSnapshot, DescribeDBSnapshots /
+// DescribeDBClusterSnapshots) and point-in-time recovery (DescribeDBInstances,
+// RestoreDBInstanceToPointInTime), with the shapes of botocore's rds/2014-10-31 model.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "aws/client.hpp"
 #include "util/result.hpp"
@@ -45,5 +47,49 @@ Result<DbSnapshot> describe_db_cluster_snapshot(AwsClient& client, const std::st
 
 // The XML replies, parsed (exposed for tests): the first DBSnapshot / DBClusterSnapshot element.
 Result<DbSnapshot> parse_db_snapshot(const std::string& xml, std::string_view operation, bool cluster);
+
+// A DB instance, as DescribeDBInstances and RestoreDBInstanceToPointInTime return it: what a
+// point-in-time restore copies from its source and what it reports while it is created.
+struct DbInstance {
+  std::string identifier;              // DBInstanceIdentifier
+  std::string status;                  // DBInstanceStatus: creating, backing-up, available, ...
+  std::string instance_class;          // DBInstanceClass
+  std::string engine;                  // Engine
+  std::string address;                 // Endpoint.Address (empty while creating)
+  int port = 0;                        // Endpoint.Port
+  long long allocated_storage_gib = 0; // AllocatedStorage
+  std::string create_time;             // InstanceCreateTime
+  std::string latest_restorable_time;  // LatestRestorableTime
+  int backup_retention_days = 0;       // BackupRetentionPeriod: 0 means automated backups are off
+  std::string subnet_group;            // DBSubnetGroup.DBSubnetGroupName
+  std::vector<std::string> security_groups;  // VpcSecurityGroups[].VpcSecurityGroupId
+  std::string parameter_group;         // DBParameterGroups[0].DBParameterGroupName
+  bool multi_az = false;               // MultiAZ
+  bool publicly_accessible = false;    // PubliclyAccessible
+  std::string cluster;                 // DBClusterIdentifier: an Aurora member (restored with its cluster)
+};
+
+// The instance of that name; an error tagged DBInstanceNotFound when there is none.
+Result<DbInstance> describe_db_instance(AwsClient& client, const std::string& instance);
+
+// RestoreDBInstanceToPointInTime into a new instance with the source's network and parameters.
+struct PointInTimeRestore {
+  std::string source;       // SourceDBInstanceIdentifier
+  std::string target;       // TargetDBInstanceIdentifier (must not exist)
+  std::string restore_time; // RestoreTime, ISO-8601 UTC
+  std::string instance_class;
+  std::string subnet_group;
+  std::vector<std::string> security_groups;
+  std::string parameter_group;
+  bool multi_az = false;
+  bool publicly_accessible = false;
+  std::vector<std::pair<std::string, std::string>> tags;
+};
+// Not retried after an ambiguous failure: a second restore of the same target fails with
+// DBInstanceAlreadyExists, so the caller reads the target instead (CallOptions::idempotent).
+Result<DbInstance> restore_db_instance_to_point_in_time(AwsClient& client, const PointInTimeRestore& request);
+
+// The first DBInstance element of a reply (exposed for tests).
+Result<DbInstance> parse_db_instance(const std::string& xml, std::string_view operation);
 
 }  // namespace rb::aws

@@ -67,6 +67,9 @@ void register_unlock(CLI::App& app, GlobalOptions& g, Action& action);
 void register_infra(CLI::App& app, GlobalOptions& g, Action& action);
 void register_state(CLI::App& app, GlobalOptions& g, Action& action);
 void register_db(CLI::App& app, GlobalOptions& g, Action& action);
+// `rollback db pitr` (commands/db_pitr.cpp), a subcommand of `db`; returns it so that `db`'s own
+// callback leaves the action to it.
+CLI::App* register_db_pitr(CLI::App& db, GlobalOptions& g, Action& action);
 void register_team(CLI::App& app, GlobalOptions& g, Action& action);
 void register_notify(CLI::App& app, GlobalOptions& g, Action& action);
 void register_report(CLI::App& app, GlobalOptions& g, Action& action);

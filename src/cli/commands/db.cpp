@@ -740,20 +740,23 @@ void register_db(CLI::App& app, GlobalOptions& g, Action& action) {
   status->add_flag("--allow-stale-checkout", status_opts->allow_stale_checkout,
                    "Use the checkout's migrations even when they differ from the environment's branch");
   add_global_options(*status, g);
+  CLI::App* pitr = register_db_pitr(*sub, g, action);
 
-  sub->callback([&g, &action, opts, status_opts, status] {
-    if (status->parsed()) {
+  sub->callback([&g, &action, opts, status_opts, status, pitr] {
+    if (status->parsed() || pitr->parsed()) {
       if (opts->to || opts->steps || !opts->from.empty() || opts->full_backup || opts->no_backup ||
           opts->fix_forward || opts->snapshot || opts->no_snapshot || opts->skip_staging_check) {
-        action = [&g] {
-          return execute(g, false, [](Context&) {
-            return Status(usage_error("`rollback db status` takes only --env and the global options",
+        const std::string sub_name = status->parsed() ? "status" : "pitr";
+        action = [&g, sub_name] {
+          return execute(g, false, [sub_name](Context&) {
+            return Status(usage_error(fmt::format("`rollback db {}` does not take `rollback db`'s own options", sub_name),
                                       "put --to/--steps/--from, backup, snapshot, staging and fix-forward options "
                                       "on `rollback db` itself"));
           });
         };
         return;
       }
+      if (pitr->parsed()) return;  // its own callback set the action
       action = [&g, status_opts] {
         return execute(g, true, [status_opts](Context& ctx) { return run_status(ctx, *status_opts); });
       };
