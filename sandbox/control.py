@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 import ecs_sim
 import rds_sim
+import shapes
 
 # Recorded calls kept in memory (counts are kept for all of them).
 MAX_RECORDED_CALLS = 10_000
@@ -302,6 +303,7 @@ class SandboxApp:
             start_response(status, headers)
             return [body]
 
+        request_body = shapes.buffered_body(environ) if shapes.enabled() and info.protocol == "query" else None
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
@@ -328,6 +330,8 @@ class SandboxApp:
         entry["status"] = code
         if code >= 400 and not any(h.lower() in ("x-amzn-requestid", "x-amz-request-id") for h, _ in headers):
             headers.append(("x-amzn-RequestId", str(uuid.uuid4())))
+        if shapes.enabled() and fault is None:
+            shapes.check(info.protocol, environ, info.operation, request_body, code, headers, b"".join(chunks))
         start_response(status, headers)
         return chunks
 
@@ -430,6 +434,17 @@ class SandboxApp:
             return 200, {"task_start_delay": ecs_sim.CONFIG.task_start_delay,
                          "bake_minute_seconds": ecs_sim.CONFIG.bake_minute_seconds,
                          "region": self.region, "account": self.account}
+
+        if head == "shapes" and len(parts) == 1:
+            if method == "POST":
+                if not isinstance(body, dict):
+                    raise ValueError('expected {"enabled": true}')
+                return 200, shapes.configure(body)
+            if method == "DELETE":
+                shapes.clear()
+            elif method != "GET":
+                return 405, {"error": "use GET, POST or DELETE"}
+            return 200, shapes.state()
 
         if head == "rds" and len(parts) == 1:
             if method == "POST":

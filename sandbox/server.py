@@ -36,10 +36,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from werkzeug.serving import make_server  # noqa: E402
 
+import acm_sim  # noqa: E402
 import control  # noqa: E402
 import ecs_sim  # noqa: E402
 import fleet  # noqa: E402
 import rds_sim  # noqa: E402
+import shapes  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -52,6 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--app", default="connect2-api", help="application name of the seeded fleet")
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--quiet", action="store_true", help="do not log every request")
+    p.add_argument("--check-shapes", action="store_true",
+                   help="check every answer against botocore's output shapes (GET /_sandbox/shapes)")
     args = p.parse_args(argv)
     if args.task_start_delay < 0:
         p.error("--task-start-delay must be >= 0")
@@ -80,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ecs_sim.install()
     rds_sim.install()
+    acm_sim.install()
     ecs_sim.CONFIG.task_start_delay = args.task_start_delay
     plan = fleet.fleet_plan(args.app, args.region, DEFAULT_ACCOUNT_ID)
     state = {"seeded": False}
@@ -113,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             fleet.seed(url, plan)
             state["seeded"] = True
         app.calls.reset()  # the seeding calls are not the client's
+        if args.check_shapes:
+            shapes.configure({"enabled": True})
         if args.port_file:
             write_atomically(args.port_file, f"{port}\n")
         print(f"SANDBOX_URL={url}", flush=True)

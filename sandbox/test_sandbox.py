@@ -1012,6 +1012,41 @@ class TestFaults(SandboxTest):
 # ---- the runbook as written, with the AWS CLI --------------------------------------------------------
 
 
+class TestShapeChecks(unittest.TestCase):
+    """shapes.py: the check the e2e harness relies on finds what it must, and runs on answers."""
+
+    def test_walker_flags_invented_members_types_and_enum_values(self):
+        sys.path.insert(0, HERE)
+        import shapes
+        import botocore.session
+
+        op = botocore.session.get_session().get_service_model("ecs").operation_model("DescribeServices")
+        problems: list[str] = []
+        shapes.walk(op.output_shape, {"services": [{"serviceName": "a", "runningCount": 2,
+                                                    "deployments": [{"rolloutState": "COMPLETED"}]}]},
+                    "DescribeServices", problems, raw_json=True)
+        self.assertEqual(problems, [])
+        shapes.walk(op.output_shape, {"services": [{"inventedField": 1, "runningCount": "2",
+                                                    "deployments": [{"rolloutState": "DONE"}]}]},
+                    "DescribeServices", problems, raw_json=True)
+        self.assertEqual(problems, [
+            "DescribeServices.services[0].inventedField: not a member of Service",
+            "DescribeServices.services[0].runningCount: str where the model says integer",
+            "DescribeServices.services[0].deployments[0].rolloutState: 'DONE' is not one of "
+            "DeploymentRolloutState's values"])
+
+    def test_answers_are_checked_when_enabled(self):
+        self.assertEqual(control("POST", "shapes", {"enabled": True})[0], 200)
+        self.addCleanup(control, "POST", "shapes", {"enabled": False})
+        control("DELETE", "shapes")
+        client("ecs").list_clusters()
+        client("sts").get_caller_identity()
+        status, found = control("GET", "shapes")
+        self.assertEqual(status, 200)
+        self.assertGreaterEqual(found["checked"], 2)
+        self.assertEqual(found["violations"], [])
+
+
 class TestRdsPointInTime(unittest.TestCase):
     """rds_sim.py: restores check their time, take a moment, and can point at a local server."""
 

@@ -391,10 +391,12 @@ class TeamNotifyTest(TeamTestCase):
         [failed] = [h for h in self.posts("/hook/") if h["event"] == "rollback.failed"]
         [entry] = self.machine_journal("alice")
         self.assertEqual(entry["outcome"], "failed")
-        # The failing signal: what the waiter saw (ECS's circuit breaker stopped the bad target).
+        # The failing signal: what the waiter saw. ECS's circuit breaker stops the bad target and
+        # rolls the service back; on a loaded machine the waiter may first see the rollback itself
+        # (the service moved away from the target). Either is the signal, announced verbatim.
         self.assertTrue(failed["failure"])
         self.assertEqual(failed["failure"], entry["details"]["error"])
-        self.assertIn("circuit breaker", failed["failure"])
+        self.assertRegex(failed["failure"], "circuit breaker|ECS moved the service away from the target")
         self.assertTrue(any("NOT delivered" in e and "ROLLBACK_SLACK_WEBHOOK" in e for e in entry["events"]))
         self.assertNoPlantedSecrets(r.stdout, r.stderr, json.dumps(entry))
 
