@@ -18,6 +18,9 @@ Error bad_reply(std::string_view operation, std::string_view what) {
 
 std::string text_of(const pugi::xml_node& parent, const char* name) { return trim(parent.child_value(name)); }
 
+// The largest port number (TCP ports are 16-bit).
+constexpr long long kMaxPort = 65535;
+
 }  // namespace
 
 Status check_rds_identifier(std::string_view id, size_t max, std::string_view what) {
@@ -49,6 +52,42 @@ Result<DbSnapshot> parse_db_snapshot(const std::string& xml, std::string_view op
     s.percent_progress = static_cast<int>(*p);
   if (s.identifier.empty() || s.status.empty()) return bad_reply(operation, "a snapshot identifier and status");
   return s;
+}
+
+Result<std::vector<DbInstance>> parse_db_instances(const std::string& xml) {
+  pugi::xml_document doc;
+  if (!doc.load_buffer(xml.data(), xml.size())) return bad_reply("DescribeDBInstances", "valid XML");
+  pugi::xml_node list = doc.select_node("//DBInstances").node();
+  if (!list) return bad_reply("DescribeDBInstances", "DBInstances");
+  std::vector<DbInstance> out;
+  for (const auto& n : list.children()) {
+    DbInstance d;
+    d.identifier = text_of(n, "DBInstanceIdentifier");
+    if (d.identifier.empty()) return bad_reply("DescribeDBInstances", "a DBInstanceIdentifier in every instance");
+    d.status = text_of(n, "DBInstanceStatus");
+    d.address = text_of(n.child("Endpoint"), "Address");
+    for (const char* port : {"Endpoint/Port", "DbInstancePort"}) {
+      pugi::xml_node p = n.select_node(port).node();
+      if (auto v = parse_decimal(trim(p.child_value()), 1, kMaxPort, "Port"); p && v.ok()) {
+        d.port = static_cast<int>(*v);
+        break;
+      }
+    }
+    for (const auto& m : n.child("VpcSecurityGroups").children())
+      if (auto id = text_of(m, "VpcSecurityGroupId"); !id.empty()) d.security_groups.push_back(std::move(id));
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+Result<DbInstance> describe_db_instance(AwsClient& client, const std::string& instance) {
+  RB_TRY_ASSIGN(std::string body,
+                client.query_call("DescribeDBInstances", kRdsApiVersion, {{"DBInstanceIdentifier", instance}}));
+  RB_TRY_ASSIGN(auto instances, parse_db_instances(body));
+  for (auto& d : instances)
+    if (d.identifier == instance) return std::move(d);
+  return failure(fmt::format("RDS DescribeDBInstances did not return instance {}", instance),
+                 "check the environment's database.rds_instance in rollback.yaml");
 }
 
 Result<DbSnapshot> create_db_snapshot(AwsClient& client, const std::string& instance, const std::string& snapshot) {

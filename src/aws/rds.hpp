@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "aws/client.hpp"
 #include "util/result.hpp"
@@ -42,6 +43,20 @@ Result<DbSnapshot> create_db_cluster_snapshot(AwsClient& client, const std::stri
 // when there is none.
 Result<DbSnapshot> describe_db_snapshot(AwsClient& client, const std::string& snapshot);
 Result<DbSnapshot> describe_db_cluster_snapshot(AwsClient& client, const std::string& snapshot);
+
+// A DB instance as DescribeDBInstances returns it: what diagnose needs to judge whether the
+// tasks can reach it.
+struct DbInstance {
+  std::string identifier, status;            // DBInstanceIdentifier, DBInstanceStatus
+  std::string address;                       // Endpoint.Address (empty while creating)
+  int port = 0;                              // Endpoint.Port, else DbInstancePort; 0 when absent
+  std::vector<std::string> security_groups;  // VpcSecurityGroups[].VpcSecurityGroupId
+};
+
+// DescribeDBInstances(DBInstanceIdentifier): the instance, or RDS's DBInstanceNotFound as it is.
+Result<DbInstance> describe_db_instance(AwsClient& client, const std::string& instance);
+// DescribeDBInstances' XML reply, parsed (exposed for tests): every DBInstance element.
+Result<std::vector<DbInstance>> parse_db_instances(const std::string& xml);
 
 // The XML replies, parsed (exposed for tests): the first DBSnapshot / DBClusterSnapshot element.
 Result<DbSnapshot> parse_db_snapshot(const std::string& xml, std::string_view operation, bool cluster);
