@@ -13,6 +13,8 @@ behaviours, so:
 * ``control.py`` wraps moto's WSGI app: every call is recorded, faults (throttling, 500/503,
   latency, dropped connections, "processed then 500") can be injected, and ``/_sandbox/``
   serves the control API (see README.md).
+* ``network_sim.py`` adds the cache cluster's security groups and endpoint that moto's
+  DescribeCacheClusters leaves out (diagnose reads them).
 * ``fleet.py`` seeds the connect2-api fleet (``--seed``).
 
 Usage:
@@ -39,6 +41,7 @@ from werkzeug.serving import make_server  # noqa: E402
 import control  # noqa: E402
 import ecs_sim  # noqa: E402
 import fleet  # noqa: E402
+import network_sim  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -78,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     ecs_sim.install()
+    network_sim.install()
     ecs_sim.CONFIG.task_start_delay = args.task_start_delay
     plan = fleet.fleet_plan(args.app, args.region, DEFAULT_ACCOUNT_ID)
     state = {"seeded": False}
