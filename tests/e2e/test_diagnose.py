@@ -154,6 +154,45 @@ environments:
                       found[0]["what"])
         self.assertIn("RDS instance connect2-prod", found[0]["what"])
 
+    def test_a_replication_group_is_judged_by_its_members_groups_and_cidrs_by_the_tasks_ips(self):
+        ec2 = self.sandbox.client("ec2")
+        vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+        tasks = ec2.create_security_group(GroupName="connect2-api-tasks", Description="tasks", VpcId=vpc)["GroupId"]
+        redis = ec2.create_security_group(GroupName="connect2-redis", Description="redis", VpcId=vpc)["GroupId"]
+        cache = self.sandbox.client("elasticache")
+        cache.create_replication_group(ReplicationGroupId="connect2-rg-prod", ReplicationGroupDescription="prod",
+                                       Engine="redis", CacheNodeType="cache.t3.micro", NumCacheClusters=1,
+                                       SecurityGroupIds=[redis])
+        member = cache.describe_replication_groups(ReplicationGroupId="connect2-rg-prod")["ReplicationGroups"][0][
+            "MemberClusters"][0]
+        # moto does not make the members cache clusters: the test does, as ElastiCache has them.
+        cache.create_cache_cluster(CacheClusterId=member, ReplicationGroupId="connect2-rg-prod", Engine="redis",
+                                   CacheNodeType="cache.t3.micro", NumCacheNodes=1, SecurityGroupIds=[redis])
+        self.use_task_security_group(tasks)
+        # The tasks' private IPs (10.0.x.y in the sandbox) are known once they run.
+        wait_for(lambda: self.ecs.list_tasks(cluster=PROD[0], serviceName=PROD[1])["taskArns"], message="running tasks")
+        self.write_config("""app: connect2-api
+region: us-east-1
+environments:
+  prod: { branch: main, redis: { replication_group: connect2-rg-prod } }
+""")
+
+        def reach(findings):
+            return [f for f in findings if "cannot reach" in f["what"] or "could not check" in f["what"]]
+
+        found = reach(self.diagnose())
+        self.assertEqual(len(found), 1, found)
+        self.assertIn(f"no ingress rule on {redis} allows port 6379 from {tasks}", found[0]["what"])
+        self.assertIn("Redis replication group connect2-rg-prod at master.connect2-rg-prod.", found[0]["what"])
+
+        # A CIDR that does not hold the tasks' addresses lets nothing of theirs in; one that does, does.
+        ec2.authorize_security_group_ingress(GroupId=redis, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 6379, "ToPort": 6379, "IpRanges": [{"CidrIp": "192.168.0.0/16"}]}])
+        self.assertEqual(len(reach(self.diagnose())), 1)
+        ec2.authorize_security_group_ingress(GroupId=redis, IpPermissions=[
+            {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}])
+        self.assertEqual(reach(self.diagnose()), [])
+
     def test_secrets_of_the_task_definition_deleted_or_changed_and_never_their_value(self):
         sm = self.sandbox.client("secretsmanager")
         values = {name: f"PLANTEDsecretVALUE-{name}-7f3a9c1e5b" for name in ("redis", "db", "token")}
