@@ -324,6 +324,30 @@ std::vector<SecretReference> secrets_manager_references(const nlohmann::json& ta
   return out;
 }
 
+std::optional<Finding> execution_role_finding(const std::string& env, const nlohmann::json& task_definition,
+                                              const std::string& label) {
+  const nlohmann::json& td =
+      task_definition.is_object() && task_definition.contains("taskDefinition") ? task_definition["taskDefinition"]
+                                                                                : task_definition;
+  if (!td.is_object() || !json_string(td, "executionRoleArn").empty()) return std::nullopt;
+  auto containers = td.find("containerDefinitions");
+  if (containers == td.end() || !containers->is_array()) return std::nullopt;
+  std::vector<std::string> users;
+  for (const auto& c : *containers) {
+    if (!c.is_object()) continue;
+    auto secrets = c.find("secrets");
+    if (secrets != c.end() && secrets->is_array() && !secrets->empty()) users.push_back(json_string(c, "name"));
+  }
+  if (users.empty()) return std::nullopt;
+  return Finding{FindingLevel::Critical, kScenarioInfra,
+                 fmt::format("task definition {} fetches secrets (container{} {}) but names no executionRoleArn: ECS "
+                             "cannot fetch them, so its tasks cannot start",
+                             label, users.size() == 1 ? "" : "s", join(users, ", ")),
+                 fmt::format("go back to a revision that has its execution role (`rollback ecs --env {}`), or revert the "
+                             "change that dropped it (`rollback infra --env {} --pr N`)",
+                             env, env)};
+}
+
 std::vector<Finding> secret_findings(const std::string& env, const std::vector<SecretCheck>& secrets, double deployed_at) {
   std::vector<Finding> out;
   auto when = [](double t) {

@@ -113,6 +113,13 @@ struct SecretReference {
 };
 std::vector<SecretReference> secrets_manager_references(const nlohmann::json& task_definition);
 
+// A task definition whose containers fetch secrets (`secrets`, from Secrets Manager or SSM) but
+// that names no executionRoleArn: ECS fetches secrets with the execution role, so its tasks
+// cannot start (critical). None when there are no secrets or there is a role. `label` names the
+// revision ("connect2-api-prod:7"). Whether the role may read each secret is not judged here.
+std::optional<Finding> execution_role_finding(const std::string& env, const nlohmann::json& task_definition,
+                                              const std::string& label);
+
 // One secret as DescribeSecret saw it: found with its description, or not found (the error
 // code kSecretNotFound), or not readable (`error` says why).
 struct SecretCheck {

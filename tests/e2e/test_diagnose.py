@@ -206,7 +206,8 @@ environments:
                                 {"name": "API_TOKEN", "valueFrom": arns["token"]}]
         revision = self.ecs.register_task_definition(
             family=td["family"], containerDefinitions=[container], requiresCompatibilities=["FARGATE"],
-            networkMode="awsvpc", cpu="256", memory="512")["taskDefinition"]["revision"]
+            networkMode="awsvpc", cpu="256", memory="512",
+            executionRoleArn="arn:aws:iam::123456789012:role/ecsTaskExecutionRole")["taskDefinition"]["revision"]
         # Secrets Manager's dates have whole seconds: the deployment starts in a later second.
         time.sleep(1.1)
         self.ecs.update_service(cluster=PROD[0], service=PROD[1], taskDefinition=f"connect2-api-prod:{revision}")
@@ -254,6 +255,18 @@ environments:
         calls = self.sandbox.control("calls")["counts"]
         self.assertGreaterEqual(calls.get("DescribeSecret", 0), 3)
         self.assertEqual(calls.get("GetSecretValue", 0), 0)
+
+        # A revision that fetches secrets without an execution role cannot start its tasks.
+        bare = self.ecs.register_task_definition(
+            family=td["family"], containerDefinitions=[container], requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc", cpu="256", memory="512")["taskDefinition"]["revision"]
+        self.ecs.update_service(cluster=PROD[0], service=PROD[1], taskDefinition=f"connect2-api-prod:{bare}")
+        wait_for(lambda: self.service()["deployments"][0]["taskDefinition"].endswith(f":{bare}"),
+                 message="the deployment of the revision without an execution role")
+        role = [f for f in self.diagnose() if "executionRoleArn" in f["what"]]
+        self.assertEqual(len(role), 1, role)
+        self.assertEqual(role[0]["level"], "critical")
+        self.assertIn(f"task definition connect2-api-prod:{bare} fetches secrets (container connect2-api)", role[0]["what"])
 
 
 if __name__ == "__main__":

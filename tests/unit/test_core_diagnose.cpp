@@ -317,3 +317,23 @@ TEST(Diagnose, SecretsMissingScheduledForDeletionOrChangedSinceTheDeployment) {
   // Without a known deployment time, a change is not judged.
   EXPECT_EQ(secret_findings("prod", {changed}, 0).size(), 0u);
 }
+
+TEST(Diagnose, SecretsWithoutAnExecutionRoleCannotBeFetched) {
+  auto td = nlohmann::json::parse(R"({"taskDefinition": {"containerDefinitions": [
+    {"name": "api", "secrets": [{"name": "A", "valueFrom": "arn:aws:ssm:us-east-1:1:parameter/a"}]},
+    {"name": "worker", "secrets": [{"name": "B", "valueFrom": "arn:aws:secretsmanager:us-east-1:1:secret:b-1"}]},
+    {"name": "sidecar", "secrets": []}]}})");
+  auto f = execution_role_finding("prod", td, "api-prod:7");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->level, FindingLevel::Critical);
+  EXPECT_NE(f->what.find("task definition api-prod:7 fetches secrets (containers api, worker) but names no "
+                         "executionRoleArn"),
+            std::string::npos)
+      << f->what;
+  EXPECT_NE(f->fix.find("rollback ecs --env prod"), std::string::npos);
+  td["taskDefinition"]["executionRoleArn"] = "arn:aws:iam::1:role/ecsTaskExecutionRole";
+  EXPECT_FALSE(execution_role_finding("prod", td, "api-prod:7"));
+  EXPECT_FALSE(execution_role_finding("prod", nlohmann::json::parse(R"({"containerDefinitions": [{"name": "a"}]})"), "x"));
+  EXPECT_FALSE(execution_role_finding("prod", nlohmann::json::parse(R"({"containerDefinitions": 3})"), "x"));
+  EXPECT_FALSE(execution_role_finding("prod", nlohmann::json(), "x"));
+}

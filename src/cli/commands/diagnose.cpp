@@ -258,8 +258,14 @@ void diagnose_secrets(Context& ctx, const EnvironmentConfig& env, const EcsFacts
   std::vector<SecretReference> refs;
   if (facts.service) {
     auto td = facts.gateway->describe_task_definition_json(facts.service->current_task_definition());
-    if (!td) out.push_back(could_not("the secrets of the task definition", td.error()));
-    else refs = secrets_manager_references(*td);
+    if (!td) {
+      out.push_back(could_not("the secrets of the task definition", td.error()));
+    } else {
+      refs = secrets_manager_references(*td);
+      auto ref = ecs::parse_task_def(facts.service->current_task_definition());
+      std::string label = ref ? ref->label() : facts.service->current_task_definition();
+      if (auto f = execution_role_finding(env.name, *td, label)) out.push_back(std::move(*f));
+    }
   }
   if (!env.redis.secret.empty() &&
       std::none_of(refs.begin(), refs.end(), [&](const auto& r) { return r.secret_id == env.redis.secret; }))
