@@ -247,7 +247,7 @@ std::optional<Finding> reachability_finding(const std::string& env, const ReachC
                                             const std::vector<std::string>& task_groups,
                                             const std::vector<std::string>& task_ips) {
   bool redis = target.kind == NetworkTarget::Redis;
-  const char* scenario = redis ? kScenarioRedis : kScenarioInfra;
+  const char* scenario = scenario_of(target.kind);
   const char* name = redis ? "Redis" : "the database";
   std::string where = target.endpoint.empty() ? target.label : target.label + " at " + target.endpoint;
   std::string revert = fmt::format("if an infrastructure change removed the rule, revert it (`rollback infra --env {} "
@@ -275,6 +275,15 @@ std::optional<Finding> reachability_finding(const std::string& env, const ReachC
                             "--source-group {}`; {}",
                             target.security_groups.front(), target.port, task_groups.front(), revert);
   return f;
+}
+
+const char* scenario_of(NetworkTarget kind) { return kind == NetworkTarget::Redis ? kScenarioRedis : kScenarioInfra; }
+
+Finding missing_dependency_finding(const std::string& env, NetworkTarget kind, const std::string& what) {
+  return {FindingLevel::Critical, scenario_of(kind), what,
+          fmt::format("check the environment's {} in rollback.yaml; if an infrastructure change removed it, revert it "
+                      "(`rollback infra --env {} --pr N`), then `rollback ecs --env {} --restart`",
+                      kind == NetworkTarget::Redis ? "redis:" : "database:", env, env)};
 }
 
 std::optional<Finding> target_status_finding(const std::string& env, NetworkTarget kind, const std::string& label,

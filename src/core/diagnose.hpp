@@ -95,6 +95,15 @@ std::optional<Finding> reachability_finding(const std::string& env, const ReachC
                                             const std::vector<std::string>& task_groups,
                                             const std::vector<std::string>& task_ips = {});
 
+// The runbook scenario a finding about `kind` belongs to: Redis is scenario 4, the database
+// scenario 2.
+const char* scenario_of(NetworkTarget kind);
+
+// Something the tasks depend on that AWS says does not exist (a configured cache or instance, a
+// security group it lists): critical, with the infrastructure revert and restart. `what` is the
+// evidence ("Redis cache cluster c does not exist (ElastiCache ...: CacheClusterNotFound ...)").
+Finding missing_dependency_finding(const std::string& env, NetworkTarget kind, const std::string& what);
+
 // A cache cluster / replication group / DB instance whose status is not "available" (creating,
 // modifying, rebooting, failed, ...): a high finding (critical when deleting, failed or
 // incompatible-network); none when available.

@@ -154,6 +154,23 @@ environments:
                       found[0]["what"])
         self.assertIn("RDS instance connect2-prod", found[0]["what"])
 
+        # A configured cache and database that do not exist (removed by an infrastructure change).
+        self.write_config("""app: connect2-api
+region: us-east-1
+environments:
+  prod:
+    branch: main
+    redis: { cache_cluster: connect2-redis-gone }
+    database: { rds_instance: connect2-gone }
+""")
+        gone = [f for f in self.diagnose() if "does not exist" in f["what"]]
+        self.assertEqual([(f["level"], f["scenario"]) for f in gone],
+                         [("critical", "Scenario 4: Redis Configuration Issues"),
+                          ("critical", "Scenario 2: Infrastructure Change Broke API")], gone)
+        self.assertIn("Redis cache cluster connect2-redis-gone does not exist", gone[0]["what"])
+        self.assertIn("RDS instance connect2-gone does not exist", gone[1]["what"])
+        self.assertIn("rollback infra --env prod --pr N", gone[1]["fix"])
+
     def test_a_replication_group_is_judged_by_its_members_groups_and_cidrs_by_the_tasks_ips(self):
         ec2 = self.sandbox.client("ec2")
         vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]

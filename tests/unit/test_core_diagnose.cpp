@@ -337,3 +337,15 @@ TEST(Diagnose, SecretsWithoutAnExecutionRoleCannotBeFetched) {
   EXPECT_FALSE(execution_role_finding("prod", nlohmann::json::parse(R"({"containerDefinitions": 3})"), "x"));
   EXPECT_FALSE(execution_role_finding("prod", nlohmann::json(), "x"));
 }
+
+TEST(Diagnose, AMissingDependencyIsCriticalInItsScenario) {
+  auto redis = missing_dependency_finding("prod", NetworkTarget::Redis, "Redis cache cluster c does not exist");
+  EXPECT_EQ(redis.level, FindingLevel::Critical);
+  EXPECT_EQ(redis.scenario, "Scenario 4: Redis Configuration Issues");
+  EXPECT_EQ(redis.what, "Redis cache cluster c does not exist");
+  EXPECT_NE(redis.fix.find("redis: in rollback.yaml"), std::string::npos);
+  EXPECT_NE(redis.fix.find("rollback ecs --env prod --restart"), std::string::npos);
+  auto db = missing_dependency_finding("prod", NetworkTarget::Database, "RDS instance d does not exist");
+  EXPECT_EQ(db.scenario, "Scenario 2: Infrastructure Change Broke API");
+  EXPECT_NE(db.fix.find("database: in rollback.yaml"), std::string::npos);
+}

@@ -27,6 +27,12 @@ namespace rb::cli {
 
 namespace {
 
+// AWS error codes of what does not exist (EC2, ElastiCache and RDS API references).
+constexpr std::string_view kTagSecurityGroupNotFound = "InvalidGroup.NotFound";
+constexpr std::string_view kTagReplicationGroupNotFound = "ReplicationGroupNotFoundFault";
+constexpr std::string_view kTagCacheClusterNotFound = "CacheClusterNotFound";
+constexpr std::string_view kTagDbInstanceNotFound = "DBInstanceNotFound";
+
 // Without a deployment to compare with, state versions written this recently count as a recent
 // infrastructure change.
 constexpr double kRecentChangeSeconds = 24 * 3600;
@@ -141,14 +147,10 @@ void judge_reach(aws::AwsClient& ec2, const EnvironmentConfig& env, const ReachC
                  std::vector<Finding>& out) {
   auto groups = aws::describe_security_groups(ec2, target.security_groups);
   if (!groups) {
-    if (groups.error().tag == "InvalidGroup.NotFound")
-      return out.push_back({FindingLevel::Critical,
-                            target.kind == NetworkTarget::Redis ? "Scenario 4: Redis Configuration Issues"
-                                                                : "Scenario 2: Infrastructure Change Broke API",
-                            fmt::format("a security group of {} does not exist ({})", target.label, groups.error().message),
-                            fmt::format("revert the infrastructure change that removed it (`rollback infra --env {} --pr "
-                                        "N`), then `rollback ecs --env {} --restart`",
-                                        env.name, env.name)});
+    if (groups.error().tag == kTagSecurityGroupNotFound)
+      return out.push_back(missing_dependency_finding(
+          env.name, target.kind,
+          fmt::format("a security group of {} does not exist ({})", target.label, groups.error().message)));
     return out.push_back(could_not("the security groups of " + target.label, groups.error()));
   }
   if (auto f = reachability_finding(env.name, target, *groups, task_groups, task_ips)) out.push_back(std::move(*f));
@@ -163,11 +165,8 @@ void diagnose_redis(Context& ctx, const EnvironmentConfig& env, const AwsSetup& 
                                                          aws::default_retry_policy()),
                        transport, ctx.clock());
   auto gone = [&](const std::string& label, const Error& e) {
-    out.push_back({FindingLevel::Critical, "Scenario 4: Redis Configuration Issues",
-                   fmt::format("{} does not exist ({})", label, e.message),
-                   fmt::format("check the environment's redis: in rollback.yaml; if an infrastructure change removed "
-                               "it, revert it (`rollback infra --env {} --pr N`), then `rollback ecs --env {} --restart`",
-                               env.name, env.name)});
+    out.push_back(missing_dependency_finding(env.name, NetworkTarget::Redis,
+                                             fmt::format("{} does not exist ({})", label, e.message)));
   };
   ReachCheck target;
   target.kind = NetworkTarget::Redis;
@@ -176,7 +175,7 @@ void diagnose_redis(Context& ctx, const EnvironmentConfig& env, const AwsSetup& 
     target.label = "Redis replication group " + env.redis.replication_group;
     auto group = aws::describe_replication_group(cache, env.redis.replication_group);
     if (!group) {
-      if (group.error().tag == "ReplicationGroupNotFoundFault") return gone(target.label, group.error());
+      if (group.error().tag == kTagReplicationGroupNotFound) return gone(target.label, group.error());
       return out.push_back(could_not(target.label, group.error()));
     }
     if (auto f = target_status_finding(env.name, NetworkTarget::Redis, target.label, group->status))
@@ -185,15 +184,15 @@ void diagnose_redis(Context& ctx, const EnvironmentConfig& env, const AwsSetup& 
     if (!group->address.empty()) target.endpoint = fmt::format("{}:{}", group->address, group->port);
     // The group's security groups are its member clusters' (DescribeReplicationGroups has none).
     if (group->member_clusters.empty())
-      return out.push_back({FindingLevel::High, "Scenario 4: Redis Configuration Issues",
-                            target.label + " has no member clusters", "check it in the ElastiCache console"});
+      return out.push_back({FindingLevel::High, scenario_of(NetworkTarget::Redis), target.label + " has no member clusters",
+                            "check it in the ElastiCache console"});
     cluster_id = group->member_clusters.front();
   } else {
     target.label = "Redis cache cluster " + cluster_id;
   }
   auto cluster = aws::describe_cache_cluster(cache, cluster_id);
   if (!cluster) {
-    if (cluster.error().tag == "CacheClusterNotFound") return gone("Redis cache cluster " + cluster_id, cluster.error());
+    if (cluster.error().tag == kTagCacheClusterNotFound) return gone("Redis cache cluster " + cluster_id, cluster.error());
     return out.push_back(could_not("Redis cache cluster " + cluster_id, cluster.error()));
   }
   if (env.redis.replication_group.empty())
@@ -218,7 +217,12 @@ void diagnose_database(Context& ctx, const EnvironmentConfig& env, const AwsSetu
   target.kind = NetworkTarget::Database;
   target.label = "RDS instance " + env.database.rds_instance;
   auto db = aws::describe_db_instance(rds, env.database.rds_instance);
-  if (!db) return out.push_back(could_not(target.label, db.error()));
+  if (!db) {
+    if (db.error().tag == kTagDbInstanceNotFound)
+      return out.push_back(missing_dependency_finding(
+          env.name, NetworkTarget::Database, fmt::format("{} does not exist ({})", target.label, db.error().message)));
+    return out.push_back(could_not(target.label, db.error()));
+  }
   if (auto f = target_status_finding(env.name, NetworkTarget::Database, target.label, db->status))
     out.push_back(std::move(*f));
   if (db->port == 0) return out.push_back({FindingLevel::Info, "-", target.label + " has no endpoint port yet", "wait until it is available"});
