@@ -14,9 +14,10 @@ namespace rb::aws {
 
 // The Query API version every EC2 action is sent with.
 inline constexpr std::string_view kEc2ApiVersion = "2016-11-15";
-// The most GroupId.N of one DescribeSecurityGroups call: a cache and an instance have at most 5
-// VPC security groups each (the default VPC quota, "Security groups per network interface"),
-// so one call per target is enough; the bound keeps the request small whatever it is given.
+// The most GroupId.N of one DescribeSecurityGroups call: a cache or a DB instance has the
+// security groups of a network interface (VPC quota "Security groups per network interface": 5
+// by default, 16 at most), so one call per target is enough; the bound keeps the request small
+// whatever it is given.
 inline constexpr size_t kMaxSecurityGroupsPerCall = 200;
 
 // One ingress (or egress) rule: IpPermission of the model.
