@@ -1,6 +1,8 @@
 // libFuzzer target: everything the tool parses out of an AWS reply or the AWS config files:
 // JSON and XML error bodies, ECS services, task definitions and tasks, the shared INI files,
-// credential_process output and its command line.
+// credential_process output and its command line, and what diagnose reads: EC2 security groups,
+// ElastiCache clusters and replication groups, RDS instances, Secrets Manager descriptions, the
+// secrets a task definition references and a service's security groups.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -10,6 +12,11 @@
 
 #include "aws/client.hpp"
 #include "aws/credentials.hpp"
+#include "aws/ec2.hpp"
+#include "aws/elasticache.hpp"
+#include "aws/rds.hpp"
+#include "aws/secretsmanager.hpp"
+#include "core/diagnose.hpp"
 #include "ecs/model.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -26,6 +33,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)rb::ecs::parse_task_def(bytes);
   (void)rb::ecs::image_tag(bytes);
   (void)rb::ecs::short_task_id(bytes);
+  std::string text(bytes);
+  (void)rb::aws::parse_security_groups(text);
+  (void)rb::aws::parse_cache_clusters(text);
+  (void)rb::aws::parse_replication_groups(text);
+  (void)rb::aws::parse_db_instances(text);
+  (void)rb::cidr_contains(bytes, bytes);
 
   auto json = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) return 0;
@@ -33,5 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)rb::ecs::parse_task_definition(json);
   (void)rb::ecs::parse_task(json);
   (void)rb::ecs::parse_timestamp(json);
+  (void)rb::aws::parse_secret_description(json);
+  (void)rb::secrets_manager_references(json);
+  (void)rb::task_security_groups(json);
   return 0;
 }

@@ -13,6 +13,8 @@ behaviours, so:
 * ``control.py`` wraps moto's WSGI app: every call is recorded, faults (throttling, 500/503,
   latency, dropped connections, "processed then 500") can be injected, and ``/_sandbox/``
   serves the control API (see README.md).
+* ``network_sim.py`` adds the cache cluster's security groups and endpoint that moto's
+  DescribeCacheClusters leaves out (diagnose reads them).
 * ``fleet.py`` seeds the connect2-api fleet (``--seed``).
 
 Usage:
@@ -36,12 +38,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from werkzeug.serving import make_server  # noqa: E402
 
-import acm_sim  # noqa: E402
+import conform  # noqa: E402
 import control  # noqa: E402
 import ecs_sim  # noqa: E402
 import fleet  # noqa: E402
 import rds_sim  # noqa: E402
 import shapes  # noqa: E402
+import network_sim  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -84,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ecs_sim.install()
     rds_sim.install()
-    acm_sim.install()
+    conform.install()
+    network_sim.install()
     ecs_sim.CONFIG.task_start_delay = args.task_start_delay
     plan = fleet.fleet_plan(args.app, args.region, DEFAULT_ACCOUNT_ID)
     state = {"seeded": False}

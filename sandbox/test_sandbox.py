@@ -713,6 +713,27 @@ class TestStrategies(SandboxTest):
         self.assertTrue(self.wait_steady(svc)["deployments"][0]["taskDefinition"].endswith(":1"))
 
 
+class TestCacheClusterNetwork(SandboxTest):
+    """network_sim.py: DescribeCacheClusters has the cluster's VPC security groups and its node
+    endpoint, under botocore's member names (boto3 drops members its model does not know)."""
+
+    def test_security_groups_and_endpoint(self):
+        ec2 = client("ec2")
+        vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+        sg = ec2.create_security_group(GroupName=f"redis-{uuid.uuid4().hex[:8]}", Description="r", VpcId=vpc)["GroupId"]
+        name = f"redis-{uuid.uuid4().hex[:8]}"
+        cache = client("elasticache")
+        cache.create_cache_cluster(CacheClusterId=name, Engine="redis", CacheNodeType="cache.t3.micro",
+                                   NumCacheNodes=1, SecurityGroupIds=[sg], Port=6380)
+        c = cache.describe_cache_clusters(CacheClusterId=name, ShowCacheNodeInfo=True)["CacheClusters"][0]
+        self.assertEqual(c["SecurityGroups"], [{"SecurityGroupId": sg, "Status": "active"}])
+        self.assertEqual(len(c["CacheNodes"]), 1)
+        node = c["CacheNodes"][0]
+        self.assertEqual(node["CacheNodeStatus"], "available")
+        self.assertEqual(node["Endpoint"]["Port"], 6380)
+        self.assertTrue(node["Endpoint"]["Address"].startswith(name + ".0001."), node)
+
+
 class TestShapesMatchBotocore(SandboxTest):
     """The sandbox's new responses validate against botocore's ECS model, member by member."""
 

@@ -59,6 +59,8 @@ std::string display_name_for(std::string_view service) {
   if (service == "sts") return "STS";
   if (service == "monitoring") return "CloudWatch";
   if (service == "elasticloadbalancing") return "ELBv2";
+  if (service == "elasticache") return "ElastiCache";
+  if (service == "secretsmanager") return "Secrets Manager";
   std::string out(service);
   for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;

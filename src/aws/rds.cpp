@@ -18,6 +18,9 @@ Error bad_reply(std::string_view operation, std::string_view what) {
 
 std::string text_of(const pugi::xml_node& parent, const char* name) { return trim(parent.child_value(name)); }
 
+// The largest port number (TCP ports are 16-bit).
+constexpr long long kMaxPort = 65535;
+
 }  // namespace
 
 Status check_rds_identifier(std::string_view id, size_t max, std::string_view what) {
@@ -78,11 +81,10 @@ Result<DbSnapshot> describe_db_cluster_snapshot(AwsClient& client, const std::st
   return parse_db_snapshot(body, "DescribeDBClusterSnapshots", true);
 }
 
-Result<DbInstance> parse_db_instance(const std::string& xml, std::string_view operation) {
-  pugi::xml_document doc;
-  if (!doc.load_buffer(xml.data(), xml.size())) return bad_reply(operation, "valid XML");
-  pugi::xml_node n = doc.select_node("//DBInstance").node();
-  if (!n) return bad_reply(operation, "a DBInstance");
+namespace {
+
+// One DBInstance element; an instance without an identifier or status is a bad reply.
+Result<DbInstance> instance_of(const pugi::xml_node& n, std::string_view operation) {
   DbInstance d;
   d.identifier = text_of(n, "DBInstanceIdentifier");
   d.status = text_of(n, "DBInstanceStatus");
@@ -90,8 +92,13 @@ Result<DbInstance> parse_db_instance(const std::string& xml, std::string_view op
   d.engine = text_of(n, "Engine");
   d.address = text_of(n.child("Endpoint"), "Address");
   // Ports and sizes: within their API ranges, else left at 0 ("unknown").
-  if (auto p = parse_decimal(text_of(n.child("Endpoint"), "Port"), 1, 65535, "Port"); p.ok())
-    d.port = static_cast<int>(*p);
+  for (const char* port : {"Endpoint/Port", "DbInstancePort"}) {
+    pugi::xml_node p = n.select_node(port).node();
+    if (auto v = parse_decimal(trim(p.child_value()), 1, kMaxPort, "Port"); p && v.ok()) {
+      d.port = static_cast<int>(*v);
+      break;
+    }
+  }
   if (auto s = parse_decimal(text_of(n, "AllocatedStorage"), 0, 1LL << 30, "AllocatedStorage"); s.ok())
     d.allocated_storage_gib = *s;
   if (auto r = parse_decimal(text_of(n, "BackupRetentionPeriod"), 0, 35, "BackupRetentionPeriod"); r.ok())
@@ -99,10 +106,8 @@ Result<DbInstance> parse_db_instance(const std::string& xml, std::string_view op
   d.create_time = text_of(n, "InstanceCreateTime");
   d.latest_restorable_time = text_of(n, "LatestRestorableTime");
   d.subnet_group = text_of(n.child("DBSubnetGroup"), "DBSubnetGroupName");
-  for (pugi::xml_node g : n.child("VpcSecurityGroups").children("VpcSecurityGroupMembership")) {
-    std::string id = text_of(g, "VpcSecurityGroupId");
-    if (!id.empty()) d.security_groups.push_back(id);
-  }
+  for (const auto& m : n.child("VpcSecurityGroups").children())
+    if (auto id = text_of(m, "VpcSecurityGroupId"); !id.empty()) d.security_groups.push_back(std::move(id));
   d.parameter_group = text_of(n.child("DBParameterGroups").child("DBParameterGroup"), "DBParameterGroupName");
   d.multi_az = text_of(n, "MultiAZ") == "true";
   d.publicly_accessible = text_of(n, "PubliclyAccessible") == "true";
@@ -111,10 +116,37 @@ Result<DbInstance> parse_db_instance(const std::string& xml, std::string_view op
   return d;
 }
 
+}  // namespace
+
+Result<DbInstance> parse_db_instance(const std::string& xml, std::string_view operation) {
+  pugi::xml_document doc;
+  if (!doc.load_buffer(xml.data(), xml.size())) return bad_reply(operation, "valid XML");
+  pugi::xml_node n = doc.select_node("//DBInstance").node();
+  if (!n) return bad_reply(operation, "a DBInstance");
+  return instance_of(n, operation);
+}
+
+Result<std::vector<DbInstance>> parse_db_instances(const std::string& xml) {
+  pugi::xml_document doc;
+  if (!doc.load_buffer(xml.data(), xml.size())) return bad_reply("DescribeDBInstances", "valid XML");
+  pugi::xml_node list = doc.select_node("//DBInstances").node();
+  if (!list) return bad_reply("DescribeDBInstances", "DBInstances");
+  std::vector<DbInstance> out;
+  for (const auto& n : list.children()) {
+    RB_TRY_ASSIGN(auto d, instance_of(n, "DescribeDBInstances"));
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 Result<DbInstance> describe_db_instance(AwsClient& client, const std::string& instance) {
   RB_TRY_ASSIGN(std::string body,
                 client.query_call("DescribeDBInstances", kRdsApiVersion, {{"DBInstanceIdentifier", instance}}));
-  return parse_db_instance(body, "DescribeDBInstances");
+  RB_TRY_ASSIGN(auto instances, parse_db_instances(body));
+  for (auto& d : instances)
+    if (d.identifier == instance) return std::move(d);
+  return failure(fmt::format("RDS DescribeDBInstances did not return instance {}", instance),
+                 "check the environment's database.rds_instance in rollback.yaml");
 }
 
 Result<DbInstance> restore_db_instance_to_point_in_time(AwsClient& client, const PointInTimeRestore& r) {

@@ -48,15 +48,16 @@ Result<DbSnapshot> describe_db_cluster_snapshot(AwsClient& client, const std::st
 // The XML replies, parsed (exposed for tests): the first DBSnapshot / DBClusterSnapshot element.
 Result<DbSnapshot> parse_db_snapshot(const std::string& xml, std::string_view operation, bool cluster);
 
-// A DB instance, as DescribeDBInstances and RestoreDBInstanceToPointInTime return it: what a
-// point-in-time restore copies from its source and what it reports while it is created.
+// A DB instance, as DescribeDBInstances and RestoreDBInstanceToPointInTime return it: what
+// diagnose needs to judge whether the tasks can reach it, what a point-in-time restore copies
+// from its source and what it reports while it is created.
 struct DbInstance {
   std::string identifier;              // DBInstanceIdentifier
   std::string status;                  // DBInstanceStatus: creating, backing-up, available, ...
   std::string instance_class;          // DBInstanceClass
   std::string engine;                  // Engine
   std::string address;                 // Endpoint.Address (empty while creating)
-  int port = 0;                        // Endpoint.Port
+  int port = 0;                        // Endpoint.Port, else DbInstancePort; 0 when absent
   long long allocated_storage_gib = 0; // AllocatedStorage
   std::string create_time;             // InstanceCreateTime
   std::string latest_restorable_time;  // LatestRestorableTime
@@ -69,8 +70,11 @@ struct DbInstance {
   std::string cluster;                 // DBClusterIdentifier: an Aurora member (restored with its cluster)
 };
 
-// The instance of that name; an error tagged DBInstanceNotFound when there is none.
+// DescribeDBInstances(DBInstanceIdentifier): the instance of that name; RDS's error tagged
+// DBInstanceNotFound as it is when there is none.
 Result<DbInstance> describe_db_instance(AwsClient& client, const std::string& instance);
+// DescribeDBInstances' XML reply, parsed (exposed for tests): every DBInstance element.
+Result<std::vector<DbInstance>> parse_db_instances(const std::string& xml);
 
 // RestoreDBInstanceToPointInTime into a new instance with the source's network and parameters.
 struct PointInTimeRestore {

@@ -3,10 +3,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fmt/format.h>
+#include <cctype>
 #include <functional>
 #include <map>
 #include <set>
 
+#include "aws/elasticache.hpp"
 #include "aws/rds.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -153,6 +155,41 @@ class Parser {
     for (const auto* id : {&d.rds_instance, &d.rds_cluster}) {
       if (id->empty()) continue;
       if (auto st = aws::check_rds_identifier(*id); !st) return error_at(n, st.error().message, st.error().hint);
+    }
+    return {};
+  }
+
+  Status redis(const YAML::Node& n, RedisConfig& r) const {
+    RB_TRY(require_map(n, "'redis'"));
+    RB_TRY(check_keys(n, {"cache_cluster", "replication_group", "secret"}, "'redis'"));
+    RB_TRY(get_string(n, "cache_cluster", r.cache_cluster));
+    RB_TRY(get_string(n, "replication_group", r.replication_group));
+    RB_TRY(get_string(n, "secret", r.secret));
+    if (!r.cache_cluster.empty() && !r.replication_group.empty())
+      return error_at(n, "'redis' names both a cache_cluster and a replication_group",
+                      "give one: replication_group for a Redis replication group (aws elasticache "
+                      "describe-replication-groups), cache_cluster for a single cluster");
+    if (!r.configured())
+      return error_at(n, "'redis' names neither cache_cluster nor replication_group",
+                      "e.g. redis: { replication_group: connect2-prod, secret: prod/redis }");
+    if (!r.cache_cluster.empty())
+      if (auto st = aws::check_elasticache_identifier(r.cache_cluster, aws::kMaxCacheClusterId, "redis.cache_cluster"); !st)
+        return error_at(n["cache_cluster"], st.error().message, st.error().hint);
+    if (!r.replication_group.empty())
+      if (auto st = aws::check_elasticache_identifier(r.replication_group, aws::kMaxReplicationGroupId,
+                                                      "redis.replication_group");
+          !st)
+        return error_at(n["replication_group"], st.error().message, st.error().hint);
+    if (n["secret"]) {
+      // Secret names: letters, digits and /_+=.@- (CreateSecret); an ARN adds ':'.
+      constexpr std::string_view kSecretPunctuation = "/_+=.@-:";
+      bool ok = !r.secret.empty() && r.secret.size() <= kMaxSecretId;
+      for (char c : r.secret)
+        ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || kSecretPunctuation.find(c) != std::string_view::npos);
+      if (!ok)
+        return error_at(n["secret"], fmt::format("'redis.secret' must be a Secrets Manager secret name or ARN, got '{}'",
+                                                 printable_inline(r.secret.substr(0, 80))),
+                        "names use letters, digits and /_+=.@- (aws secretsmanager list-secrets shows them)");
     }
     return {};
   }
@@ -348,7 +385,7 @@ Result<Config> parse_config(const std::string& text, const fs::path& source) {
     RB_TRY(p.check_keys(n,
                         {"branch", "protected", "cluster", "service", "task_family", "container", "health_url",
                          "aws_profile", "region", "image_tag", "migrations", "terraform", "account_id", "database",
-                         "verify"},
+                         "redis", "verify"},
                         what));
     if (!n["branch"])
       return p.error_at(n, fmt::format("{} is missing required key 'branch'", what),
@@ -381,6 +418,7 @@ Result<Config> parse_config(const std::string& text, const fs::path& source) {
     if (YAML::Node m = n["migrations"]) RB_TRY(p.migrations(m, e.migrations));
     if (YAML::Node t = n["terraform"]) RB_TRY(p.terraform(t, e.terraform));
     if (YAML::Node d = n["database"]) RB_TRY(p.database(d, e.database));
+    if (YAML::Node r = n["redis"]) RB_TRY(p.redis(r, e.redis));
     if (YAML::Node v = n["verify"]) RB_TRY(p.verify(v, e.verify));
     expand_environment(e, cfg.app);
     cfg.environments.push_back(std::move(e));

@@ -47,6 +47,21 @@ struct DatabaseConfig {
   bool configured() const { return !rds_instance.empty() || !rds_cluster.empty(); }
 };
 
+// The environment's Redis (`redis: { cache_cluster: X }` or `{ replication_group: X }`, with an
+// optional `secret: NAME`): diagnose checks that the service's tasks may reach it (security
+// groups, port), its status, and the secret holding its credentials (existence, deletion, last
+// change; never its value). At most one of cache_cluster and replication_group is set.
+struct RedisConfig {
+  std::string cache_cluster;      // CacheClusterId
+  std::string replication_group;  // ReplicationGroupId
+  std::string secret;             // Secrets Manager name or ARN; empty: none configured
+  bool configured() const { return !cache_cluster.empty() || !replication_group.empty(); }
+};
+
+// The longest Secrets Manager SecretId (a name or a full ARN): 2048 characters (botocore's
+// secretsmanager SecretIdType).
+inline constexpr size_t kMaxSecretId = 2048;
+
 // `verify:` of an environment: the gate a rollback passes after ECS reports it done.
 struct VerifyConfig {
   std::optional<std::chrono::milliseconds> bake;  // unset: kDefaultProtectedBake on protected environments, else 0
@@ -82,6 +97,7 @@ struct EnvironmentConfig {
   MigrationsConfig migrations;
   TerraformConfig terraform;
   DatabaseConfig database;
+  RedisConfig redis;
   VerifyConfig verify;
 
   // The bake window: verify.bake, else kDefaultProtectedBake when protected, else 0.

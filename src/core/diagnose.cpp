@@ -1,9 +1,12 @@
 #include "core/diagnose.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 
 #include <fmt/format.h>
 
+#include "util/json.hpp"
 #include "util/strings.hpp"
 
 namespace rb {
@@ -15,6 +18,15 @@ constexpr const char* kScenarioInfra = "Scenario 2: Infrastructure Change Broke 
 constexpr const char* kScenarioRedis = "Scenario 4: Redis Configuration Issues";
 constexpr const char* kScenarioSsl = "Scenario 5: SSL Certificate Issues";
 constexpr double kSecondsPerDay = 86'400;
+// IANA protocol number of TCP, as EC2 may give it in IpProtocol.
+constexpr const char* kTcpProtocolNumber = "6";
+// An IPv4 address: four octets of 0..255, 32 bits.
+constexpr int kIpv4Octets = 4;
+constexpr long long kMaxOctet = 255;
+constexpr long long kIpv4Bits = 32;
+// The colon-separated fields of a Secrets Manager secret ARN:
+// arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX.
+constexpr size_t kSecretArnFields = 7;
 
 bool has(const std::string& text, std::string_view what) { return to_lower(text).find(what) != std::string::npos; }
 
@@ -164,6 +176,222 @@ std::vector<Finding> certificate_findings(const std::vector<aws::AcmCertificate>
       f.fix = c.type == "AMAZON_ISSUED" ? "check why managed renewal is stuck (its DNS validation record must still exist)"
                                         : "import the renewed certificate (it is not managed by ACM)";
       out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> task_security_groups(const nlohmann::json& network_configuration) {
+  std::vector<std::string> out;
+  if (!network_configuration.is_object()) return out;
+  auto vpc = network_configuration.find("awsvpcConfiguration");
+  if (vpc == network_configuration.end() || !vpc->is_object()) return out;
+  auto groups = vpc->find("securityGroups");
+  if (groups == vpc->end() || !groups->is_array()) return out;
+  for (const auto& g : *groups)
+    if (g.is_string() && std::find(out.begin(), out.end(), g.get<std::string>()) == out.end())
+      out.push_back(g.get<std::string>());
+  return out;
+}
+
+bool rule_covers_port(const aws::IpPermission& rule, int port) {
+  if (rule.protocol == "-1") return true;  // all traffic: EC2 gives no ports then
+  if (rule.protocol != "tcp" && rule.protocol != kTcpProtocolNumber) return false;
+  return rule.from_port >= 0 && rule.to_port >= 0 && rule.from_port <= port && port <= rule.to_port;
+}
+
+bool cidr_contains(std::string_view cidr, std::string_view ip) {
+  auto parse_v4 = [](std::string_view text, uint32_t& out) {
+    out = 0;
+    int parts = 0;
+    for (auto part : split(std::string(text), '.')) {
+      auto n = parse_decimal(part, 0, kMaxOctet, "octet");
+      if (!n.ok()) return false;
+      out = (out << 8) | static_cast<uint32_t>(*n);
+      ++parts;
+    }
+    return parts == kIpv4Octets;
+  };
+  auto slash = cidr.find('/');
+  if (slash == std::string_view::npos) return false;
+  auto bits = parse_decimal(cidr.substr(slash + 1), 0, kIpv4Bits, "prefix length");
+  uint32_t network = 0, address = 0;
+  if (!bits.ok() || !parse_v4(cidr.substr(0, slash), network) || !parse_v4(ip, address)) return false;
+  uint32_t mask = *bits == 0 ? 0 : ~uint32_t{0} << (kIpv4Bits - *bits);
+  return (network & mask) == (address & mask);
+}
+
+IngressVerdict ingress_allows(const std::vector<aws::SecurityGroup>& target_groups, int port,
+                              const std::vector<std::string>& task_groups, const std::vector<std::string>& task_ips) {
+  auto ports = [](const aws::IpPermission& r) {
+    if (r.protocol == "-1") return std::string("all traffic");
+    return r.from_port == r.to_port ? fmt::format("tcp {}", r.from_port) : fmt::format("tcp {}-{}", r.from_port, r.to_port);
+  };
+  for (const auto& g : target_groups)
+    for (const auto& rule : g.ingress) {
+      if (!rule_covers_port(rule, port)) continue;
+      for (const auto& source : rule.source_groups)
+        if (std::find(task_groups.begin(), task_groups.end(), source) != task_groups.end())
+          return {true, fmt::format("{} allows {} from {}", g.id, ports(rule), source)};
+      for (const auto& cidr : rule.cidrs) {
+        bool covers = task_ips.empty() ||
+                      std::all_of(task_ips.begin(), task_ips.end(), [&](const auto& ip) { return cidr_contains(cidr, ip); });
+        if (covers) return {true, fmt::format("{} allows {} from {}", g.id, ports(rule), cidr)};
+      }
+    }
+  return {};
+}
+
+std::optional<Finding> reachability_finding(const std::string& env, const ReachCheck& target,
+                                            const std::vector<aws::SecurityGroup>& groups,
+                                            const std::vector<std::string>& task_groups,
+                                            const std::vector<std::string>& task_ips) {
+  bool redis = target.kind == NetworkTarget::Redis;
+  const char* scenario = scenario_of(target.kind);
+  const char* name = redis ? "Redis" : "the database";
+  std::string where = target.endpoint.empty() ? target.label : target.label + " at " + target.endpoint;
+  std::string revert = fmt::format("if an infrastructure change removed the rule, revert it (`rollback infra --env {} "
+                                   "--pr N`, the runbook's \"revert infrastructure change\"); then `rollback ecs --env "
+                                   "{} --restart` so the tasks open new connections",
+                                   env, env);
+  if (target.security_groups.empty())
+    return Finding{FindingLevel::High, scenario,
+                   fmt::format("{} has no VPC security groups: the tasks' traffic to port {} has nothing to let it in", where,
+                               target.port),
+                   fmt::format("attach a security group that allows tcp {} from {}; {}", target.port,
+                               task_groups.empty() ? std::string("the tasks' security group") : join(task_groups, ", "),
+                               revert)};
+  if (ingress_allows(groups, target.port, task_groups, task_ips).allowed) return std::nullopt;
+  std::string sources = task_groups.empty() ? std::string("the tasks") : join(task_groups, ", ");
+  Finding f;
+  f.level = FindingLevel::Critical;
+  f.scenario = scenario;
+  f.what = fmt::format("the tasks cannot reach {}: no ingress rule on {} allows port {} from {} ({}{})", name,
+                       join(target.security_groups, ", "), target.port, sources,
+                       task_groups.empty() ? "" : "the tasks' security groups; ", where);
+  f.fix = task_groups.empty()
+              ? fmt::format("allow tcp {} into {} from the tasks; {}", target.port, target.security_groups.front(), revert)
+              : fmt::format("allow it: `aws ec2 authorize-security-group-ingress --group-id {} --protocol tcp --port {} "
+                            "--source-group {}`; {}",
+                            target.security_groups.front(), target.port, task_groups.front(), revert);
+  return f;
+}
+
+const char* scenario_of(NetworkTarget kind) { return kind == NetworkTarget::Redis ? kScenarioRedis : kScenarioInfra; }
+
+Finding missing_dependency_finding(const std::string& env, NetworkTarget kind, const std::string& what) {
+  return {FindingLevel::Critical, scenario_of(kind), what,
+          fmt::format("check the environment's {} in rollback.yaml; if an infrastructure change removed it, revert it "
+                      "(`rollback infra --env {} --pr N`), then `rollback ecs --env {} --restart`",
+                      kind == NetworkTarget::Redis ? "redis:" : "database:", env, env)};
+}
+
+std::optional<Finding> target_status_finding(const std::string& env, NetworkTarget kind, const std::string& label,
+                                             const std::string& status) {
+  if (status == "available") return std::nullopt;
+  bool redis = kind == NetworkTarget::Redis;
+  bool broken = status.empty() || has(status, "delet") || has(status, "fail") || has(status, "incompatible") ||
+                has(status, "storage-full") || has(status, "stopped");
+  Finding f;
+  f.level = broken ? FindingLevel::Critical : FindingLevel::High;
+  f.scenario = redis ? kScenarioRedis : kScenarioInfra;
+  f.what = fmt::format("{} is {}, not available", label, status.empty() ? "of unknown status" : status);
+  f.fix = broken ? fmt::format("the {} itself is broken: check it in the AWS console; if an infrastructure change did "
+                               "this, revert it (`rollback infra --env {} --pr N`), then `rollback ecs --env {} --restart`",
+                               redis ? "cache" : "database", env, env)
+                 : fmt::format("wait until it is available again (`rollback diagnose --env {}` shows it), then "
+                               "`rollback ecs --env {} --restart` if the tasks kept broken connections; an "
+                               "infrastructure change in progress shows in `rollback state list --env {}`",
+                               env, env, env);
+  return f;
+}
+
+std::vector<SecretReference> secrets_manager_references(const nlohmann::json& task_definition) {
+  std::vector<SecretReference> out;
+  const nlohmann::json& td =
+      task_definition.is_object() && task_definition.contains("taskDefinition") ? task_definition["taskDefinition"]
+                                                                                : task_definition;
+  if (!td.is_object()) return out;
+  auto containers = td.find("containerDefinitions");
+  if (containers == td.end() || !containers->is_array()) return out;
+  for (const auto& c : *containers) {
+    if (!c.is_object()) continue;
+    auto secrets = c.find("secrets");
+    if (secrets == c.end() || !secrets->is_array()) continue;
+    for (const auto& s : *secrets) {
+      std::string from = json_string(s, "valueFrom");
+      auto parts = split(from, ':');
+      // arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME[:json-key:version-stage:version-id]
+      if (parts.size() < kSecretArnFields || parts[0] != "arn" || parts[2] != "secretsmanager" || parts[5] != "secret")
+        continue;
+      parts.resize(kSecretArnFields);
+      std::string arn = join(parts, ":");
+      if (std::none_of(out.begin(), out.end(), [&](const auto& r) { return r.secret_id == arn; }))
+        out.push_back({arn, "container " + json_string(c, "name")});
+    }
+  }
+  return out;
+}
+
+std::optional<Finding> execution_role_finding(const std::string& env, const nlohmann::json& task_definition,
+                                              const std::string& label) {
+  const nlohmann::json& td =
+      task_definition.is_object() && task_definition.contains("taskDefinition") ? task_definition["taskDefinition"]
+                                                                                : task_definition;
+  if (!td.is_object() || !json_string(td, "executionRoleArn").empty()) return std::nullopt;
+  auto containers = td.find("containerDefinitions");
+  if (containers == td.end() || !containers->is_array()) return std::nullopt;
+  std::vector<std::string> users;
+  for (const auto& c : *containers) {
+    if (!c.is_object()) continue;
+    auto secrets = c.find("secrets");
+    if (secrets != c.end() && secrets->is_array() && !secrets->empty()) users.push_back(json_string(c, "name"));
+  }
+  if (users.empty()) return std::nullopt;
+  return Finding{FindingLevel::Critical, kScenarioInfra,
+                 fmt::format("task definition {} fetches secrets (container{} {}) but names no executionRoleArn: ECS "
+                             "cannot fetch them, so its tasks cannot start",
+                             label, users.size() == 1 ? "" : "s", join(users, ", ")),
+                 fmt::format("go back to a revision that has its execution role (`rollback ecs --env {}`), or revert the "
+                             "change that dropped it (`rollback infra --env {} --pr N`)",
+                             env, env)};
+}
+
+std::vector<Finding> secret_findings(const std::string& env, const std::vector<SecretCheck>& secrets, double deployed_at) {
+  std::vector<Finding> out;
+  auto when = [](double t) {
+    return iso8601(std::chrono::system_clock::time_point(std::chrono::seconds(static_cast<long long>(t))));
+  };
+  for (const auto& s : secrets) {
+    const char* scenario = s.ref.used_by == "redis.secret" || has(s.ref.secret_id, "redis") ? kScenarioRedis : kScenarioInfra;
+    std::string restart = fmt::format("`rollback ecs --env {} --restart`", env);
+    if (s.missing) {
+      out.push_back({FindingLevel::Critical, scenario,
+                     fmt::format("secret {} (used by {}) does not exist: new tasks cannot start", s.ref.secret_id,
+                                 s.ref.used_by),
+                     fmt::format("restore it, or revert the infrastructure change that removed it (`rollback infra --env "
+                                 "{} --pr N`); then {}",
+                                 env, restart)});
+    } else if (!s.found) {
+      out.push_back({FindingLevel::Info, "-",
+                     fmt::format("could not check secret {} (used by {}): {}", s.ref.secret_id, s.ref.used_by, s.error),
+                     "allow secretsmanager:DescribeSecret on it to the identity running rollback"});
+    } else if (s.description.deleted_at > 0) {
+      out.push_back({FindingLevel::Critical, scenario,
+                     fmt::format("secret {} (used by {}) is scheduled for deletion (DeletedDate {}): tasks that start "
+                                 "now cannot fetch it",
+                                 s.description.arn.empty() ? s.ref.secret_id : s.description.arn, s.ref.used_by,
+                                 when(s.description.deleted_at)),
+                     fmt::format("`aws secretsmanager restore-secret --secret-id {}`, then {}",
+                                 s.description.arn.empty() ? s.ref.secret_id : s.description.arn, restart)});
+    } else if (deployed_at > 0 && s.description.last_changed_at >= deployed_at) {
+      out.push_back({FindingLevel::High, scenario,
+                     fmt::format("secret {} (used by {}) changed at {}, after the current deployment started ({}): the "
+                                 "running tasks still hold the value from before",
+                                 s.ref.secret_id, s.ref.used_by, when(s.description.last_changed_at), when(deployed_at)),
+                     fmt::format("if the change is right, {} so the tasks fetch it; if it is not, move the AWSCURRENT "
+                                 "stage back to the previous version (`aws secretsmanager update-secret-version-stage`)",
+                                 restart)});
     }
   }
   return out;

@@ -223,6 +223,35 @@ TEST(Config, DatabaseNamesOneRdsInstanceOrCluster) {
   }
 }
 
+TEST(Config, RedisNamesOneCacheAndOptionallyItsSecret) {
+  auto cfg = parse_config("app: a\nenvironments:\n"
+                          "  prod: { branch: main, redis: { replication_group: connect2-prod, secret: prod/redis } }\n"
+                          "  qa: { branch: main, redis: { cache_cluster: redis-qa } }\n  dev: { branch: dev }\n",
+                          "c.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ((*cfg->environment("prod"))->redis.replication_group, "connect2-prod");
+  EXPECT_EQ((*cfg->environment("prod"))->redis.secret, "prod/redis");
+  EXPECT_EQ((*cfg->environment("qa"))->redis.cache_cluster, "redis-qa");
+  EXPECT_FALSE((*cfg->environment("dev"))->redis.configured());
+  struct Bad {
+    const char* yaml;
+    const char* says;
+  };
+  for (const Bad& bad : {Bad{"{ cache_cluster: a, replication_group: b }", "both"},
+                         Bad{"{ secret: s }", "neither cache_cluster nor replication_group"},
+                         Bad{"{ cache_cluster: 1-bad }", "redis.cache_cluster"},
+                         Bad{"{ replication_group: a--b }", "redis.replication_group"},
+                         Bad{"{ cache_cluster: c, secret: 'has space' }", "redis.secret"},
+                         Bad{"{ cache_cluster: c, secret: '' }", "redis.secret"},
+                         Bad{"{ cache_clustr: c }", "unknown key 'cache_clustr'"}, Bad{"redis-prod", "mapping"}}) {
+    auto r = parse_config(fmt::format("app: a\nenvironments:\n  prod: {{ branch: main, redis: {} }}\n", bad.yaml),
+                          "c.yaml");
+    ASSERT_FALSE(r.ok()) << bad.yaml;
+    EXPECT_NE(r.error().message.find(bad.says), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("c.yaml:"), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(Config, VerifyBlockIsParsedStrictlyWithProtectedDefaults) {
   auto cfg = parse_config(
       "app: a\nenvironments:\n  prod: { branch: main, protected: true }\n  staging: { branch: s, health_url: "
