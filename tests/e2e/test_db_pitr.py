@@ -1,10 +1,10 @@
 """`rollback db pitr`: point-in-time recovery into a new RDS instance, never in place.
 
 moto serves RDS, extended by sandbox/rds_sim.py: the restore checks RestoreTime against the
-window, the new instance is `creating` for a moment, and its endpoint is pointed at the test's
-real PostgreSQL so that the comparison of the restored and the live database is a real
-connection (the "restored" database is the same server and database: what is asserted is that
-the tool connected, read the version table and counted rows on both sides).
+window, the new instance is `creating` for a moment, and its endpoint is pointed at a second real
+PostgreSQL server holding the database as it was at the restore time (both rows of `settings`),
+while the live database has since lost one (the incident). The comparison the tool prints is
+computed from those two real databases.
 """
 
 import datetime
@@ -43,11 +43,14 @@ class DbPitrTest(DbTestCase):
         rds = cls.sandbox.client("rds")
         ec2 = cls.sandbox.client("ec2")
         cls.sg = ec2.create_security_group(GroupName="connect2-db", Description="database")["GroupId"]
+        # Where restored instances answer: another server, with the database as it was at T.
+        cls.restored_server = test_db.PostgresServer()
+        cls.addClassCleanup(cls.restored_server.stop)
         for name, retention in (("connect2-dev", 7), ("connect2-prod", 7), ("connect2-nobackups", 0)):
             rds.create_db_instance(
                 DBInstanceIdentifier=name, Engine="postgres", DBInstanceClass="db.t3.micro", AllocatedStorage=20,
                 MasterUsername="app", MasterUserPassword="not-a-real-password-1", BackupRetentionPeriod=retention,
-                Port=test_db.SERVER.port, VpcSecurityGroupIds=[cls.sg])
+                Port=cls.restored_server.port, VpcSecurityGroupIds=[cls.sg])
         cls.sandbox.control("rds", {"restore_delay": 1.5, "endpoint_address": "127.0.0.1"})
         time.sleep(2)  # the window starts at the instances' creation
 
@@ -57,10 +60,14 @@ class DbPitrTest(DbTestCase):
         super().setUp()
         DbPitrTest._counter += 1
         self.dbname = f"e2e_pitr_{DbPitrTest._counter}"
-        test_db.SERVER.create_database(self.dbname)
         self.url = test_db.SERVER.url(self.dbname)
-        self.alembic("upgrade", "heads")
-        test_db.SERVER.psql(self.dbname, "INSERT INTO settings (key, value) VALUES ('theme', 'dark'), ('lang', 'en')")
+        # The database as it was at T, on both servers; then the incident deletes a row of the
+        # live one.
+        for server in (test_db.SERVER, self.restored_server):
+            server.create_database(self.dbname)
+            self.alembic("upgrade", "heads", url=server.url(self.dbname))
+            server.psql(self.dbname, "INSERT INTO settings (key, value) VALUES ('theme', 'dark'), ('lang', 'en')")
+        test_db.SERVER.psql(self.dbname, "DELETE FROM settings WHERE key = 'lang'")
 
     def pitr(self, *args, **kw):
         env = self.env(self.sandbox, DATABASE_URL=self.url, PYTHONDONTWRITEBYTECODE="1")
@@ -102,10 +109,11 @@ class DbPitrTest(DbTestCase):
         self.assertIn(f"instance {target}: creating", r.stdout)
         self.assertIn(f"instance {target}: available", r.stdout)
         self.assertIn(f"instance {target}: creating", entry["events"])
-        # The comparison: both databases were read (the version table and row counts).
+        # The comparison, from both real databases: the row the incident deleted is in the restore.
         head = test_db.SERVER.psql(self.dbname, "SELECT version_num FROM alembic_version ORDER BY 1").replace("\n", ", ")
         self.assertIn(f"Alembic version: live {head}, restored {head}", r.stdout)
-        self.assertRegex(r.stdout, r"\n  settings +2 +2\n")
+        self.assertRegex(r.stdout, r"\n  settings +1 +2\n")
+        self.assertIn(f"127.0.0.1:{self.restored_server.port}/{self.dbname}", r.stdout)
         # The cutover is printed, never done.
         self.assertIn("the tool does not switch over", r.stdout)
         self.assertIn("rollback ecs --env dev --restart", r.stdout)
@@ -135,7 +143,7 @@ class DbPitrTest(DbTestCase):
         self.assertExit(r, 0)
         result = json.loads(r.stdout)
         self.assertEqual(result["restored"]["identifier"], "connect2-dev-check")
-        self.assertEqual(result["comparison"]["tables"], [{"table": "settings", "live": 2, "restored": 2}])
+        self.assertEqual(result["comparison"]["tables"], [{"table": "settings", "live": 1, "restored": 2}])
         self.assertEqual(r.stderr, "")
 
     def test_outside_the_window_and_bad_requests_change_nothing(self):
