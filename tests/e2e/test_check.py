@@ -29,8 +29,9 @@ class EcsCheckTest(EcsSandboxTestCase):
                          AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
                          BillingMode="PAY_PER_REQUEST")
 
-    def configure(self, account=SANDBOX_ACCOUNT, bucket=BUCKET):
+    def configure(self, account=SANDBOX_ACCOUNT, bucket=BUCKET, alarms=None):
         health = f"{self.sandbox.url}/_sandbox/health/connect2-api-cluster-prod/connect2-api-service-prod"
+        alarm_list = f", alarms: {json.dumps(alarms)}" if alarms else ""
         self.write_config(f"""app: connect2-api
 region: us-east-1
 environments:
@@ -39,7 +40,7 @@ environments:
     protected: true
     health_url: "{health}"
     account_id: "{account}"
-    verify: {{ bake: 1s }}
+    verify: {{ bake: 1s{alarm_list} }}
     terraform:
       state: {{ bucket: {bucket}, key: {KEY}, dynamodb_table: {TABLE} }}
 """)
@@ -128,6 +129,34 @@ environments:
         self.assertEqual(checks["state bucket"]["result"], "fail")
         self.assertIn("not enabled", checks["state bucket"]["detail"])
         self.assertIn("put-bucket-versioning", checks["state bucket"]["fix"])
+
+    def test_verification_alarms_must_exist_and_not_be_in_alarm(self):
+        cw = self.sandbox.client("cloudwatch")
+        cw.put_metric_alarm(AlarmName="connect2-prod-5xx", MetricName="HTTPCode_Target_5XX_Count",
+                            Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60, EvaluationPeriods=1,
+                            Threshold=10, ComparisonOperator="GreaterThanThreshold")
+        cw.set_alarm_state(AlarmName="connect2-prod-5xx", StateValue="OK", StateReason="quiet")
+        r, out, checks = self.check("--skip", "db")
+        self.assertEqual(checks["alarms"]["result"], "warn")  # none configured
+        self.assertIn("no verify.alarms", checks["alarms"]["detail"])
+
+        self.configure(alarms=["connect2-prod-5xx", "connect2-prod-latency"])
+        r, out, checks = self.check("--skip", "db,ecs")
+        self.assertExit(r, 1)
+        self.assertEqual(checks["alarms"]["result"], "fail")
+        self.assertIn("no alarm connect2-prod-latency", checks["alarms"]["detail"])
+        self.assertNotIn("connect2-prod-5xx", checks["alarms"]["detail"])
+
+        self.configure(alarms=["connect2-prod-5xx"])
+        r, out, checks = self.check("--skip", "db,ecs")
+        self.assertEqual(checks["alarms"]["result"], "ok", checks["alarms"])
+        cw.set_alarm_state(AlarmName="connect2-prod-5xx", StateValue="ALARM", StateReason="5xx above 10")
+        r, out, checks = self.check("--skip", "db,ecs")
+        self.assertExit(r, 1)
+        self.assertEqual(checks["alarms"]["result"], "fail")
+        self.assertIn("in ALARM now: connect2-prod-5xx (5xx above 10)", checks["alarms"]["detail"])
+        r, out, checks = self.check("--skip", "db,health")
+        self.assertEqual(checks["alarms"]["result"], "skipped")
 
     def test_unknown_group_is_a_usage_error(self):
         r = self.rollback("check", "--env", "prod", "--skip", "dbs", sandbox=self.sandbox)

@@ -2,12 +2,15 @@
 // check for a nightly CI job, exit 0 only when every procedure the runbook might need would work.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "cli/command.hpp"
 #include "core/identity.hpp"
 #include "db/database.hpp"
 #include "db/rollback.hpp"
 #include "ecs/aws_gateway.hpp"
 #include "ecs/rollback.hpp"
+#include "ecs/verify.hpp"
 #include "infra/aws_storage.hpp"
 #include "util/utf8.hpp"
 
@@ -141,6 +144,39 @@ void check_health(const EnvironmentConfig& env, Checks& c) {
   c.ok("health", "health url", fmt::format("{} answered {}", env.health_url, h.answer));
 }
 
+// The alarms the verification gate reads (verify.alarms): each must exist, and none may be in
+// ALARM now (the gate would fail the rollback on it).
+void check_alarms(Context& ctx, const EnvironmentConfig& env, Checks& c) {
+  const auto& names = env.verify.alarms;
+  if (names.empty())
+    return c.warn("health", "alarms", "no verify.alarms: a rollback's verification reads only the service's own "
+                                      "deployment alarms",
+                  fmt::format("list the alarms that page for {} under environments.{}.verify.alarms", env.name,
+                              env.name));
+  auto gateway = ecs::make_aws_verify_gateway(ctx.config(), env, ctx.clock());
+  if (!gateway) return c.fail("health", "alarms", gateway.error());
+  auto states = (*gateway)->alarms(names);
+  if (!states) return c.fail("health", "alarms", states.error());
+  std::vector<std::string> missing, alarming, unknown_data;
+  for (const auto& n : names) {
+    auto it = std::find_if(states->begin(), states->end(), [&](const aws::AlarmState& a) { return a.name == n; });
+    if (it == states->end()) missing.push_back(n);
+    else if (it->state == "ALARM") alarming.push_back(n + " (" + it->reason + ")");
+    else if (it->state != "OK") unknown_data.push_back(n);
+  }
+  if (!missing.empty())
+    return c.fail("health", "alarms", fmt::format("CloudWatch has no alarm {}: the verification gate fails on it",
+                                                  join(missing, ", ")),
+                  fmt::format("correct environments.{}.verify.alarms (names are case-sensitive)", env.name));
+  if (!alarming.empty())
+    return c.fail("health", "alarms", fmt::format("in ALARM now: {}", join(alarming, "; ")),
+                  "the environment is unhealthy now: `rollback diagnose --env " + env.name + "` says why");
+  if (!unknown_data.empty())
+    return c.warn("health", "alarms", fmt::format("{} readable; INSUFFICIENT_DATA: {}", names.size(),
+                                                  join(unknown_data, ", ")));
+  c.ok("health", "alarms", fmt::format("{} readable, all OK: {}", names.size(), join(names, ", ")));
+}
+
 void check_db(Context& ctx, const EnvironmentConfig& env, Checks& c) {
   auto setup = db::resolve_setup(ctx.config().repo, env.migrations);
   if (!setup) return c.fail("db", "database", setup.error());
@@ -254,8 +290,13 @@ Status run(Context& ctx, const CheckOptions& o) {
   else check_lock(ctx, *env, c);
   if (skipped("ecs")) c.skipped("ecs", "ecs service", "--skip ecs");
   else check_ecs(ctx, *env, *journal, c);
-  if (skipped("health")) c.skipped("health", "health url", "--skip health");
-  else check_health(*env, c);
+  if (skipped("health")) {
+    c.skipped("health", "health url", "--skip health");
+    c.skipped("health", "alarms", "--skip health");
+  } else {
+    check_health(*env, c);
+    check_alarms(ctx, *env, c);
+  }
   if (skipped("db")) c.skipped("db", "database", "--skip db");
   else check_db(ctx, *env, c);
   if (skipped("state")) c.skipped("state", "state bucket", "--skip state");
