@@ -64,7 +64,10 @@ Result<std::vector<std::string>> apply_guards(Output& out, const git::PathCatego
           fmt::format("downgrade the database first with `rollback db --env {0}` (see its plan with --dry-run), then "
                       "revert the code; or pass --allow-migrations if the migration never ran",
                       env.name));
-    out.warn("reverting a change to migrations (--allow-migrations): " + files);
+    if (o.guards_lifted_by_release)
+      out.line("reverting the migration scripts too (the release's database step handled them first): " + files);
+    else
+      out.warn("reverting a change to migrations (--allow-migrations): " + files);
     overrides.push_back("allow-migrations");
   }
   if (layer == RevertLayer::Application && !cats.infrastructure.empty()) {
@@ -73,7 +76,7 @@ Result<std::vector<std::string>> apply_guards(Output& out, const git::PathCatego
                      fmt::format("use `rollback infra --env {} ...` (CI applies it with Terraform), or pass "
                                  "--allow-infrastructure to revert it here anyway",
                                  env.name));
-    out.warn("reverting infrastructure files from `rollback app` (--allow-infrastructure)");
+    if (!o.guards_lifted_by_release) out.warn("reverting infrastructure files from `rollback app` (--allow-infrastructure)");
     overrides.push_back("allow-infrastructure");
   }
   if (layer == RevertLayer::Infrastructure && !cats.application.empty()) {

@@ -29,6 +29,9 @@ struct RevertOptions {
   bool allow_infrastructure = false;
   bool allow_application = false;
   bool allow_mixed = false;
+  // Set by `rollback release`, which lifts the guards because its plan handles those layers
+  // (the database is downgraded first): the guards then say so instead of naming a flag.
+  bool guards_lifted_by_release = false;
 };
 
 // Which layer is reverting: decides the guards.
