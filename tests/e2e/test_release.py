@@ -6,6 +6,7 @@ and the moto ECS sandbox with a fake CI that deploys every new commit of the bra
 import atexit
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -160,9 +161,10 @@ class ReleaseTest(RollbackTestCase):
                                    taskDefinition=new["taskDefinitionArn"])
             time.sleep(0.2)
 
-    def with_ci(self, *args):
+    def with_ci(self, *args, seen=None):
         stop = threading.Event()
-        ci = threading.Thread(target=self.fake_ci, args=("staging", stop, git(self.repos.origin, "rev-parse", "staging")))
+        seen = seen or git(self.repos.origin, "rev-parse", "staging")
+        ci = threading.Thread(target=self.fake_ci, args=("staging", stop, seen))
         ci.start()
         try:
             return self.run_tool(*args)
@@ -316,6 +318,49 @@ class ReleaseTest(RollbackTestCase):
         self.assertIn("the database moved", r.stderr)
         self.assertIn("no rows (base)", r.stderr)
         self.assertEqual(self.repos.origin_log("staging"), before)
+
+    def test_ctrl_c_during_the_redeploy_leaves_a_resumable_release_and_releases_the_lock(self):
+        number, _ = self.merge_migration_pr()
+        before = git(self.repos.origin, "rev-parse", "staging")
+        # No CI: the redeploy step waits; Ctrl-C while it does.
+        env = self.env(self.sandbox, DATABASE_URL=self.url, PYTHONDONTWRITEBYTECODE="1")
+        proc = self.start_rollback("release", "--config", self.cfg, "--env", "staging", "--pr", str(number), "--yes",
+                                   "--timeout", "120s", env=env)
+        try:
+            harness.wait_for(lambda: any(e["details"].get("release_step") == "redeploy" for e in self.journal()),
+                             timeout=90, message="the redeploy step")
+            time.sleep(0.5)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        self.assertEqual(proc.returncode, 130, out + err)
+        parent, children = self.release_entries()
+        self.assertEqual(parent["outcome"], "interrupted")
+        self.assertEqual([s["status"] for s in parent["details"]["steps"]], ["done", "done", "failed"])
+        self.assertIn(f"rollback resume {parent['id']}", err)
+        self.assertEqual(self.version(), "0001")
+        # The lock was released: resume takes it, does not downgrade or revert again, and
+        # follows CI's deploy of the revert that is already on the branch.
+        r = self.with_ci("resume", parent["id"], "--yes", "--timeout", "60s", seen=before)
+        self.assertExit(r, 0)
+        parent, children = self.release_entries()
+        self.assertEqual(parent["outcome"], "succeeded")
+        steps = [c["details"]["release_step"] for c in children]
+        self.assertEqual(steps, ["db-downgrade", "revert", "redeploy", "redeploy"])
+        self.assertEqual([c["outcome"] for c in children], ["succeeded", "succeeded", "interrupted", "succeeded"])
+        self.assertEqual(len([line for line in self.repos.origin_log("staging", 10) if " Revert " in line]), 1)
+
+    def test_protected_environment_needs_the_typed_confirmation(self):
+        number, _ = self.repos.merge_pr({"app/main.py": "broken\n"}, base="main")
+        before = self.repos.origin_log("main")
+        r = self.run_tool("release", "--env", "prod", "--pr", str(number), "--no-wait")
+        self.assertExit(r, 3)
+        self.assertIn("protected environment", r.stderr)
+        self.assertEqual(self.repos.origin_log("main"), before)
+        self.assertEqual(self.journal(), [])
 
     def test_resume_of_an_unknown_or_non_release_id_is_refused(self):
         r = self.run_tool("resume", "20260101-000000-dead", "--yes")
