@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cli/db_flow.hpp"
+#include "cli/ecs_flow.hpp"
 #include "core/release_plan.hpp"
 #include "db/rollback.hpp"
 #include "git/git.hpp"
@@ -283,9 +284,18 @@ Status run_step(Context& ctx, ReleaseState& st, size_t i, LockHandle& lock, Roll
       step.note = fmt::format("{} runs the revert {}", env.service, short_sha(st.revert_commit));
       return {};
     }
-    case ReleaseStepKind::Ecs:
-      return usage_error("the ecs step is not supported by this version of rollback release",
-                         "run `rollback ecs --env " + env.name + "` yourself, then `rollback resume " + parent.id() + "`");
+    case ReleaseStepKind::Ecs: {
+      EcsOptions eo;
+      eo.env = env.name;
+      eo.reason = st.revert.reason;
+      EcsStep as_step{lock, child_details, {}};
+      Status ran = run_ecs(ctx, eo, &as_step);
+      step.child = as_step.child_id;
+      RB_TRY(std::move(ran));
+      step.status = kStepDone;
+      step.note = fmt::format("{} rolled back to the last known good task definition", env.service);
+      return {};
+    }
   }
   return {};
 }
@@ -356,9 +366,6 @@ Status run_release(Context& ctx, const ReleaseOptions& o) {
   Output& out = ctx.out();
   const bool dry_run = ctx.options().dry_run;
   RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
-  if (o.ecs_first)
-    return usage_error("--ecs-first is not supported yet by rollback release",
-                       fmt::format("run `rollback ecs --env {}` first, then `rollback release` without it", o.env));
 
   RB_TRY_ASSIGN(auto resolved, resolve_revert(ctx, *env, o.revert));
   const git::Plan& plan = resolved.plan;

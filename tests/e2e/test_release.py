@@ -232,6 +232,29 @@ class ReleaseTest(RollbackTestCase):
         self.assertExit(again, 3)
         self.assertIn("already finished", again.stderr)
 
+    def test_ecs_first_rolls_the_service_back_before_the_revert(self):
+        number, _ = self.repos.merge_pr({"app/main.py": "def handler():\n    return 'broken'\n"}, "Break it",
+                                        base="staging")
+        ecs = self.sandbox.client("ecs")
+        running = lambda: ecs.describe_services(cluster="connect2-api-cluster-staging",
+                                                services=["connect2-api-service-staging"])["services"][0]
+        before = running()["taskDefinition"]
+        r = self.with_ci("release", "--env", "staging", "--pr", str(number), "--ecs-first", "--yes",
+                         "--timeout", "60s")
+        self.assertExit(r, 0)
+        out = r.stdout
+        self.assertLess(out.index("step 1/3 ecs"), out.index("step 2/3 revert"))
+        self.assertLess(out.index("step 2/3 revert"), out.index("step 3/3 redeploy"))
+        self.assertNotIn("<PR number>", out)
+        parent, children = self.release_entries()
+        self.assertEqual(parent["outcome"], "succeeded")
+        self.assertEqual([c["details"]["release_step"] for c in children], ["ecs", "revert", "redeploy"])
+        self.assertEqual([c["layer"] for c in children], ["ecs", "app", "app"])
+        self.assertEqual(children[0]["from_ref"], before)
+        self.assertNotEqual(children[0]["to_ref"], before)
+        # The service ends on the revert's build, not on the emergency revision.
+        self.assertEqual(running()["taskDefinition"], children[2]["details"]["deployed_task_definition"])
+
     def test_dry_run_shows_the_plan_and_changes_nothing(self):
         number, _ = self.merge_migration_pr()
         before = self.repos.origin_log("staging")

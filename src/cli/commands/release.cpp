@@ -24,7 +24,7 @@ void register_release(CLI::App& app, GlobalOptions& g, Action& action) {
   sub->add_option("--reason", opts->revert.reason, "Why (in the revert's message and the journal)");
   sub->add_option("--repo", opts->revert.repo, "The git repository (default: the one holding rollback.yaml)");
   sub->add_flag("--ecs-first", opts->ecs_first,
-                "An emergency `rollback ecs` before the revert, for immediate relief (not supported yet)");
+                "An emergency `rollback ecs` (the last known good task definition) before the revert, for immediate relief");
   add_global_options(*sub, g);
   run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run_release(ctx, *opts); });
 }
