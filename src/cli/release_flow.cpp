@@ -9,6 +9,7 @@
 #include "cli/ecs_flow.hpp"
 #include "core/release_plan.hpp"
 #include "db/rollback.hpp"
+#include "ecs/aws_gateway.hpp"
 #include "git/git.hpp"
 #include "git/message.hpp"
 #include "util/clock.hpp"
@@ -150,6 +151,20 @@ Result<std::string> revert_on_branch(Context& ctx, const ReleaseState& st) {
   return lines.empty() ? std::string() : trim(lines.front());
 }
 
+// The task definition the emergency rollback `child` went to, when it succeeded (or was sent,
+// with --no-wait) and the service's PRIMARY deployment runs it now (its effect is there); empty
+// otherwise.
+Result<std::string> service_runs_rollback_target(Context& ctx, const EnvironmentConfig& env, const std::string& child) {
+  RB_TRY_ASSIGN(Journal * journal, ctx.journal());
+  RB_TRY_ASSIGN(auto entry, journal->get(child));
+  // "started": the rollback was sent and not waited for (--no-wait); the service says whether it took.
+  const bool sent = entry && (entry->outcome == kOutcomeSucceeded || entry->outcome == "started");
+  if (!sent || entry->to.empty()) return std::string();
+  RB_TRY_ASSIGN(auto gateway, ecs::make_aws_gateway(ctx.config(), env, ctx.clock()));
+  RB_TRY_ASSIGN(auto service, gateway->describe_service(env.cluster, env.service));
+  return service.current_task_definition() == entry->to ? entry->to : std::string();
+}
+
 void print_steps(Output& out, const std::vector<ReleaseStep>& steps) {
   for (size_t i = 0; i < steps.size(); ++i) {
     const auto& s = steps[i];
@@ -285,6 +300,15 @@ Status run_step(Context& ctx, ReleaseState& st, size_t i, LockHandle& lock, Roll
       return {};
     }
     case ReleaseStepKind::Ecs: {
+      if (resuming && !step.child.empty()) {
+        RB_TRY_ASSIGN(auto on_target, service_runs_rollback_target(ctx, env, step.child));
+        if (!on_target.empty()) {
+          step.status = kStepAlreadyDone;
+          step.note = fmt::format("{} already runs {}: not rolled back again", env.service, on_target);
+          ctx.out().line(step.note);
+          return {};
+        }
+      }
       EcsOptions eo;
       eo.env = env.name;
       eo.reason = st.revert.reason;

@@ -4,9 +4,11 @@ against a real git repository with a bare origin, a real PostgreSQL server with 
 and the moto ECS sandbox with a fake CI that deploys every new commit of the branch."""
 
 import atexit
+import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -255,6 +257,30 @@ class ReleaseTest(RollbackTestCase):
         # The service ends on the revert's build, not on the emergency revision.
         self.assertEqual(running()["taskDefinition"], children[2]["details"]["deployed_task_definition"])
 
+    def test_resume_does_not_roll_ecs_back_twice(self):
+        number, _ = self.repos.merge_pr({"app/main.py": "def handler():\n    return 'broken'\n"}, "Break it",
+                                        base="staging")
+        hook = self.block_pushes()
+        r = self.run_tool("release", "--env", "staging", "--pr", str(number), "--ecs-first", "--yes", "--no-wait")
+        self.assertExit(r, 1)
+        parent, children = self.release_entries()
+        self.assertEqual([s["status"] for s in parent["details"]["steps"]], ["done", "failed"])
+        # Killed right after the ECS rollback finished, before the release recorded it: its step
+        # still says pending although its own entry succeeded and the service runs its target.
+        details = parent["details"]
+        details["steps"][0]["status"] = "pending"
+        con = sqlite3.connect(self.journal_path())
+        con.execute("UPDATE rollbacks SET details = ? WHERE id = ?", (json.dumps(details), parent["id"]))
+        con.commit()
+        con.close()
+        os.unlink(hook)
+        r = self.run_tool("resume", parent["id"], "--yes", "--no-wait")
+        self.assertExit(r, 0)
+        self.assertIn("not rolled back again", r.stdout)
+        parent, children = self.release_entries()
+        self.assertEqual([s["status"] for s in parent["details"]["steps"]], ["already-done", "done"])
+        self.assertEqual([c["details"]["release_step"] for c in children], ["ecs", "revert", "revert"])
+
     def test_dry_run_shows_the_plan_and_changes_nothing(self):
         number, _ = self.merge_migration_pr()
         before = self.repos.origin_log("staging")
@@ -268,6 +294,14 @@ class ReleaseTest(RollbackTestCase):
         self.assertEqual(self.version(), "0002")
         self.assertTrue(self.has_table("orders"))
         self.assertEqual(self.repos.origin_log("staging"), before)
+        self.assertEqual(self.journal(), [])
+        r = self.run_tool("release", "--env", "staging", "--pr", str(number), "--dry-run", "--output", "json")
+        self.assertExit(r, 0)
+        result = json.loads(r.stdout)
+        self.assertTrue(result["dry_run"])
+        self.assertEqual([s["step"] for s in result["steps"]], ["db-downgrade", "revert", "redeploy"])
+        self.assertEqual(result["db"], {"target": "0001", "change_heads": ["0002"], "start_rows": ["0002"]})
+        self.assertEqual(self.version(), "0002")
         self.assertEqual(self.journal(), [])
 
     def test_failed_push_after_the_downgrade_is_resumed_without_downgrading_twice(self):
