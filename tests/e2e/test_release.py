@@ -281,6 +281,20 @@ class ReleaseTest(RollbackTestCase):
         self.assertEqual([s["status"] for s in parent["details"]["steps"]], ["already-done", "done"])
         self.assertEqual([c["details"]["release_step"] for c in children], ["ecs", "revert", "revert"])
 
+    def test_infrastructure_change_is_reverted_as_rollback_infra_does(self):
+        number, _ = self.repos.merge_pr({"infrastructure/terraform/main.tf": "resource \"null_resource\" \"b\" {}\n"},
+                                        "Change the network", base="staging")
+        r = self.run_tool("release", "--env", "staging", "--pr", str(number), "--yes")
+        self.assertExit(r, 0)
+        self.assertIn("1. infra-revert", r.stdout)
+        self.assertIn("Terraform workflow", r.stdout)
+        self.assertEqual(self.repos.origin_file("infrastructure/terraform/main.tf", "staging"),
+                         "resource \"null_resource\" \"a\" {}\n")
+        parent, children = self.release_entries()
+        self.assertEqual(parent["outcome"], "succeeded")
+        self.assertEqual([(c["layer"], c["details"]["release_step"]) for c in children], [("infra", "infra-revert")])
+        self.assertEqual(self.version(), "0001")  # no migration in the change: the database is not touched
+
     def test_dry_run_shows_the_plan_and_changes_nothing(self):
         number, _ = self.merge_migration_pr()
         before = self.repos.origin_log("staging")
