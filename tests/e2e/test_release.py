@@ -424,6 +424,38 @@ class ReleaseTest(RollbackTestCase):
         self.assertEqual([c["outcome"] for c in children], ["succeeded", "succeeded", "interrupted", "succeeded"])
         self.assertEqual(len([line for line in self.repos.origin_log("staging", 10) if " Revert " in line]), 1)
 
+    def test_killed_after_the_downgrade_is_resumed_after_unlock(self):
+        number, _ = self.merge_migration_pr()
+        before = git(self.repos.origin, "rev-parse", "staging")
+        env = self.env(self.sandbox, DATABASE_URL=self.url, PYTHONDONTWRITEBYTECODE="1")
+        proc = self.start_rollback("release", "--config", self.cfg, "--env", "staging", "--pr", str(number), "--yes",
+                                   "--timeout", "120s", env=env)
+        try:
+            harness.wait_for(lambda: any(e["details"].get("release_step") == "redeploy" for e in self.journal()),
+                             timeout=90, message="the redeploy step")
+            proc.kill()  # SIGKILL: nothing of the tool runs after this
+            proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        parent, _ = self.release_entries()
+        self.assertEqual(parent["outcome"], "running")
+        self.assertEqual([s["status"] for s in parent["details"]["steps"]], ["done", "done", "pending"])
+        # The dead process's lock is reported, not taken over; unlock breaks it, then resume goes on.
+        r = self.run_tool("resume", parent["id"], "--yes")
+        self.assertExit(r, 4)
+        self.assertExit(self.run_tool("unlock", "--env", "staging", "--yes"), 0)
+        r = self.with_ci("resume", parent["id"], "--yes", "--timeout", "60s", seen=before)
+        self.assertExit(r, 0)
+        self.assertEqual(self.version(), "0001")
+        parent, children = self.release_entries()
+        self.assertEqual(parent["outcome"], "succeeded")
+        self.assertEqual([c["details"]["release_step"] for c in children],
+                         ["db-downgrade", "revert", "redeploy", "redeploy"])
+        # The killed redeploy's entry is closed as interrupted by the resumed run, not left running.
+        self.assertEqual([c["outcome"] for c in children], ["succeeded", "succeeded", "interrupted", "succeeded"])
+
     def test_protected_environment_needs_the_typed_confirmation(self):
         number, _ = self.repos.merge_pr({"app/main.py": "broken\n"}, base="main")
         before = self.repos.origin_log("main")
