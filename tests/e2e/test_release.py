@@ -337,8 +337,12 @@ class ReleaseTest(RollbackTestCase):
         self.assertEqual([c["outcome"] for c in children], ["succeeded", "failed"])
 
         os.unlink(hook)
-        r = self.run_tool("resume", parent["id"], "--yes", "--no-wait")
+        r = self.run_tool("resume", parent["id"], "--yes", "--output", "json")
         self.assertExit(r, 0)
+        result = json.loads(r.stdout)  # one document: the steps' own results are not printed
+        self.assertEqual(result["rollback_id"], parent["id"])
+        self.assertEqual(result["outcome"], "succeeded")
+        self.assertEqual([(s["step"], s["status"]) for s in result["steps"]], [("db-downgrade", "done"), ("revert", "done")])
         self.assertEqual(self.version(), "0001")
         subject = self.repos.origin_log("staging")[0].split(" ", 1)[1]
         self.assertTrue(subject.startswith('Revert "Merge pull request'), subject)
