@@ -31,6 +31,7 @@ struct ReleaseState {
   const EnvironmentConfig* env = nullptr;
   RevertOptions revert;                       // what the revert step reverts, as the user named it
   bool ecs_first = false;
+  std::string via = "local";                  // where the downgrade runs (`rollback db --via`)
   std::string change;                         // "PR #101"
   std::string branch;                         // "origin/main"
   std::vector<std::string> reverted_commits;  // full ids, oldest first
@@ -55,7 +56,8 @@ nlohmann::json details_of(const ReleaseState& st) {
                         {"change", st.change},
                         {"branch", st.branch},
                         {"reverted_commits", st.reverted_commits},
-                        {"ecs_first", st.ecs_first}}},
+                        {"ecs_first", st.ecs_first},
+                        {"via", st.via}}},
                       {"steps", steps_to_json(st.steps)},
                       {"revert_commit", st.revert_commit}};
   if (!st.db_target.empty())
@@ -92,6 +94,7 @@ Result<ReleaseState> state_from(const JournalEntry& entry, const EnvironmentConf
   st.revert.repo = text_of(r, "repo");
   st.revert.reason = entry.reason;
   st.ecs_first = r.value("ecs_first", false);
+  st.via = r.value("via", std::string("local"));
   st.change = text_of(r, "change");
   st.branch = text_of(r, "branch");
   st.reverted_commits = strings_of(r.value("reverted_commits", nlohmann::json::array()));
@@ -185,6 +188,7 @@ DbOptions db_options(const ReleaseState& st) {
   o.env = st.env->name;
   o.to = st.db_target;
   o.reason = st.revert.reason;
+  o.via = st.via;
   return o;
 }
 
@@ -398,6 +402,7 @@ Status run_release(Context& ctx, const ReleaseOptions& o) {
   st.env = env;
   st.revert = o.revert;
   st.ecs_first = o.ecs_first;
+  st.via = o.via;
   st.change = resolved.target.describe();
   st.branch = plan.where();
   for (const auto& c : plan.commits) st.reverted_commits.push_back(c.sha);

@@ -16,6 +16,7 @@ struct ReleaseOptions {
   std::string env;
   RevertOptions revert;  // --pr / --commit / --range, --reason, --repo
   bool ecs_first = false;
+  std::string via = "local";  // where the downgrade step's alembic runs: local or ecs-task (as `rollback db --via`)
 };
 
 // Plans the release of `o`, shows it, and (unless --dry-run) runs it after one confirmation.

@@ -80,8 +80,10 @@ def tearDownModule():
         SERVER.stop()
 
 
-@unittest.skipUnless(have_postgres(), "PostgreSQL 15 and /usr/bin/alembic are needed")
-class ReleaseTest(RollbackTestCase):
+class ReleaseBase(RollbackTestCase):
+    """A repository whose staging branch has an Alembic project at 0001, its database upgraded,
+    and a shared sandbox. No tests of its own."""
+
     _counter = 0
 
     @classmethod
@@ -107,13 +109,16 @@ class ReleaseTest(RollbackTestCase):
             git(clone, "push", "-f", "origin", f"HEAD:{branch}")
         self.cfg = os.path.join(self.work, "rollback.yaml")
         self.write_config(self.config_text + CONFIG_TAIL)
-        ReleaseTest._counter += 1
-        self.dbname = f"release_{ReleaseTest._counter}_{self._testMethodName[5:30]}".lower()
+        self.dbname = self.database_name()
         SERVER.create_database(self.dbname)
         self.url = SERVER.url(self.dbname)
         self.alembic("upgrade", "head")
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def database_name(self):
+        ReleaseBase._counter += 1
+        return f"release_{ReleaseBase._counter}_{self._testMethodName[5:30]}".lower()
 
     def alembic(self, *args):
         env = dict(os.environ, DATABASE_URL=self.url, PYTHONDONTWRITEBYTECODE="1")
@@ -188,7 +193,9 @@ class ReleaseTest(RollbackTestCase):
         os.chmod(hook, 0o755)
         return hook
 
-    # -- tests -------------------------------------------------------------------------------
+
+@unittest.skipUnless(have_postgres(), "PostgreSQL 15 and /usr/bin/alembic are needed")
+class ReleaseTest(ReleaseBase):
 
     def test_migration_pr_is_downgraded_then_reverted_then_redeployed(self):
         number, merge = self.merge_migration_pr()
@@ -482,6 +489,47 @@ class ReleaseTest(RollbackTestCase):
         self.assertIn("not a release", r.stderr)
         r = self.run_tool("resume", "../etc", "--yes")
         self.assertExit(r, 2)
+
+
+@unittest.skipUnless(have_postgres(), "PostgreSQL 15 and /usr/bin/alembic are needed")
+class ReleaseViaEcsTaskTest(ReleaseBase):
+    """--via ecs-task: the sandbox runs the downgrade's RunTask command as a real local process in
+    the repository (exec_dirs), with the database URL in its environment like a task's secret."""
+
+    DBNAME = "release_ecs_task"
+
+    @classmethod
+    def setUpClass(cls):
+        saved = os.environ.get("DATABASE_URL")
+        os.environ["DATABASE_URL"] = SERVER.url(cls.DBNAME)  # what the task's container gets
+        try:
+            cls.sandbox = Sandbox(task_start_delay=0.2)
+        finally:
+            if saved is None:
+                os.environ.pop("DATABASE_URL", None)
+            else:
+                os.environ["DATABASE_URL"] = saved
+
+    def database_name(self):
+        SERVER.psql_super(f'DROP DATABASE IF EXISTS "{self.DBNAME}"')
+        return self.DBNAME
+
+    def test_downgrade_step_runs_as_a_task_of_the_current_task_definition(self):
+        self.sandbox.control("exec_dirs", {"connect2-api": self.repos.clone})
+        self.sandbox.control("calls/reset", {})
+        number, _ = self.merge_migration_pr()
+        r = self.run_tool("release", "--env", "staging", "--pr", str(number), "--via", "ecs-task", "--yes", "--no-wait")
+        self.assertExit(r, 0)
+        self.assertEqual(self.version(), "0001")
+        self.assertFalse(self.has_table("orders"))
+        parent, children = self.release_entries()
+        self.assertEqual(parent["details"]["release"]["via"], "ecs-task")
+        self.assertEqual([c["details"]["release_step"] for c in children], ["db-downgrade", "revert"])
+        self.assertEqual(children[0]["details"]["via"], "ecs-task")
+        self.assertEqual(self.sandbox.control("calls?operation=RunTask")["counts"].get("RunTask"), 1)
+        arn = children[0]["details"]["task"]["task_arn"]
+        task = self.sandbox.client("ecs").describe_tasks(cluster="connect2-api-cluster-staging", tasks=[arn])["tasks"][0]
+        self.assertEqual(task["overrides"]["containerOverrides"][0]["command"], [ALEMBIC, "downgrade", "0001"])
 
 
 if __name__ == "__main__":

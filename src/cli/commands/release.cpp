@@ -25,6 +25,10 @@ void register_release(CLI::App& app, GlobalOptions& g, Action& action) {
   sub->add_option("--repo", opts->revert.repo, "The git repository (default: the one holding rollback.yaml)");
   sub->add_flag("--ecs-first", opts->ecs_first,
                 "An emergency `rollback ecs` (the last known good task definition) before the revert, for immediate relief");
+  sub->add_option("--via", opts->via,
+                  "Where the downgrade step's alembic runs: local (default, from the checkout) or ecs-task (a one-off "
+                  "task of the service's current task definition, whose image still has the change's scripts)")
+      ->check(CLI::IsMember({"local", "ecs-task"}));
   add_global_options(*sub, g);
   run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run_release(ctx, *opts); });
 }
