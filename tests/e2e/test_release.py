@@ -343,6 +343,13 @@ class ReleaseTest(ReleaseBase):
         self.assertEqual([c["details"]["release_step"] for c in children], ["db-downgrade", "revert"])
         self.assertEqual([c["outcome"] for c in children], ["succeeded", "failed"])
 
+        # A dry run of the resume shows the recorded plan and changes nothing.
+        journal_before = self.journal()
+        r = self.run_tool("resume", parent["id"], "--dry-run")
+        self.assertExit(r, 0)
+        self.assertIn("1. db-downgrade (done)", r.stdout)
+        self.assertIn("dry run: nothing was changed", r.stdout)
+        self.assertEqual(self.journal(), journal_before)
         os.unlink(hook)
         r = self.run_tool("resume", parent["id"], "--yes", "--output", "json")
         self.assertExit(r, 0)
