@@ -75,5 +75,7 @@ void register_notify(CLI::App& app, GlobalOptions& g, Action& action);
 void register_report(CLI::App& app, GlobalOptions& g, Action& action);
 void register_check(CLI::App& app, GlobalOptions& g, Action& action);
 void register_diagnose(CLI::App& app, GlobalOptions& g, Action& action);
+void register_release(CLI::App& app, GlobalOptions& g, Action& action);
+void register_resume(CLI::App& app, GlobalOptions& g, Action& action);
 
 }  // namespace rb::cli

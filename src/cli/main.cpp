@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
   rb::cli::register_ecs(app, g, action);
   rb::cli::register_app(app, g, action);
   rb::cli::register_infra(app, g, action);
+  rb::cli::register_release(app, g, action);
+  rb::cli::register_resume(app, g, action);
   rb::cli::register_state(app, g, action);
   rb::cli::register_status(app, g, action);
   rb::cli::register_history(app, g, action);

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "ecs/aws_gateway.hpp"
+#include "ecs/rollback.hpp"
 #include "git/guards.hpp"
 #include "git/resolve.hpp"
 #include "util/strings.hpp"
@@ -62,7 +64,10 @@ Result<std::vector<std::string>> apply_guards(Output& out, const git::PathCatego
           fmt::format("downgrade the database first with `rollback db --env {0}` (see its plan with --dry-run), then "
                       "revert the code; or pass --allow-migrations if the migration never ran",
                       env.name));
-    out.warn("reverting a change to migrations (--allow-migrations): " + files);
+    if (o.guards_lifted_by_release)
+      out.line("reverting the migration scripts too (the release's database step handled them first): " + files);
+    else
+      out.warn("reverting a change to migrations (--allow-migrations): " + files);
     overrides.push_back("allow-migrations");
   }
   if (layer == RevertLayer::Application && !cats.infrastructure.empty()) {
@@ -71,7 +76,7 @@ Result<std::vector<std::string>> apply_guards(Output& out, const git::PathCatego
                      fmt::format("use `rollback infra --env {} ...` (CI applies it with Terraform), or pass "
                                  "--allow-infrastructure to revert it here anyway",
                                  env.name));
-    out.warn("reverting infrastructure files from `rollback app` (--allow-infrastructure)");
+    if (!o.guards_lifted_by_release) out.warn("reverting infrastructure files from `rollback app` (--allow-infrastructure)");
     overrides.push_back("allow-infrastructure");
   }
   if (layer == RevertLayer::Infrastructure && !cats.application.empty()) {
@@ -138,8 +143,11 @@ void add_revert_options(CLI::App& sub, RevertOptions& o, RevertLayer layer) {
   }
 }
 
-Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, const RevertOptions& o, RevertLayer layer,
-                                 const AfterPush& after_push, nlohmann::json& result) {
+namespace {
+
+// The shared first half of resolve_revert and run_revert: `id` goes into the revert's message.
+Result<ResolvedRevert> resolve_with_id(Context& ctx, const EnvironmentConfig& env, const RevertOptions& o,
+                                       const std::string& id) {
   Output& out = ctx.out();
   RB_TRY_ASSIGN(auto target, target_of(o));
   if (!o.push_branch.empty()) RB_TRY(git::check_branch_name(o.push_branch));
@@ -161,13 +169,32 @@ Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, con
   ro.remote = remote;
   ro.branch = env.branch;
   RB_TRY_ASSIGN(auto resolved, git::resolve(git, target, ro));
-  std::string id = new_rollback_id();
   git::PlanOptions po;
   po.message.reason = o.reason;
   po.message.rollback_id = id;
   RB_TRY_ASSIGN(auto plan, git::make_plan(git, resolved, po));
   git::GuardConfig guards{ctx.config().migrations_guard, ctx.config().terraform_guard};
   auto cats = git::categorize_paths(plan.paths, guards);
+  return ResolvedRevert{std::move(target), std::move(plan), std::move(cats)};
+}
+
+}  // namespace
+
+Result<ResolvedRevert> resolve_revert(Context& ctx, const EnvironmentConfig& env, const RevertOptions& o) {
+  return resolve_with_id(ctx, env, o, new_rollback_id());
+}
+
+Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, const RevertOptions& o, RevertLayer layer,
+                                 const AfterPush& after_push, nlohmann::json& result, RevertStep* step) {
+  Output& out = ctx.out();
+  std::string id = new_rollback_id();
+  RB_TRY_ASSIGN(auto resolved, resolve_with_id(ctx, env, o, id));
+  const git::Target& target = resolved.target;
+  const git::Plan& plan = resolved.plan;
+  const git::PathCategories& cats = resolved.categories;
+  std::filesystem::path repo = o.repo.empty() ? ctx.config().repo : std::filesystem::path(o.repo);
+  git::Git git(ctx.runner(), repo);
+  const std::string& remote = ctx.config().remote;
   print_plan(out, plan, cats);
   result["plan"] = plan_json(plan, cats);
   RB_TRY_ASSIGN(auto overrides, apply_guards(out, cats, o, layer, env));
@@ -187,8 +214,13 @@ Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, con
     return outcome;
   }
 
-  RB_TRY_ASSIGN(auto lock, ctx.lock(env));
-  RB_TRY(confirm_environment(ctx, env, fmt::format("revert {} on {}", target.describe(), plan.where())));
+  std::optional<LockHandle> own_lock;
+  if (!step) {
+    RB_TRY_ASSIGN(auto taken, ctx.lock(env));
+    own_lock.emplace(std::move(taken));
+    RB_TRY(confirm_environment(ctx, env, fmt::format("revert {} on {}", target.describe(), plan.where())));
+  }
+  LockHandle& lock = step ? step->lock : *own_lock;
   JournalEntry entry;
   entry.id = id;
   entry.env = env.name;
@@ -201,6 +233,7 @@ Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, con
   entry.details = {{"target", target.describe()}, {"kind", git::to_string(plan.kind)}, {"branch", plan.where()},
                    {"reverted_commits", commits}, {"overrides", overrides}, {"cluster", env.cluster},
                    {"service", env.service}};
+  if (step && step->details.is_object()) entry.details.update(step->details);
   RB_TRY_ASSIGN(auto record, RollbackRecord::begin(ctx, lock, entry));
   outcome.rollback_id = record->id();
   out.line(fmt::format("rollback {} started", record->id()));
@@ -242,6 +275,34 @@ Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, con
   result["revert_commit"] = outcome.revert_sha;
   if (!outcome.pushed_ref.empty()) result["pushed_to"] = outcome.pushed_ref;
   return outcome;
+}
+
+// Follows the redeploy the push starts: the team's CI builds the revert and deploys an image
+// tagged with its commit; then the deployment is followed exactly like an emergency rollback.
+Status follow_redeploy(Context& ctx, const EnvironmentConfig& env, RollbackRecord& record, const std::string& revert_sha) {
+  RB_TRY_ASSIGN(auto gateway, ecs::make_aws_gateway(ctx.config(), env, ctx.clock()));
+  auto emit = [&](const std::string& m) { record.event(m); };
+  auto started = ctx.clock().now();
+  double started_epoch = ecs::epoch_seconds(ctx.clock().wall_now());
+  RB_TRY_ASSIGN(std::string task_definition,
+                ecs::wait_for_commit_deployment(*gateway, ctx.clock(), ctx.out(), emit, env, revert_sha,
+                                                ctx.timeout()));
+  auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.clock().now() - started);
+  auto left = ctx.timeout() > spent ? ctx.timeout() - spent : std::chrono::milliseconds(1);
+  // CI may have created the deployment before we saw it: accept deployments since the push,
+  // but report only the service events that happened after the push.
+  RB_TRY_ASSIGN(auto waited, ecs::wait_for_rollout(*gateway, ctx.clock(), ctx.out(), emit, env.cluster, env.service,
+                                                   task_definition, started_epoch - 60, left, nullptr, started_epoch));
+  emit(fmt::format("{} runs the revert on all {} tasks", env.service, waited.last.desired));
+  ctx.out().verified(fmt::format("ECS: {} runs {} (built from the revert) on all {} tasks", env.service, task_definition,
+                                 waited.last.desired));
+  if (!env.health_url.empty()) {
+    auto spent_all = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.clock().now() - started);
+    RB_TRY(ecs::check_health(env.health_url, ctx.clock(), ecs::health_budget(ctx.timeout(), spent_all), emit));
+    ctx.out().verified("health: " + env.health_url + " answered 2xx");
+  }
+  record.add_details({{"deployed_task_definition", task_definition}, {"waited", true}});
+  return {};
 }
 
 }  // namespace rb::cli

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/context.hpp"
+#include "git/guards.hpp"
 #include "git/plan.hpp"
 #include "git/revert.hpp"
 
@@ -28,6 +29,9 @@ struct RevertOptions {
   bool allow_infrastructure = false;
   bool allow_application = false;
   bool allow_mixed = false;
+  // Set by `rollback release`, which lifts the guards because its plan handles those layers
+  // (the database is downgraded first): the guards then say so instead of naming a flag.
+  bool guards_lifted_by_release = false;
 };
 
 // Which layer is reverting: decides the guards.
@@ -47,9 +51,33 @@ struct RevertOutcome {
 // fails the rollback.
 using AfterPush = std::function<Status(RollbackRecord& record, const RevertOutcome& outcome)>;
 
+// A revert run as one step of a larger rollback (`rollback release`, `rollback resume`): the
+// environment's lock is already held (not taken again), the confirmation was already given for
+// the whole plan, and `details` (e.g. {"parent": id}) go into the revert's journal entry.
+struct RevertStep {
+  LockHandle& lock;
+  nlohmann::json details = nlohmann::json::object();
+};
+
+// What a revert would undo, resolved on the environment's freshly fetched branch.
+struct ResolvedRevert {
+  git::Target target;
+  git::Plan plan;
+  git::PathCategories categories;
+};
+
+// Fetches the environment's branch and resolves what `o` names (--pr, --commit or --range) on
+// it, with the plan of the revert and the layers its files belong to. Prints nothing but the
+// fetch; changes nothing.
+Result<ResolvedRevert> resolve_revert(Context& ctx, const EnvironmentConfig& env, const RevertOptions& o);
+
 void add_revert_options(CLI::App& sub, RevertOptions& o, RevertLayer layer);
 
 Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, const RevertOptions& o, RevertLayer layer,
-                                 const AfterPush& after_push, nlohmann::json& result);
+                                 const AfterPush& after_push, nlohmann::json& result, RevertStep* step = nullptr);
+
+// Follows the redeploy a pushed revert starts (`rollback app --wait`): waits until ECS runs an
+// image built from `revert_sha` on all tasks, then checks the health URL when configured.
+Status follow_redeploy(Context& ctx, const EnvironmentConfig& env, RollbackRecord& record, const std::string& revert_sha);
 
 }  // namespace rb::cli

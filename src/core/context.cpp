@@ -192,7 +192,13 @@ Result<std::unique_ptr<RollbackRecord>> RollbackRecord::begin(Context& ctx, Lock
   ctx.out().set_rollback_id(id);  // every JSON result and error from now on names it
   // We hold the environment's lock: an entry still "running" there is left by a process that
   // ended without recording its outcome. Closing it is best effort: it never stops this rollback.
-  if (auto closed = reconcile_unfinished(*journal, ctx.unrecorded_dir(), entry.app, entry.env, id); closed.ok()) {
+  // A step of a release names its parent, which runs on under the same lock.
+  const std::string parent =
+      entry.details.is_object() && entry.details.contains("parent") && entry.details["parent"].is_string()
+          ? entry.details["parent"].get<std::string>()
+          : std::string();
+  if (auto closed = reconcile_unfinished(*journal, ctx.unrecorded_dir(), entry.app, entry.env, id, parent);
+      closed.ok()) {
     for (const auto& line : *closed) ctx.out().line(line);
   } else {
     ctx.out().warn(closed.error().message);
@@ -209,6 +215,18 @@ Result<std::unique_ptr<RollbackRecord>> RollbackRecord::begin(Context& ctx, Lock
   return record;
 }
 
+Result<std::unique_ptr<RollbackRecord>> RollbackRecord::reopen(Context& ctx, LockHandle& lock,
+                                                              const JournalEntry& existing) {
+  RB_TRY_ASSIGN(Journal * journal, ctx.journal());
+  lock.set_rollback_id(existing.id);
+  ctx.out().set_rollback_id(existing.id);
+  auto record = std::unique_ptr<RollbackRecord>(new RollbackRecord(ctx, *journal, existing.id));
+  record->started_ = ctx.clock().now();
+  record->entry_ = existing;
+  if (existing.details.is_object()) record->details_ = existing.details;
+  return record;
+}
+
 namespace {
 
 fs::path sidecar_path(const fs::path& dir, const std::string& id) { return dir / (id + ".json"); }
@@ -217,7 +235,7 @@ fs::path sidecar_path(const fs::path& dir, const std::string& id) { return dir /
 
 Result<std::vector<std::string>> reconcile_unfinished(Journal& journal, const fs::path& unrecorded_dir,
                                                       const std::string& app, const std::string& env,
-                                                      const std::string& by_id) {
+                                                      const std::string& by_id, const std::string& parent_id) {
   JournalFilter f;
   f.app = app;
   f.env = env;
@@ -226,7 +244,7 @@ Result<std::vector<std::string>> reconcile_unfinished(Journal& journal, const fs
   std::vector<std::string> closed;
   const std::string host = current_host();
   for (const auto& e : entries) {
-    if (e.id == by_id) continue;
+    if (e.id == by_id || (!parent_id.empty() && e.id == parent_id)) continue;
     fs::path sidecar = sidecar_path(unrecorded_dir, e.id);
     std::error_code ec;
     // Only a regular file (never a link planted there) holding this entry's id and a known outcome.

@@ -99,6 +99,10 @@ class Context {
 class RollbackRecord {
  public:
   static Result<std::unique_ptr<RollbackRecord>> begin(Context& ctx, LockHandle& lock, JournalEntry entry);
+  // Takes up an entry that already is in the journal (a release continued by `rollback resume`):
+  // its outcome stays as it was until finish() or fail() records the new one, and its details
+  // are kept (add_details/checkpoint merge into them). Events are appended.
+  static Result<std::unique_ptr<RollbackRecord>> reopen(Context& ctx, LockHandle& lock, const JournalEntry& existing);
   ~RollbackRecord();
   RollbackRecord(const RollbackRecord&) = delete;
   RollbackRecord& operator=(const RollbackRecord&) = delete;
@@ -142,10 +146,11 @@ class RollbackRecord {
 // Closes the journal entries of `app`/`env` that say "running" but cannot be: called under the
 // environment's lock, so no live rollback of this machine is running there. An entry with a
 // sidecar file in `unrecorded_dir` gets the outcome saved there; any other entry of this host is
-// closed as interrupted with a note. Returns one line per entry closed (for the output).
+// closed as interrupted with a note. `parent_id` (a release running `by_id` as one of its steps,
+// under the same lock) is alive and left alone. Returns one line per entry closed (for the output).
 Result<std::vector<std::string>> reconcile_unfinished(Journal& journal, const std::filesystem::path& unrecorded_dir,
                                                       const std::string& app, const std::string& env,
-                                                      const std::string& by_id);
+                                                      const std::string& by_id, const std::string& parent_id = {});
 
 // Confirmation for protected environments: the user types the environment's name.
 // --yes skips it; without a terminal and without --yes it refuses (ExitCode::Refused).

@@ -24,7 +24,7 @@ inline constexpr const char* kOutcomeInterrupted = "interrupted";
 struct JournalEntry {
   std::string id;
   std::string app, env;
-  std::string layer;  // ecs, app, db, infra, state
+  std::string layer;  // ecs, app, db, infra, state, release (the parent of a release's steps)
   std::string user, host;
   std::string from, to;  // e.g. task definition ARNs, commits, revisions, state version ids
   std::string reason;

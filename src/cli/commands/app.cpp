@@ -3,8 +3,6 @@
 
 #include "cli/command.hpp"
 #include "cli/revert_flow.hpp"
-#include "ecs/aws_gateway.hpp"
-#include "ecs/rollback.hpp"
 
 namespace rb::cli {
 
@@ -16,34 +14,6 @@ struct AppOptions {
   bool wait = false;
 };
 
-// Follows the redeploy the push starts: the team's CI builds the revert and deploys an image
-// tagged with its commit; then the deployment is followed exactly like an emergency rollback.
-Status follow_redeploy(Context& ctx, const EnvironmentConfig& env, RollbackRecord& record, const RevertOutcome& outcome) {
-  RB_TRY_ASSIGN(auto gateway, ecs::make_aws_gateway(ctx.config(), env, ctx.clock()));
-  auto emit = [&](const std::string& m) { record.event(m); };
-  auto started = ctx.clock().now();
-  double started_epoch = ecs::epoch_seconds(ctx.clock().wall_now());
-  RB_TRY_ASSIGN(std::string task_definition,
-                ecs::wait_for_commit_deployment(*gateway, ctx.clock(), ctx.out(), emit, env, outcome.revert_sha,
-                                                ctx.timeout()));
-  auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.clock().now() - started);
-  auto left = ctx.timeout() > spent ? ctx.timeout() - spent : std::chrono::milliseconds(1);
-  // CI may have created the deployment before we saw it: accept deployments since the push,
-  // but report only the service events that happened after the push.
-  RB_TRY_ASSIGN(auto waited, ecs::wait_for_rollout(*gateway, ctx.clock(), ctx.out(), emit, env.cluster, env.service,
-                                                   task_definition, started_epoch - 60, left, nullptr, started_epoch));
-  emit(fmt::format("{} runs the revert on all {} tasks", env.service, waited.last.desired));
-  ctx.out().verified(fmt::format("ECS: {} runs {} (built from the revert) on all {} tasks", env.service, task_definition,
-                                 waited.last.desired));
-  if (!env.health_url.empty()) {
-    auto spent_all = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.clock().now() - started);
-    RB_TRY(ecs::check_health(env.health_url, ctx.clock(), ecs::health_budget(ctx.timeout(), spent_all), emit));
-    ctx.out().verified("health: " + env.health_url + " answered 2xx");
-  }
-  record.add_details({{"deployed_task_definition", task_definition}, {"waited", true}});
-  return {};
-}
-
 Status run(Context& ctx, const AppOptions& o) {
   RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
   const bool wait = (o.wait && !ctx.options().no_wait);
@@ -51,7 +21,7 @@ Status run(Context& ctx, const AppOptions& o) {
     return usage_error("--wait follows the redeploy of a pushed revert; with --no-push or --push-branch nothing deploys yet");
   nlohmann::json result = {{"env", env->name}, {"layer", "app"}};
   AfterPush after;
-  if (wait) after = [&](RollbackRecord& rec, const RevertOutcome& out) { return follow_redeploy(ctx, *env, rec, out); };
+  if (wait) after = [&](RollbackRecord& rec, const RevertOutcome& out) { return follow_redeploy(ctx, *env, rec, out.revert_sha); };
   RB_TRY_ASSIGN(auto outcome, run_revert(ctx, *env, o.revert, RevertLayer::Application, after, result));
   result["ok"] = true;
   if (outcome.dry_run) {

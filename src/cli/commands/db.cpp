@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cli/command.hpp"
+#include "cli/db_flow.hpp"
 #include "db/backup.hpp"
 #include "db/database.hpp"
 #include "db/ecs_task.hpp"
@@ -35,22 +36,6 @@ constexpr size_t kStatusPendingListed = 10;
 // a count past the real chain anyway, this only bounds the number itself.
 constexpr long long kMaxSteps = 100'000;
 
-struct DbOptions {
-  std::string env;
-  std::optional<std::string> to;
-  std::optional<int> steps;
-  std::string from;  // REV[,REV]
-  std::string reason;
-  std::string via = "local";
-  bool full_backup = false;
-  bool no_backup = false;
-  bool accept_data_loss = false;
-  bool allow_stale_checkout = false;
-  bool skip_staging_check = false;  // with --reason: a protected downgrade without the staging run
-  bool fix_forward = false;         // write a migration reversing the plan's migrations instead
-  bool snapshot = false;            // --snapshot: an RDS snapshot first, whatever the plan
-  bool no_snapshot = false;         // --no-snapshot: none, whatever the plan
-};
 
 struct DbStatusOptions {
   std::string env;
@@ -127,22 +112,6 @@ Error no_url_error(const db::MigrationsSetup& setup) {
                                  setup.url_env));
 }
 
-// Everything read before a downgrade: the setup, the graph, the database's rows and the plan.
-struct Prepared {
-  db::MigrationsSetup setup;
-  std::unique_ptr<db::RevisionGraph> graph;
-  std::unique_ptr<db::MigrationDatabase> database;  // null when the database is not reachable from here
-  std::vector<std::string> tables_before;
-  db::AnalyzedPlan plan;
-  std::optional<db::TaskPlan> task;                 // --via ecs-task
-  std::unique_ptr<db::TaskGateway> gateway;
-  std::vector<std::string> argv;                    // the downgrade command
-  std::optional<Error> blocker;                     // why it must not run (Refused)
-  bool backup = false;                              // a backup is taken before the downgrade
-  bool whole_backup = false;
-  db::StagingCheck staging;                         // the staging-first gate
-  db::SnapshotDecision snapshot;                    // an RDS snapshot before anything changes
-};
 
 Result<std::vector<std::string>> read_rows(db::MigrationDatabase& database, const db::MigrationsSetup& setup) {
   auto rows = database.version_rows(setup.version_table, setup.version_table_schema);
@@ -159,7 +128,9 @@ Result<std::vector<std::string>> read_rows(db::MigrationDatabase& database, cons
   return *rows;
 }
 
-Result<Prepared> prepare(Context& ctx, const EnvironmentConfig& env, const DbOptions& o) {
+}  // namespace
+
+Result<Prepared> prepare_downgrade(Context& ctx, const EnvironmentConfig& env, const DbOptions& o) {
   Output& out = ctx.out();
   Prepared p;
   RB_TRY_ASSIGN(auto target, target_of(o));
@@ -290,6 +261,8 @@ Result<Prepared> prepare(Context& ctx, const EnvironmentConfig& env, const DbOpt
   return p;
 }
 
+namespace {
+
 nlohmann::json plan_result(const EnvironmentConfig& env, const Prepared& p) {
   nlohmann::json j = {{"env", env.name}, {"layer", "db"}, {"plan", p.plan.to_json()}, {"command", p.argv},
                       {"via", p.task ? "ecs-task" : "local"}, {"backup_planned", p.backup},
@@ -321,7 +294,7 @@ std::optional<std::vector<std::string>> rows_now(const Prepared& p) {
 Status run_fix_forward(Context& ctx, const EnvironmentConfig& env, const DbOptions& o) {
   Output& out = ctx.out();
   const bool dry_run = ctx.options().dry_run;
-  RB_TRY_ASSIGN(auto p, prepare(ctx, env, o));
+  RB_TRY_ASSIGN(auto p, prepare_downgrade(ctx, env, o));
   std::vector<const db::MigrationScript*> scripts;
   for (const auto& s : p.plan.plan.steps)
     if (s.script) scripts.push_back(s.script);
@@ -370,57 +343,15 @@ Status run_fix_forward(Context& ctx, const EnvironmentConfig& env, const DbOptio
   return {};
 }
 
-Status run(Context& ctx, const DbOptions& o) {
-  const GlobalOptions& g = ctx.options();
+}  // namespace
+
+Result<std::string> run_prepared_downgrade(Context& ctx, const EnvironmentConfig& environment, const DbOptions& o,
+                                           Prepared& p, LockHandle& lock, const nlohmann::json& extra_details,
+                                           nlohmann::json& result) {
   Output& out = ctx.out();
-  RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
-  if (o.via != "local" && o.via != "ecs-task")
-    return usage_error(fmt::format("--via {}: unknown", o.via), "use --via local (default) or --via ecs-task");
-  if (o.no_backup && o.full_backup) return usage_error("--no-backup and --full-backup contradict each other");
-  if (o.snapshot && o.no_snapshot) return usage_error("--snapshot and --no-snapshot contradict each other");
-  if (o.skip_staging_check && trim(o.reason).empty())
-    return usage_error("--skip-staging-check needs --reason \"...\": skipping the staging run is journaled with why",
-                       "add --reason \"why this cannot wait for staging\", or drop --skip-staging-check and run the "
-                       "downgrade on staging first");
-  if (g.no_wait)
-    return usage_error("rollback db always follows the downgrade to its end (--no-wait is not supported here)",
-                       "the verification needs the finished run; drop --no-wait");
-
-  if (o.fix_forward) {
-    if (o.skip_staging_check || o.no_backup || o.full_backup || o.accept_data_loss || o.via != "local" || o.snapshot ||
-        o.no_snapshot)
-      return usage_error("--fix-forward writes a migration and changes no database: it takes no staging, backup or "
-                         "--via options",
-                         "rollback db --env ENV [--to REV | --steps N] --fix-forward [--dry-run]");
-    return run_fix_forward(ctx, *env, o);
-  }
-  if (g.dry_run) {
-    RB_TRY(ctx.check_lock(*env));  // the real run's first check
-    RB_TRY_ASSIGN(auto p, prepare(ctx, *env, o));
-    if (p.blocker) {
-      out.line("dry run: the real run would be refused: " + p.blocker->message);
-      out.line("  hint: " + p.blocker->hint);
-    }
-    out.line("dry run: nothing was changed");
-    auto j = plan_result(*env, p);
-    j["ok"] = true;
-    j["dry_run"] = true;
-    if (p.blocker) j["would_refuse"] = {{"message", p.blocker->message}, {"hint", p.blocker->hint}, {"tag", p.blocker->tag}};
-    out.result(j);
-    return {};
-  }
-
-  // Plan under the lock, so nobody migrates between our reading of the version table and our run.
-  RB_TRY_ASSIGN(auto lock, ctx.lock(*env));
-  RB_TRY_ASSIGN(auto p, prepare(ctx, *env, o));
-  if (p.blocker) return *p.blocker;
+  const EnvironmentConfig* env = &environment;
   const auto& plan = p.plan.plan;
   const std::string target = plan.target.value_or("base");
-  RB_TRY(confirm_environment(ctx, *env,
-                             fmt::format("downgrade the database of {} from {} to {} ({} migration{})", env->name,
-                                         join(plan.current_heads, ", "), target, plan.steps.size(),
-                                         plan.steps.size() == 1 ? "" : "s")));
-
   JournalEntry entry;
   entry.env = env->name;
   entry.layer = "db";
@@ -443,13 +374,14 @@ Status run(Context& ctx, const DbOptions& o) {
   if (p.plan.destroys_data && !p.backup) entry.details["data_loss_accepted"] = true;
   if (p.staging.required) entry.details["staging_check"] = p.staging.to_json();
   entry.details["snapshot_planned"] = p.snapshot.take;
+  if (extra_details.is_object()) entry.details.update(extra_details);
   RB_TRY_ASSIGN(auto record, RollbackRecord::begin(ctx, lock, entry));
   out.line(fmt::format("rollback {} started", record->id()));
   if (p.staging.skipped)
     record->event("staging check skipped (--skip-staging-check): " + p.staging.skip_reason);
   else if (p.staging.evidence)
     record->note("staging check passed: " + p.staging.describe());
-  nlohmann::json result = plan_result(*env, p);
+  result = plan_result(*env, p);
   result["rollback_id"] = record->id();
 
   if (p.snapshot.take) {
@@ -557,6 +489,71 @@ Status run(Context& ctx, const DbOptions& o) {
 
   RB_TRY(record->finish(kOutcomeSucceeded));
   out.line(fmt::format("rollback {} succeeded: {} is at {}", record->id(), env->name, rows_text(plan.expected_rows)));
+  return record->id();
+}
+
+Result<std::vector<std::string>> read_version_rows(Context& ctx, const EnvironmentConfig& env) {
+  RB_TRY_ASSIGN(auto setup, db::resolve_setup(ctx.config().repo, env.migrations));
+  if (!setup.url) return no_url_error(setup);
+  RB_TRY_ASSIGN(auto database, db::open_database(*setup.url, setup.alembic_dir));
+  return read_rows(*database, setup);
+}
+
+namespace {
+
+Status run(Context& ctx, const DbOptions& o) {
+  const GlobalOptions& g = ctx.options();
+  Output& out = ctx.out();
+  RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
+  if (o.via != "local" && o.via != "ecs-task")
+    return usage_error(fmt::format("--via {}: unknown", o.via), "use --via local (default) or --via ecs-task");
+  if (o.no_backup && o.full_backup) return usage_error("--no-backup and --full-backup contradict each other");
+  if (o.snapshot && o.no_snapshot) return usage_error("--snapshot and --no-snapshot contradict each other");
+  if (o.skip_staging_check && trim(o.reason).empty())
+    return usage_error("--skip-staging-check needs --reason \"...\": skipping the staging run is journaled with why",
+                       "add --reason \"why this cannot wait for staging\", or drop --skip-staging-check and run the "
+                       "downgrade on staging first");
+  if (g.no_wait)
+    return usage_error("rollback db always follows the downgrade to its end (--no-wait is not supported here)",
+                       "the verification needs the finished run; drop --no-wait");
+
+  if (o.fix_forward) {
+    if (o.skip_staging_check || o.no_backup || o.full_backup || o.accept_data_loss || o.via != "local" || o.snapshot ||
+        o.no_snapshot)
+      return usage_error("--fix-forward writes a migration and changes no database: it takes no staging, backup or "
+                         "--via options",
+                         "rollback db --env ENV [--to REV | --steps N] --fix-forward [--dry-run]");
+    return run_fix_forward(ctx, *env, o);
+  }
+  if (g.dry_run) {
+    RB_TRY(ctx.check_lock(*env));  // the real run's first check
+    RB_TRY_ASSIGN(auto p, prepare_downgrade(ctx, *env, o));
+    if (p.blocker) {
+      out.line("dry run: the real run would be refused: " + p.blocker->message);
+      out.line("  hint: " + p.blocker->hint);
+    }
+    out.line("dry run: nothing was changed");
+    auto j = plan_result(*env, p);
+    j["ok"] = true;
+    j["dry_run"] = true;
+    if (p.blocker) j["would_refuse"] = {{"message", p.blocker->message}, {"hint", p.blocker->hint}, {"tag", p.blocker->tag}};
+    out.result(j);
+    return {};
+  }
+
+  // Plan under the lock, so nobody migrates between our reading of the version table and our run.
+  RB_TRY_ASSIGN(auto lock, ctx.lock(*env));
+  RB_TRY_ASSIGN(auto p, prepare_downgrade(ctx, *env, o));
+  if (p.blocker) return *p.blocker;
+  const auto& plan = p.plan.plan;
+  const std::string target = plan.target.value_or("base");
+  RB_TRY(confirm_environment(ctx, *env,
+                             fmt::format("downgrade the database of {} from {} to {} ({} migration{})", env->name,
+                                         join(plan.current_heads, ", "), target, plan.steps.size(),
+                                         plan.steps.size() == 1 ? "" : "s")));
+
+  nlohmann::json result;
+  RB_TRY(run_prepared_downgrade(ctx, *env, o, p, lock, nlohmann::json::object(), result));
   out.line("");
   out.line("Next (the runbook, scenario 3): revert the code PR that needed the newer schema, or fix forward:");
   out.line(fmt::format("  rollback app --env {} --pr <PR number> --allow-migrations", env->name));

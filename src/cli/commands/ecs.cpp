@@ -5,6 +5,7 @@
 #include <set>
 
 #include "cli/command.hpp"
+#include "cli/ecs_flow.hpp"
 #include "ecs/aws_gateway.hpp"
 #include "ecs/rollback.hpp"
 #include "ecs/verify.hpp"
@@ -15,15 +16,6 @@ namespace rb::cli {
 
 namespace {
 
-struct EcsOptions {
-  std::string env;
-  std::optional<std::string> to_revision;
-  std::string reason;
-  bool restart = false;
-  std::string method;  // "", "update-service", "stop-deployment"
-  bool force = false;
-  bool no_verify = false;
-};
 
 // The duration estimate from the service's settings and its target groups'. A target group
 // that cannot be read is counted with ELBv2's defaults, and the estimate says so.
@@ -58,7 +50,9 @@ std::string follow_up_command(const EnvironmentConfig& env, const std::string& b
   return fmt::format("rollback app --env {} --pr <PR number>", env.name);
 }
 
-Status run(Context& ctx, const EcsOptions& o) {
+}  // namespace
+
+Status run_ecs(Context& ctx, const EcsOptions& o, EcsStep* step) {
   const GlobalOptions& g = ctx.options();
   Output& out = ctx.out();
   RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
@@ -101,13 +95,19 @@ Status run(Context& ctx, const EcsOptions& o) {
   }
 
   // Plan under the lock, so nobody changes the service between our plan and our update.
-  RB_TRY_ASSIGN(auto lock, ctx.lock(*env));
+  std::optional<LockHandle> own_lock;
+  if (!step) {
+    RB_TRY_ASSIGN(auto taken, ctx.lock(*env));
+    own_lock.emplace(std::move(taken));
+  }
+  LockHandle& lock = step ? step->lock : *own_lock;
   RB_TRY_ASSIGN(auto plan, make_plan());
   ecs::print_plan(out, plan);
   const auto estimate = print_estimate(plan);
-  RB_TRY(confirm_environment(ctx, *env,
-                             o.restart ? fmt::format("restart every task of {}", env->service)
-                                       : fmt::format("roll {} back to {}", env->service, plan.target.ref.label())));
+  if (!step)
+    RB_TRY(confirm_environment(ctx, *env,
+                               o.restart ? fmt::format("restart every task of {}", env->service)
+                                         : fmt::format("roll {} back to {}", env->service, plan.target.ref.label())));
 
   JournalEntry entry;
   entry.env = env->name;
@@ -129,7 +129,9 @@ Status run(Context& ctx, const EcsOptions& o) {
                    {"estimate", estimate.text}};
   if (plan.in_flight) entry.details["service_deployment"] = plan.in_flight->arn;
   if (plan.choice.known_bad_warning) entry.details["known_bad_warning"] = *plan.choice.known_bad_warning;
+  if (step && step->details.is_object()) entry.details.update(step->details);
   RB_TRY_ASSIGN(auto record, RollbackRecord::begin(ctx, lock, entry));
+  if (step) step->child_id = record->id();
   auto emit = [&](const std::string& m) { record->event(m); };
   out.line(fmt::format("rollback {} started", record->id()));
 
@@ -172,7 +174,7 @@ Status run(Context& ctx, const EcsOptions& o) {
     (void)record->finish("started", {{"waited", false}});
     out.line(fmt::format("not waiting (--no-wait): follow it with `rollback status --env {}`", env->name));
     result["outcome"] = "started";
-    out.result(result);
+    if (!step) out.result(result);
     return {};
   }
 
@@ -238,14 +240,13 @@ Status run(Context& ctx, const EcsOptions& o) {
     return {};
   }
   out.line(fmt::format("rollback {} succeeded: {} is back on {}", record->id(), env->name, plan.target.ref.label()));
+  if (step) return {};  // the release's own revert step follows
   out.line("");
   out.line("Next: the bad change is still in git and the next deploy would bring it back.");
   out.line(fmt::format("Revert it too (the runbook: \"still create a revert PR\"):  {}", follow_up));
   out.result(result);
   return {};
 }
-
-}  // namespace
 
 void register_ecs(CLI::App& app, GlobalOptions& g, Action& action) {
   auto opts = std::make_shared<EcsOptions>();
@@ -267,7 +268,7 @@ void register_ecs(CLI::App& app, GlobalOptions& g, Action& action) {
                 "Skip the verification gate (alarms, target groups, health URL over the bake window); journaled "
                 "as a warning");
   add_global_options(*sub, g);
-  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
+  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run_ecs(ctx, *opts); });
 }
 
 }  // namespace rb::cli
