@@ -98,6 +98,26 @@ CONFIG = SimConfig()
 # --------------------------------------------------------------------------------------------
 
 
+# (target group ARN, target IP) of tasks whose image is unhealthy: their health checks fail.
+UNHEALTHY_TARGETS: set[tuple[str, str]] = set()
+
+
+def _target_health_for(original):
+    """moto's FakeTargetGroup.health_for, with the targets of unhealthy tasks failing their
+    checks as ELBv2 reports it (state unhealthy, Target.ResponseCodeMismatch)."""
+
+    def health_for(self, target, ec2_backend):
+        status = original(self, target, ec2_backend)
+        if status.status == "healthy" and (self.arn, target["Id"]) in UNHEALTHY_TARGETS:
+            from moto.elbv2.models import FakeHealthStatus
+
+            return FakeHealthStatus(target["Id"], status.port, self.health_check_port, "unhealthy",
+                                    "Target.ResponseCodeMismatch", "Health checks failed with these codes: [500]")
+        return status
+
+    return health_for
+
+
 class ImageMarks:
     """Images marked good/bad/unhealthy through the control API; otherwise the tag decides."""
 
@@ -866,20 +886,26 @@ class ServiceSim:
     def _sync_targets(self) -> None:
         """Target groups follow the tasks, as ECS keeps them: a RUNNING task of the service is
         registered (by its private IP, awsvpc) in each target group of its loadBalancers, a task
-        that stopped is deregistered. Health is moto's: a registered target is healthy."""
+        that stopped is deregistered. Health follows the image: a task of an ``unhealthy`` image
+        fails the load balancer's health checks (UNHEALTHY_TARGETS, read by the patched
+        ``health_for``), like the health URL; other registered targets are healthy."""
         lbs = [lb for lb in (self.service.load_balancers or []) if lb.get("targetGroupArn")]
         if not lbs:
             return
         from moto.elbv2.models import elbv2_backends
         elb = elbv2_backends[self.backend.account_id][self.backend.region_name]
         running = {}
+        unhealthy = set()
         for d in self.deployments:
+            bad_image = IMAGES.classify_task_definition(d._td) == "unhealthy"
             for task in d._tasks:
                 if task.live and task._state == "RUNNING":
                     for a in task.attachments:
                         for detail in a.get("details", []):
                             if detail.get("name") == "privateIPv4Address":
                                 running[detail["value"]] = task
+                                if bad_image:
+                                    unhealthy.add(detail["value"])
         for lb in lbs:
             group = elb.target_groups.get(lb["targetGroupArn"])
             if group is None:
@@ -895,6 +921,11 @@ class ServiceSim:
                 mine.discard(ip)
                 if ip in group.targets:
                     group.deregister([{"Id": ip}])
+            for ip in mine:
+                if ip in unhealthy:
+                    UNHEALTHY_TARGETS.add((group.arn, ip))
+                else:
+                    UNHEALTHY_TARGETS.discard((group.arn, ip))
 
     def _step(self, t: float) -> None:
         d = self.primary
@@ -1664,4 +1695,7 @@ def install() -> None:
     Responses.describe_service_revisions = resp_describe_service_revisions
     Responses.stop_service_deployment = resp_stop_service_deployment
     Responses.continue_service_deployment = resp_continue_service_deployment
+    from moto.elbv2.models import FakeTargetGroup
+
+    FakeTargetGroup.health_for = _target_health_for(FakeTargetGroup.health_for)
     Backend._sandbox_patched = True

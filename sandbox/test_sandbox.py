@@ -569,6 +569,20 @@ class TestDeployments(SandboxTest):
         ecs.update_service(cluster=name, service=name, taskDefinition=arns[1])
         wait_until(lambda: len(task_ips()) == 2 and not (task_ips() & first) and set(targets()) == task_ips(),
                    what="the new tasks registered and the old ones gone")
+        self.assertEqual(set(targets().values()), {"healthy"})
+        # Tasks of an unhealthy image fail the load balancer's health checks, as ELBv2 says it.
+        sick = ecs.register_task_definition(family=name, requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+                                            cpu="256", memory="512",
+                                            containerDefinitions=[{"name": "app",
+                                                                   "image": f"{IMAGE_REPO}:unhealthy-a3"}]
+                                            )["taskDefinition"]["taskDefinitionArn"]
+        second = task_ips()
+        ecs.update_service(cluster=name, service=name, taskDefinition=sick)
+        wait_until(lambda: len(task_ips()) == 2 and not (task_ips() & second) and set(targets()) == task_ips(),
+                   what="the unhealthy tasks registered")
+        self.assertEqual(set(targets().values()), {"unhealthy"})
+        [one] = [h for h in elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]][:1]
+        self.assertEqual(one["TargetHealth"]["Reason"], "Target.ResponseCodeMismatch")
 
 
 # ---- RunTask -------------------------------------------------------------------------------------

@@ -80,6 +80,11 @@ def free_port():
         return s.getsockname()[1]
 
 
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
 class Sandbox:
     """The moto server extended to behave like ECS (sandbox/server.py), on a free loopback port."""
 
@@ -94,15 +99,15 @@ class Sandbox:
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 180  # moto imports slowly on a loaded machine
         while time.time() < deadline:
-            if os.path.exists(port_file) and open(port_file).read().strip():
+            if os.path.exists(port_file) and read_text(port_file).strip():
                 break
             if self.proc.poll() is not None:
-                raise RuntimeError("sandbox exited: " + open(os.path.join(self.dir, "server.log")).read())
+                raise RuntimeError("sandbox exited: " + read_text(os.path.join(self.dir, "server.log")))
             time.sleep(0.05)
         else:
             self.stop()
             raise RuntimeError("sandbox did not start in 180 s")
-        self.port = int(open(port_file).read().strip())
+        self.port = int(read_text(port_file).strip())
         self.url = f"http://127.0.0.1:{self.port}"
 
     def stop(self):

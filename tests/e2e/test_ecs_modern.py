@@ -342,6 +342,18 @@ class EcsModernTest(EcsSandboxTestCase):
         self.assertEqual({h["Target"]["Id"] for h in health}, ips)
         self.assertTrue(all(t["taskDefinitionArn"].endswith(":4") for t in tasks))
 
+        # Targets whose tasks fail the load balancer's health checks fail the gate, named.
+        image = self.ecs.describe_task_definition(taskDefinition="connect2-api-staging:4")[
+            "taskDefinition"]["containerDefinitions"][0]["image"]
+        self.sandbox.control("images", {"unhealthy": [image]})
+        r = self.rollback("ecs", "--env", "lb", "--restart", "--yes",
+                          sandbox=self.sandbox, timeout=180)
+        self.assertExit(r, 1)
+        self.assertRegex(r.stdout + r.stderr, r"target group api-staging-lb: .*unhealthy")
+        states = {h["TargetHealth"]["State"] for h in
+                  elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]}
+        self.assertEqual(states, {"unhealthy"})
+
     # -- 0. reliability defects (issue 8) -----------------------------------------------------
     def test_restart_after_a_dropped_update_really_restarts(self):
         # A deployment that is seconds old runs the same revision a restart asks for: it is not ours.
