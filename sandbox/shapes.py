@@ -151,6 +151,20 @@ def _skip(why: str) -> None:
         _state["skipped"][why] = _state["skipped"].get(why, 0) + 1
 
 
+def _operation(model: Any, operation: str, key: str) -> Any:
+    """The operation's model when its answer has an output shape to check, else None (a model
+    this botocore lacks is counted as skipped; an operation the model lacks is a violation)."""
+    if model is None:
+        _skip(key)
+        return None
+    try:
+        op = model.operation_model(operation)
+    except Exception:  # noqa: BLE001 - botocore raises OperationNotFoundError
+        _record(model.service_name, operation, [f"{operation}: not an operation of {model.service_name}"])
+        return None
+    return op if op.output_shape is not None else None
+
+
 def check(protocol: str, environ: dict[str, Any], operation: str, request_body: bytes | None, status: int,
           headers: list[tuple[str, str]], body: bytes) -> None:
     """Checks one answer; called by control.SandboxApp for successful answers while enabled."""
@@ -160,15 +174,8 @@ def check(protocol: str, environ: dict[str, Any], operation: str, request_body: 
     if protocol == "json":
         prefix = (environ.get("HTTP_X_AMZ_TARGET") or "").rpartition(".")[0]
         model = models.get(("json", prefix))
-        if model is None:
-            _skip(f"json:{prefix}")
-            return
-        try:
-            op = model.operation_model(operation)
-        except Exception:  # noqa: BLE001
-            _record(model.service_name, operation, [f"{operation}: not an operation of {model.service_name}"])
-            return
-        if op.output_shape is None:
+        op = _operation(model, operation, f"json:{prefix}")
+        if op is None:
             return
         try:
             doc = json.loads(body or b"{}")
@@ -191,15 +198,8 @@ def check(protocol: str, environ: dict[str, Any], operation: str, request_body: 
             parts = scope.split("/")
             signing = parts[3] if len(parts) >= 5 else ""
         model = models.get(("query", f"{signing}/{version}"))
-        if model is None:
-            _skip(f"query:{signing}/{version}")
-            return
-        try:
-            op = model.operation_model(operation)
-        except Exception:  # noqa: BLE001
-            _record(model.service_name, operation, [f"{operation}: not an operation of {model.service_name}"])
-            return
-        if op.output_shape is None:
+        op = _operation(model, operation, f"query:{signing}/{version}")
+        if op is None:
             return
         import botocore.parsers
 

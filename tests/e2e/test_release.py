@@ -15,7 +15,7 @@ import time
 import unittest
 
 import harness
-from harness import SOURCE_DIR, GitRepos, RollbackTestCase, Sandbox, git
+from harness import SOURCE_DIR, GitRepos, Sandbox, SharedSandboxTestCase, git
 from test_db import ALEMBIC, DB_PASSWORD, DB_PASSWORD_ENCODED, PostgresServer, have_postgres
 
 FIXTURE = os.path.join(SOURCE_DIR, "tests", "fixtures", "migrations")
@@ -80,19 +80,11 @@ def tearDownModule():
         SERVER.stop()
 
 
-class ReleaseBase(RollbackTestCase):
+class ReleaseBase(SharedSandboxTestCase):
     """A repository whose staging branch has an Alembic project at 0001, its database upgraded,
     and a shared sandbox. No tests of its own."""
 
     _counter = 0
-
-    @classmethod
-    def setUpClass(cls):
-        cls.sandbox = Sandbox(task_start_delay=0.2)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sandbox.stop()
 
     def setUp(self):
         super().setUp()
