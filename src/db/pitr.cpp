@@ -7,6 +7,7 @@
 
 #include "aws/credentials.hpp"
 #include "aws/http.hpp"
+#include "core/aws_env.hpp"
 #include "db/risk.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -119,8 +120,9 @@ std::chrono::minutes estimate_restore(const aws::DbInstance& source) {
 
 Result<std::unique_ptr<RestoreGateway>> make_aws_restore_gateway(const Config& config, const EnvironmentConfig& env,
                                                                  Clock& clock) {
-  RB_TRY_ASSIGN(auto credentials, aws::resolve_credentials(env.aws_profile));
-  RB_TRY_ASSIGN(auto region, aws::resolve_region(env.aws_profile, env.region.empty() ? config.region : env.region));
+  RB_TRY_ASSIGN(auto aws_env, environment_aws(config, env));
+  auto& credentials = aws_env.credentials;
+  const std::string& region = aws_env.region;
   auto client_config = aws::AwsClientConfig::for_service("rds", region, std::move(credentials), aws::default_retry_policy());
   log_debug("RDS endpoint {} (region {}) for the point-in-time restore", client_config.endpoint, region);
   return std::unique_ptr<RestoreGateway>(new AwsRestoreGateway(std::move(client_config), clock));

@@ -7,6 +7,7 @@
 
 #include "aws/credentials.hpp"
 #include "aws/http.hpp"
+#include "core/aws_env.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
@@ -48,8 +49,9 @@ class AwsSnapshotGateway final : public SnapshotGateway {
 
 Result<std::unique_ptr<SnapshotGateway>> make_aws_snapshot_gateway(const Config& config, const EnvironmentConfig& env,
                                                                    Clock& clock) {
-  RB_TRY_ASSIGN(auto credentials, aws::resolve_credentials(env.aws_profile));
-  RB_TRY_ASSIGN(auto region, aws::resolve_region(env.aws_profile, env.region.empty() ? config.region : env.region));
+  RB_TRY_ASSIGN(auto aws_env, environment_aws(config, env));
+  auto& credentials = aws_env.credentials;
+  const std::string& region = aws_env.region;
   aws::RetryPolicy retry;
   const char* env_attempts = std::getenv("AWS_MAX_ATTEMPTS");
   if (!env_attempts || !*env_attempts) retry.max_attempts = kSnapshotMaxAttempts;

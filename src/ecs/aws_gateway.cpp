@@ -8,6 +8,7 @@
 #include "aws/credentials.hpp"
 #include "aws/ecs.hpp"
 #include "aws/http.hpp"
+#include "core/aws_env.hpp"
 #include "util/json.hpp"
 #include "util/log.hpp"
 
@@ -302,8 +303,9 @@ Result<nlohmann::json> EcsGateway::describe_task(const std::string&, const std::
 }
 
 Result<std::unique_ptr<EcsGateway>> make_aws_gateway(const Config& config, const EnvironmentConfig& env, Clock& clock) {
-  RB_TRY_ASSIGN(auto credentials, aws::resolve_credentials(env.aws_profile));
-  RB_TRY_ASSIGN(auto region, aws::resolve_region(env.aws_profile, env.region.empty() ? config.region : env.region));
+  RB_TRY_ASSIGN(auto aws_env, environment_aws(config, env));
+  auto& credentials = aws_env.credentials;
+  const std::string& region = aws_env.region;
   auto client_config = aws::AwsClientConfig::for_service("ecs", region, std::move(credentials), aws::default_retry_policy());
   log_debug("ECS endpoint {} (region {})", client_config.endpoint, region);
   return std::unique_ptr<EcsGateway>(new AwsEcsGateway(std::move(client_config), clock));

@@ -10,6 +10,7 @@
 #include "aws/credentials.hpp"
 #include "aws/endpoint.hpp"
 #include "aws/http.hpp"
+#include "core/aws_env.hpp"
 #include "ecs/aws_gateway.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -72,8 +73,9 @@ std::string group_name(const std::string& arn) {
 
 Result<std::unique_ptr<VerifyGateway>> make_aws_verify_gateway(const Config& config, const EnvironmentConfig& env,
                                                                Clock& clock) {
-  RB_TRY_ASSIGN(auto credentials, aws::resolve_credentials(env.aws_profile));
-  RB_TRY_ASSIGN(auto region, aws::resolve_region(env.aws_profile, env.region.empty() ? config.region : env.region));
+  RB_TRY_ASSIGN(auto aws_env, environment_aws(config, env));
+  auto& credentials = aws_env.credentials;
+  const std::string& region = aws_env.region;
   auto make = [&](std::string_view service_id, std::string_view signing_name) {
     aws::AwsClientConfig c;
     c.service = std::string(signing_name);

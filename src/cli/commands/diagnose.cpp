@@ -16,6 +16,7 @@
 #include "aws/route53.hpp"
 #include "aws/secretsmanager.hpp"
 #include "cli/command.hpp"
+#include "core/aws_env.hpp"
 #include "core/diagnose.hpp"
 #include "ecs/aws_gateway.hpp"
 #include "ecs/model.hpp"
@@ -129,18 +130,6 @@ void diagnose_state(Context& ctx, const EnvironmentConfig& env, double deployed_
                              env.name, env.name)});
 }
 
-// Credentials and region of the environment, resolved like the AWS CLI.
-struct AwsSetup {
-  aws::Credentials credentials;
-  std::string region;
-};
-
-Result<AwsSetup> aws_setup(Context& ctx, const EnvironmentConfig& env) {
-  RB_TRY_ASSIGN(auto credentials, aws::resolve_credentials(env.aws_profile));
-  RB_TRY_ASSIGN(auto region, aws::resolve_region(env.aws_profile, env.region.empty() ? ctx.config().region : env.region));
-  return AwsSetup{std::move(credentials), std::move(region)};
-}
-
 // The security groups `target` lists, described, judged against the tasks' groups and IPs.
 void judge_reach(aws::AwsClient& ec2, const EnvironmentConfig& env, const ReachCheck& target,
                  const std::vector<std::string>& task_groups, const std::vector<std::string>& task_ips,
@@ -157,7 +146,7 @@ void judge_reach(aws::AwsClient& ec2, const EnvironmentConfig& env, const ReachC
 }
 
 // The configured Redis: its status and endpoint, then whether the tasks may reach it.
-void diagnose_redis(Context& ctx, const EnvironmentConfig& env, const AwsSetup& setup, aws::AwsClient& ec2,
+void diagnose_redis(Context& ctx, const EnvironmentConfig& env, const EnvironmentAws& setup, aws::AwsClient& ec2,
                     const std::vector<std::string>& task_groups, const std::vector<std::string>& task_ips,
                     std::vector<Finding>& out) {
   aws::CurlTransport transport;
@@ -207,7 +196,7 @@ void diagnose_redis(Context& ctx, const EnvironmentConfig& env, const AwsSetup& 
 }
 
 // The configured RDS instance: its status, then whether the tasks may reach its port.
-void diagnose_database(Context& ctx, const EnvironmentConfig& env, const AwsSetup& setup, aws::AwsClient& ec2,
+void diagnose_database(Context& ctx, const EnvironmentConfig& env, const EnvironmentAws& setup, aws::AwsClient& ec2,
                        const std::vector<std::string>& task_groups, const std::vector<std::string>& task_ips,
                        std::vector<Finding>& out) {
   aws::CurlTransport transport;
@@ -233,7 +222,8 @@ void diagnose_database(Context& ctx, const EnvironmentConfig& env, const AwsSetu
 }
 
 // Redis and the database against the tasks' security groups (scenarios 4 and 2).
-void diagnose_network(Context& ctx, const EnvironmentConfig& env, const EcsFacts& facts, std::vector<Finding>& out) {
+void diagnose_network(Context& ctx, const EnvironmentConfig& env, const EcsFacts& facts,
+                      const Result<EnvironmentAws>& setup, std::vector<Finding>& out) {
   bool database = !env.database.rds_instance.empty();
   if (!env.redis.configured() && !database) return;
   if (!facts.service) return;  // the ECS checks said why
@@ -248,7 +238,6 @@ void diagnose_network(Context& ctx, const EnvironmentConfig& env, const EcsFacts
   if (auto running = facts.gateway->running_tasks(env.cluster, env.service))
     for (const auto& t : *running)
       if (!t.private_ip.empty()) task_ips.push_back(t.private_ip);
-  auto setup = aws_setup(ctx, env);
   if (!setup) return out.push_back(could_not("the security groups", setup.error()));
   aws::CurlTransport transport;
   aws::AwsClient ec2(aws::AwsClientConfig::for_service("ec2", setup->region, setup->credentials, aws::default_retry_policy()),
@@ -258,7 +247,8 @@ void diagnose_network(Context& ctx, const EnvironmentConfig& env, const EcsFacts
 }
 
 // The Secrets Manager secrets the running task definition references, and redis.secret.
-void diagnose_secrets(Context& ctx, const EnvironmentConfig& env, const EcsFacts& facts, std::vector<Finding>& out) {
+void diagnose_secrets(Context& ctx, const EnvironmentConfig& env, const EcsFacts& facts,
+                      const Result<EnvironmentAws>& setup, std::vector<Finding>& out) {
   std::vector<SecretReference> refs;
   if (facts.service) {
     auto td = facts.gateway->describe_task_definition_json(facts.service->current_task_definition());
@@ -275,7 +265,6 @@ void diagnose_secrets(Context& ctx, const EnvironmentConfig& env, const EcsFacts
       std::none_of(refs.begin(), refs.end(), [&](const auto& r) { return r.secret_id == env.redis.secret; }))
     refs.push_back({env.redis.secret, "redis.secret"});
   if (refs.empty()) return;
-  auto setup = aws_setup(ctx, env);
   if (!setup) return out.push_back(could_not("the secrets", setup.error()));
   aws::CurlTransport transport;
   aws::AwsClient sm(aws::secretsmanager_config(setup->region, setup->credentials, aws::default_retry_policy()), transport,
@@ -298,13 +287,12 @@ void diagnose_secrets(Context& ctx, const EnvironmentConfig& env, const EcsFacts
   for (auto& f : secret_findings(env.name, checks, facts.deployed_at)) out.push_back(std::move(f));
 }
 
-void diagnose_certificates(Context& ctx, const EnvironmentConfig& env, std::vector<Finding>& out) {
-  auto credentials = aws::resolve_credentials(env.aws_profile);
-  if (!credentials) return out.push_back(could_not("the certificates", credentials.error()));
-  auto region = aws::resolve_region(env.aws_profile, env.region.empty() ? ctx.config().region : env.region);
-  if (!region) return out.push_back(could_not("the certificates", region.error()));
+void diagnose_certificates(Context& ctx, const Result<EnvironmentAws>& setup, std::vector<Finding>& out) {
+  if (!setup) return out.push_back(could_not("the certificates", setup.error()));
+  const std::string& region = setup->region;
+  const aws::Credentials& credentials = setup->credentials;
   aws::CurlTransport acm_transport, dns_transport;
-  aws::AcmClient acm(aws::AwsClient(aws::AwsClientConfig::for_service("acm", *region, *credentials), acm_transport, ctx.clock()));
+  aws::AcmClient acm(aws::AwsClient(aws::AwsClientConfig::for_service("acm", region, credentials), acm_transport, ctx.clock()));
   auto certificates = acm.certificates();
   if (!certificates) return out.push_back(could_not("the ACM certificates", certificates.error()));
   bool pending = false;
@@ -312,7 +300,7 @@ void diagnose_certificates(Context& ctx, const EnvironmentConfig& env, std::vect
   std::vector<aws::HostedZone> zones;
   std::vector<std::pair<std::string, std::vector<aws::RecordSet>>> records;
   if (pending) {
-    aws::Route53Client dns(aws::AwsClient(aws::route53_config(*credentials), dns_transport, ctx.clock()));
+    aws::Route53Client dns(aws::AwsClient(aws::route53_config(credentials), dns_transport, ctx.clock()));
     auto listed = dns.hosted_zones();
     if (!listed) {
       out.push_back(could_not("the Route 53 zones", listed.error()));
@@ -340,9 +328,11 @@ Status run(Context& ctx, const DiagnoseOptions& o) {
   diagnose_ecs(ctx, *env, findings, facts);
   diagnose_health(*env, findings);
   diagnose_state(ctx, *env, facts.deployed_at, findings);
-  diagnose_network(ctx, *env, facts, findings);
-  diagnose_secrets(ctx, *env, facts, findings);
-  diagnose_certificates(ctx, *env, findings);
+  // Resolved once for the checks below (an SSO or assume-role profile may call out to resolve).
+  const auto setup = environment_aws(ctx.config(), *env);
+  diagnose_network(ctx, *env, facts, setup, findings);
+  diagnose_secrets(ctx, *env, facts, setup, findings);
+  diagnose_certificates(ctx, setup, findings);
   rank_findings(findings);
 
   nlohmann::json j = nlohmann::json::array();
