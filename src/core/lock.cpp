@@ -27,6 +27,21 @@ std::string read_fd(int fd) {
   return out;
 }
 
+std::optional<LockHolder> parse_holder(const std::string& text);
+
+// The holder of a lock that is held right now. A winner takes the flock first and writes its name
+// a moment later, so a loser that reads in between sees an empty file: it waits for the name (up
+// to a second, far longer than the write takes even on a loaded machine) instead of reporting "an
+// unknown process" to the operator who must now go and find them.
+std::optional<LockHolder> holder_of_held_lock(int fd) {
+  constexpr int kAttempts = 100;
+  for (int i = 0;; ++i) {
+    std::string text = read_fd(fd);
+    if (!trim(text).empty() || i + 1 >= kAttempts) return parse_holder(text);
+    usleep(10 * 1000);
+  }
+}
+
 std::optional<LockHolder> parse_holder(const std::string& text) {
   if (trim(text).empty()) return std::nullopt;
   auto j = nlohmann::json::parse(text, nullptr, false);
@@ -107,9 +122,12 @@ Result<EnvironmentLock> EnvironmentLock::acquire(const fs::path& dir, const std:
   RB_TRY_ASSIGN(int fd, open_lock_file(path));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int e = errno;
-    auto current = parse_holder(read_fd(fd));
+    if (e != EWOULDBLOCK) {
+      close(fd);
+      return failure(fmt::format("cannot lock {}: {}", path.string(), strerror(e)));
+    }
+    auto current = holder_of_held_lock(fd);
     close(fd);
-    if (e != EWOULDBLOCK) return failure(fmt::format("cannot lock {}: {}", path.string(), strerror(e)));
     return held_error(env, current);
   }
   if (auto stale = parse_holder(read_fd(fd))) {
@@ -137,6 +155,7 @@ Result<LockInspection> EnvironmentLock::inspect(const fs::path& dir, const std::
   out.holder = parse_holder(read_fd(fd));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     out.state = LockState::Held;
+    if (!out.holder) out.holder = holder_of_held_lock(fd);
   } else {
     out.state = out.holder ? LockState::Stale : LockState::Free;
     flock(fd, LOCK_UN);
@@ -160,6 +179,7 @@ Result<LockInspection> EnvironmentLock::break_stale(const fs::path& dir, const s
   LockInspection out;
   out.holder = parse_holder(read_fd(fd));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (!out.holder) out.holder = holder_of_held_lock(fd);
     close(fd);
     out.state = LockState::Held;
     return lock_error(fmt::format("{} is locked by a running process: {}", env,

@@ -3,7 +3,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include "core/journal.hpp"
 #include "core/lock.hpp"
@@ -87,6 +92,32 @@ TEST_F(Lock, LockOfDeadProcessIsStaleAndCanBeBroken) {
 
   ASSERT_TRUE(EnvironmentLock::break_stale(dir(), "app", "prod").ok());
   EXPECT_TRUE(EnvironmentLock::acquire(dir(), "app", "prod", holder("bob")).ok());
+}
+
+TEST_F(Lock, LoserOfARaceNamesTheWinnerWhoseNameIsNotWrittenYet) {
+  // The winner of a race holds the flock a moment before its name is in the file (CI saw losers
+  // say "by an unknown process"). Stage that moment: flock now, write the name 200 ms later.
+  auto path = EnvironmentLock::path_for(dir(), "app", "prod");
+  int fd = open(path.c_str(), O_RDWR | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
+  auto writer = std::async(std::launch::async, [fd] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::string data = R"({"user":"alice","host":"host","pid":1,"command":"rollback ecs"})"
+                       "\n";
+    return pwrite(fd, data.data(), data.size(), 0) == static_cast<ssize_t>(data.size());
+  });
+  auto loser = EnvironmentLock::acquire(dir(), "app", "prod", holder("bob"));
+  ASSERT_TRUE(writer.get());
+  ASSERT_FALSE(loser.ok());
+  EXPECT_EQ(loser.error().code, ExitCode::Locked);
+  EXPECT_NE(loser.error().message.find("alice@host"), std::string::npos) << loser.error().message;
+  auto seen = EnvironmentLock::inspect(dir(), "app", "prod");
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(seen->state, LockState::Held);
+  ASSERT_TRUE(seen->holder.has_value());
+  EXPECT_EQ(seen->holder->user, "alice");
+  close(fd);
 }
 
 TEST_F(Lock, LiveLockIsNotBroken) {
