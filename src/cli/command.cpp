@@ -1,5 +1,6 @@
 #include "cli/command.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <exception>
@@ -10,9 +11,64 @@
 
 namespace rb::cli {
 
-void add_global_options(CLI::App& sub, GlobalOptions& g) {
+OptionRef& OptionRef::required() {
+  option_->required();
+  return *this;
+}
+
+OptionRef& OptionRef::delimiter(char sep) {
+  option_->delimiter(sep);
+  return *this;
+}
+
+OptionRef& OptionRef::excludes(const OptionRef& other) {
+  option_->excludes(other.option_);
+  return *this;
+}
+
+OptionRef& OptionRef::one_of(std::initializer_list<std::string> values) {
+  option_->check(CLI::IsMember(std::vector<std::string>(values)));
+  return *this;
+}
+
+OptionRef& OptionRef::type_name(const std::string& name) {
+  option_->type_name(name);
+  return *this;
+}
+
+Subcommand Subcommand::add_subcommand(const std::string& name, const std::string& description) {
+  return Subcommand(app_->add_subcommand(name, description));
+}
+
+void Subcommand::require_subcommand(int min, int max) {
+  app_->require_subcommand(static_cast<std::size_t>(min), static_cast<std::size_t>(max));
+}
+
+OptionRef Subcommand::add_option(const std::string& name, std::string& target, const std::string& description) {
+  return OptionRef(app_->add_option(name, target, description));
+}
+
+OptionRef Subcommand::add_option(const std::string& name, std::optional<std::string>& target,
+                                 const std::string& description) {
+  return OptionRef(app_->add_option(name, target, description));
+}
+
+OptionRef Subcommand::add_option(const std::string& name, std::vector<std::string>& target,
+                                 const std::string& description) {
+  return OptionRef(app_->add_option(name, target, description));
+}
+
+OptionRef Subcommand::add_flag(const std::string& name, bool& target, const std::string& description) {
+  return OptionRef(app_->add_flag(name, target, description));
+}
+
+void Subcommand::on_parsed(std::function<void()> done) { app_->callback(std::move(done)); }
+
+bool Subcommand::parsed() const { return app_->parsed(); }
+
+void add_global_options(Subcommand sub, GlobalOptions& g) {
   sub.add_option("--config", g.config, "Configuration file (default: rollback.yaml here or in a parent folder)");
-  sub.add_option("--output", g.output, "Output format: text or json")->check(CLI::IsMember({"text", "json"}));
+  sub.add_option("--output", g.output, "Output format: text or json").one_of({"text", "json"});
   sub.add_flag("--yes,-y", g.yes, "Do not ask for confirmation (protected environments, destructive steps)");
   sub.add_flag("--dry-run", g.dry_run, "Show the exact plan and change nothing");
   sub.add_option("--timeout", g.timeout, "How long to wait for the result, e.g. 90s, 10m (default 10m)");
@@ -22,11 +78,11 @@ void add_global_options(CLI::App& sub, GlobalOptions& g) {
                "Team mode: take this machine's file lock instead of the team lock on DynamoDB (journaled)");
 }
 
-CLI::Option* add_number_option(CLI::App& sub, const std::string& name, std::function<void(long long)> set,
+OptionRef add_number_option(Subcommand sub, const std::string& name, std::function<void(long long)> set,
                                long long min, long long max, const std::string& description) {
   // "--pr" from "--pr,-p": how the option is named in messages.
   std::string shown = name.substr(0, name.find(','));
-  auto* option = sub.add_option_function<std::string>(
+  auto* option = sub.app().add_option_function<std::string>(
       name,
       [set = std::move(set), shown, min, max](const std::string& text) {
         auto value = parse_decimal(text, min, max, shown);
@@ -38,7 +94,7 @@ CLI::Option* add_number_option(CLI::App& sub, const std::string& name, std::func
       },
       description);
   option->type_name("N");
-  return option;
+  return OptionRef(option);
 }
 
 namespace {
@@ -96,9 +152,9 @@ int execute(const GlobalOptions& g, bool needs_config, const std::function<Statu
   }
 }
 
-void run_when_parsed(CLI::App& sub, const GlobalOptions& g, Action& action, bool needs_config,
+void run_when_parsed(Subcommand sub, const GlobalOptions& g, Action& action, bool needs_config,
                      std::function<Status(Context&)> body) {
-  sub.callback([&g, &action, needs_config, body = std::move(body)] {
+  sub.on_parsed([&g, &action, needs_config, body = std::move(body)] {
     action = [&g, needs_config, body] { return execute(g, needs_config, body); };
   });
 }
@@ -109,9 +165,9 @@ Result<std::string> since_cutoff(const std::string& since, const std::string& ex
   return iso8601(std::chrono::system_clock::now() - std::chrono::duration_cast<std::chrono::system_clock::duration>(*window));
 }
 
-void run_when_parsed_config_optional(CLI::App& sub, const GlobalOptions& g, Action& action,
+void run_when_parsed_config_optional(Subcommand sub, const GlobalOptions& g, Action& action,
                                      std::function<Status(Context&)> body) {
-  sub.callback([&g, &action, body = std::move(body)] {
+  sub.on_parsed([&g, &action, body = std::move(body)] {
     action = [&g, body] {
       bool has_config = g.config.has_value() || find_config_file(std::filesystem::current_path()).has_value();
       return execute(g, has_config, body);

@@ -1,6 +1,5 @@
 #include "cli/revert_flow.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
@@ -124,7 +123,7 @@ nlohmann::json plan_json(const git::Plan& plan, const git::PathCategories& cats)
 // signed integers.
 constexpr long long kMaxPullRequest = 2'147'483'647;
 
-void add_revert_options(CLI::App& sub, RevertOptions& o, RevertLayer layer) {
+void add_revert_options(Subcommand sub, RevertOptions& o, RevertLayer layer) {
   add_number_option(sub, "--pr", o.pr, 1, kMaxPullRequest,
                     "The pull request to revert (merge or squash commit on the environment's branch)");
   sub.add_option("--commit", o.commit, "A commit or merge commit to revert (hex id)");

@@ -7,9 +7,9 @@
 #include <optional>
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/command.hpp"
 #include "core/context.hpp"
 #include "git/guards.hpp"
 #include "git/plan.hpp"
@@ -71,7 +71,7 @@ struct ResolvedRevert {
 // fetch; changes nothing.
 Result<ResolvedRevert> resolve_revert(Context& ctx, const EnvironmentConfig& env, const RevertOptions& o);
 
-void add_revert_options(CLI::App& sub, RevertOptions& o, RevertLayer layer);
+void add_revert_options(Subcommand sub, RevertOptions& o, RevertLayer layer);
 
 Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, const RevertOptions& o, RevertLayer layer,
                                  const AfterPush& after_push, nlohmann::json& result, RevertStep* step = nullptr);

@@ -40,14 +40,14 @@ Status run(Context& ctx, const AppOptions& o) {
 
 }  // namespace
 
-void register_app(CLI::App& app, GlobalOptions& g, Action& action) {
+void register_app(Subcommand app, GlobalOptions& g, Action& action) {
   auto opts = std::make_shared<AppOptions>();
-  CLI::App* sub = app.add_subcommand("app", "Revert the bad PR on the environment's branch, push it, follow the redeploy");
-  sub->add_option("--env,-e", opts->env, "Environment (from rollback.yaml)")->required();
-  add_revert_options(*sub, opts->revert, RevertLayer::Application);
-  sub->add_flag("--wait", opts->wait, "Follow the redeploy until ECS runs the revert (and the health URL answers)");
-  add_global_options(*sub, g);
-  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
+  Subcommand sub = app.add_subcommand("app", "Revert the bad PR on the environment's branch, push it, follow the redeploy");
+  sub.add_option("--env,-e", opts->env, "Environment (from rollback.yaml)").required();
+  add_revert_options(sub, opts->revert, RevertLayer::Application);
+  sub.add_flag("--wait", opts->wait, "Follow the redeploy until ECS runs the revert (and the health URL answers)");
+  add_global_options(sub, g);
+  run_when_parsed(sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli

@@ -325,13 +325,13 @@ Status run(Context& ctx, const CheckOptions& o) {
 
 }  // namespace
 
-void register_check(CLI::App& app, GlobalOptions& g, Action& action) {
+void register_check(Subcommand app, GlobalOptions& g, Action& action) {
   auto opts = std::make_shared<CheckOptions>();
-  CLI::App* sub = app.add_subcommand("check", "Readiness: would a rollback of this environment work right now? (read-only)");
-  sub->add_option("--env,-e", opts->env, "The environment")->required();
-  sub->add_option("--skip", opts->skip, "Groups of checks to leave out: aws, lock, ecs, health, db, state")->delimiter(',');
-  add_global_options(*sub, g);
-  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
+  Subcommand sub = app.add_subcommand("check", "Readiness: would a rollback of this environment work right now? (read-only)");
+  sub.add_option("--env,-e", opts->env, "The environment").required();
+  sub.add_option("--skip", opts->skip, "Groups of checks to leave out: aws, lock, ecs, health, db, state").delimiter(',');
+  add_global_options(sub, g);
+  run_when_parsed(sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli

@@ -698,52 +698,52 @@ Status run_status(Context& ctx, const DbStatusOptions& o) {
 
 }  // namespace
 
-void register_db(CLI::App& app, GlobalOptions& g, Action& action) {
+void register_db(Subcommand app, GlobalOptions& g, Action& action) {
   auto opts = std::make_shared<DbOptions>();
   auto status_opts = std::make_shared<DbStatusOptions>();
-  CLI::App* sub = app.add_subcommand(
+  Subcommand sub = app.add_subcommand(
       "db", "Database migration rollback: plan `alembic downgrade` with risk analysis, back up, run, verify");
-  sub->require_subcommand(0, 1);
-  sub->add_option("--env,-e", opts->env, "Environment (from rollback.yaml)");
-  sub->add_option("--to", opts->to, "Target revision: a full id, a unique prefix (4+ characters), or base");
-  add_number_option(*sub, "--steps", opts->steps, 1, kMaxSteps,
+  sub.require_subcommand(0, 1);
+  sub.add_option("--env,-e", opts->env, "Environment (from rollback.yaml)");
+  sub.add_option("--to", opts->to, "Target revision: a full id, a unique prefix (4+ characters), or base");
+  add_number_option(sub, "--steps", opts->steps, 1, kMaxSteps,
                     "Undo the last N migrations (default 1, like `alembic downgrade -1`)");
-  sub->add_flag("--full-backup", opts->full_backup, "Back up the whole database, not only the affected tables");
-  sub->add_flag("--no-backup", opts->no_backup, "Take no backup (needs --accept-data-loss when data is destroyed)");
-  sub->add_flag("--accept-data-loss", opts->accept_data_loss, "Go on without a backup although the downgrade destroys data");
-  sub->add_option("--via", opts->via, "Where alembic runs: local (default) or ecs-task (a one-off task of the service)");
-  sub->add_option("--from", opts->from,
+  sub.add_flag("--full-backup", opts->full_backup, "Back up the whole database, not only the affected tables");
+  sub.add_flag("--no-backup", opts->no_backup, "Take no backup (needs --accept-data-loss when data is destroyed)");
+  sub.add_flag("--accept-data-loss", opts->accept_data_loss, "Go on without a backup although the downgrade destroys data");
+  sub.add_option("--via", opts->via, "Where alembic runs: local (default) or ecs-task (a one-off task of the service)");
+  sub.add_option("--from", opts->from,
                   "What the version table holds (REV[,REV]); checked against the database, required with --via "
                   "ecs-task when there is no database URL");
-  sub->add_option("--reason", opts->reason, "Why (recorded in the journal)");
-  sub->add_flag("--fix-forward", opts->fix_forward,
+  sub.add_option("--reason", opts->reason, "Why (recorded in the journal)");
+  sub.add_flag("--fix-forward", opts->fix_forward,
                 "Instead of downgrading, write a new migration reversing the planned migrations' upgrade() on a "
                 "local git branch (not pushed), for review");
-  sub->add_flag("--snapshot", opts->snapshot,
+  sub.add_flag("--snapshot", opts->snapshot,
                 "Take an RDS snapshot of the environment's database (`database:` in rollback.yaml) first, whatever "
                 "the plan");
-  sub->add_flag("--no-snapshot", opts->no_snapshot,
+  sub.add_flag("--no-snapshot", opts->no_snapshot,
                 "Take no RDS snapshot, even where a downgrade that changes data on a protected environment would");
-  sub->add_flag("--skip-staging-check", opts->skip_staging_check,
+  sub.add_flag("--skip-staging-check", opts->skip_staging_check,
                 "On a protected environment, go on although the same downgrade has not succeeded on a non-protected "
                 "one (needs --reason; journaled)");
-  sub->add_flag("--allow-stale-checkout", opts->allow_stale_checkout,
+  sub.add_flag("--allow-stale-checkout", opts->allow_stale_checkout,
                 "Use the checkout's migrations even when they differ from the environment's branch");
-  add_global_options(*sub, g);
+  add_global_options(sub, g);
 
-  CLI::App* status = sub->add_subcommand(
+  Subcommand status = sub.add_subcommand(
       "status", "Where the database is: version table, pending upgrades, the graph nearby, the risk of the next downgrade");
-  status->add_option("--env,-e", status_opts->env, "Environment (from rollback.yaml)")->required();
-  status->add_flag("--allow-stale-checkout", status_opts->allow_stale_checkout,
+  status.add_option("--env,-e", status_opts->env, "Environment (from rollback.yaml)").required();
+  status.add_flag("--allow-stale-checkout", status_opts->allow_stale_checkout,
                    "Use the checkout's migrations even when they differ from the environment's branch");
-  add_global_options(*status, g);
-  CLI::App* pitr = register_db_pitr(*sub, g, action);
+  add_global_options(status, g);
+  Subcommand pitr = register_db_pitr(sub, g, action);
 
-  sub->callback([&g, &action, opts, status_opts, status, pitr] {
-    if (status->parsed() || pitr->parsed()) {
+  sub.on_parsed([&g, &action, opts, status_opts, status, pitr] {
+    if (status.parsed() || pitr.parsed()) {
       if (opts->to || opts->steps || !opts->from.empty() || opts->full_backup || opts->no_backup ||
           opts->fix_forward || opts->snapshot || opts->no_snapshot || opts->skip_staging_check) {
-        const std::string sub_name = status->parsed() ? "status" : "pitr";
+        const std::string sub_name = status.parsed() ? "status" : "pitr";
         action = [&g, sub_name] {
           return execute(g, false, [sub_name](Context&) {
             return Status(usage_error(fmt::format("`rollback db {}` does not take `rollback db`'s own options", sub_name),
@@ -753,7 +753,7 @@ void register_db(CLI::App& app, GlobalOptions& g, Action& action) {
         };
         return;
       }
-      if (pitr->parsed()) return;  // its own callback set the action
+      if (pitr.parsed()) return;  // its own callback set the action
       action = [&g, status_opts] {
         return execute(g, true, [status_opts](Context& ctx) { return run_status(ctx, *status_opts); });
       };

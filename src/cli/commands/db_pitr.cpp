@@ -214,19 +214,19 @@ Status run(Context& ctx, const PitrOptions& o) {
 
 }  // namespace
 
-CLI::App* register_db_pitr(CLI::App& db, GlobalOptions& g, Action& action) {
+Subcommand register_db_pitr(Subcommand db, GlobalOptions& g, Action& action) {
   auto opts = std::make_shared<PitrOptions>();
-  CLI::App* sub = db.add_subcommand(
+  Subcommand sub = db.add_subcommand(
       "pitr", "Point-in-time recovery into a NEW RDS instance (never in place): restore, compare, print the cutover");
-  sub->add_option("--env,-e", opts->env, "Environment (from rollback.yaml, with `database: { rds_instance: X }`)")
-      ->required();
-  sub->add_option("--to-time", opts->to_time, "When to restore to: ISO-8601 with a zone (2026-11-30T09:15:00Z) or '45m ago'")
-      ->required();
-  sub->add_option("--name", opts->name, "The new instance's identifier (default: <instance>-pitr-<YYYYMMDD-HHMM>)");
-  sub->add_option("--tables", opts->tables, "Tables whose rows are compared (a,b,c; default: the first 20 by name)");
-  sub->add_option("--reason", opts->reason, "Why (recorded in the journal)");
-  add_global_options(*sub, g);
-  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
+  sub.add_option("--env,-e", opts->env, "Environment (from rollback.yaml, with `database: { rds_instance: X }`)")
+      .required();
+  sub.add_option("--to-time", opts->to_time, "When to restore to: ISO-8601 with a zone (2026-11-30T09:15:00Z) or '45m ago'")
+      .required();
+  sub.add_option("--name", opts->name, "The new instance's identifier (default: <instance>-pitr-<YYYYMMDD-HHMM>)");
+  sub.add_option("--tables", opts->tables, "Tables whose rows are compared (a,b,c; default: the first 20 by name)");
+  sub.add_option("--reason", opts->reason, "Why (recorded in the journal)");
+  add_global_options(sub, g);
+  run_when_parsed(sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
   return sub;
 }
 

@@ -356,12 +356,12 @@ Status run(Context& ctx, const DiagnoseOptions& o) {
 
 }  // namespace
 
-void register_diagnose(CLI::App& app, GlobalOptions& g, Action& action) {
+void register_diagnose(Subcommand app, GlobalOptions& g, Action& action) {
   auto opts = std::make_shared<DiagnoseOptions>();
-  CLI::App* sub = app.add_subcommand("diagnose", "Symptoms to the right procedure: read-only checks ending in ranked findings");
-  sub->add_option("--env,-e", opts->env, "The environment")->required();
-  add_global_options(*sub, g);
-  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
+  Subcommand sub = app.add_subcommand("diagnose", "Symptoms to the right procedure: read-only checks ending in ranked findings");
+  sub.add_option("--env,-e", opts->env, "The environment").required();
+  add_global_options(sub, g);
+  run_when_parsed(sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli

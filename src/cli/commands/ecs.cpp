@@ -248,27 +248,27 @@ Status run_ecs(Context& ctx, const EcsOptions& o, EcsStep* step) {
   return {};
 }
 
-void register_ecs(CLI::App& app, GlobalOptions& g, Action& action) {
+void register_ecs(Subcommand app, GlobalOptions& g, Action& action) {
   auto opts = std::make_shared<EcsOptions>();
-  CLI::App* sub = app.add_subcommand(
+  Subcommand sub = app.add_subcommand(
       "ecs", "Emergency rollback: point the ECS service at the last known good task definition, wait, verify");
-  sub->add_option("--env,-e", opts->env, "Environment (from rollback.yaml)")->required();
-  auto* to = sub->add_option("--to-revision", opts->to_revision, "Roll back to this revision (N, family:N or an ARN)");
-  sub->add_flag("--restart", opts->restart,
+  sub.add_option("--env,-e", opts->env, "Environment (from rollback.yaml)").required();
+  auto to = sub.add_option("--to-revision", opts->to_revision, "Roll back to this revision (N, family:N or an ARN)");
+  sub.add_flag("--restart", opts->restart,
                 "Start new tasks of the revision that runs now (runbook scenarios 2 and 4: pick up new connections)")
-      ->excludes(to);
-  sub->add_option("--reason", opts->reason, "Why (recorded in the journal)");
-  sub->add_option("--method", opts->method,
+      .excludes(to);
+  sub.add_option("--reason", opts->reason, "Why (recorded in the journal)");
+  sub.add_option("--method", opts->method,
                   "How: update-service (a new deployment of the target) or stop-deployment (ECS's own rollback of "
                   "a deployment in flight); default: stop-deployment when one is in flight, else update-service")
-      ->check(CLI::IsMember({"update-service", "stop-deployment"}));
-  sub->add_flag("--force", opts->force,
+      .one_of({"update-service", "stop-deployment"});
+  sub.add_flag("--force", opts->force,
                 "Allow a known-bad --to-revision (one ECS rolled back or a rollback left) on a protected environment");
-  sub->add_flag("--no-verify", opts->no_verify,
+  sub.add_flag("--no-verify", opts->no_verify,
                 "Skip the verification gate (alarms, target groups, health URL over the bake window); journaled "
                 "as a warning");
-  add_global_options(*sub, g);
-  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run_ecs(ctx, *opts); });
+  add_global_options(sub, g);
+  run_when_parsed(sub, g, action, true, [opts](Context& ctx) { return run_ecs(ctx, *opts); });
 }
 
 }  // namespace rb::cli

@@ -125,17 +125,17 @@ Status run(Context& ctx, const HistoryOptions& o) {
 
 }  // namespace
 
-void register_history(CLI::App& app, GlobalOptions& g, Action& action) {
+void register_history(Subcommand app, GlobalOptions& g, Action& action) {
   auto opts = std::make_shared<HistoryOptions>();
-  CLI::App* sub = app.add_subcommand("history", "Every rollback recorded in the journal, newest first");
-  sub->add_option("--env,-e", opts->env, "Only this environment");
-  sub->add_option("--layer", opts->layer, "Only this layer (ecs, app, db, infra, state, release)");
-  add_number_option(*sub, "--limit", opts->limit, 1, kMaxHistoryLimit, "At most this many (default 20)");
-  sub->add_option("--id", opts->id, "Show one rollback with its events");
-  sub->add_option("--since", opts->since, "Only rollbacks started within this long, e.g. 30d, 12h");
-  add_global_options(*sub, g);
+  Subcommand sub = app.add_subcommand("history", "Every rollback recorded in the journal, newest first");
+  sub.add_option("--env,-e", opts->env, "Only this environment");
+  sub.add_option("--layer", opts->layer, "Only this layer (ecs, app, db, infra, state, release)");
+  add_number_option(sub, "--limit", opts->limit, 1, kMaxHistoryLimit, "At most this many (default 20)");
+  sub.add_option("--id", opts->id, "Show one rollback with its events");
+  sub.add_option("--since", opts->since, "Only rollbacks started within this long, e.g. 30d, 12h");
+  add_global_options(sub, g);
   // Without a configuration file, history lists every app of the journal.
-  run_when_parsed_config_optional(*sub, g, action, [opts](Context& ctx) { return run(ctx, *opts); });
+  run_when_parsed_config_optional(sub, g, action, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli

@@ -309,16 +309,16 @@ Status run(Context& ctx, const InfraOptions& o) {
 
 }  // namespace
 
-void register_infra(CLI::App& app, GlobalOptions& g, Action& action) {
+void register_infra(Subcommand app, GlobalOptions& g, Action& action) {
   auto opts = std::make_shared<InfraOptions>();
-  CLI::App* sub = app.add_subcommand(
+  Subcommand sub = app.add_subcommand(
       "infra", "Infrastructure rollback: revert the infrastructure PR (CI applies it), or apply a known-good Terraform folder");
-  sub->add_option("--env,-e", opts->env, "Environment (from rollback.yaml)")->required();
-  add_revert_options(*sub, opts->revert, RevertLayer::Infrastructure);
-  sub->add_option("--known-good", opts->known_good,
+  sub.add_option("--env,-e", opts->env, "Environment (from rollback.yaml)").required();
+  add_revert_options(sub, opts->revert, RevertLayer::Infrastructure);
+  sub.add_option("--known-good", opts->known_good,
                   "Method 2: plan and apply the Terraform folder as it was at this commit (hex id)");
-  add_global_options(*sub, g);
-  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
+  add_global_options(sub, g);
+  run_when_parsed(sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli

@@ -47,14 +47,14 @@ Status run(Context& ctx, const InitOptions& o) {
 
 }  // namespace
 
-void register_init(CLI::App& app, GlobalOptions& g, Action& action) {
+void register_init(Subcommand app, GlobalOptions& g, Action& action) {
   auto opts = std::make_shared<InitOptions>();
-  CLI::App* sub = app.add_subcommand("init", "Write a starting rollback.yaml");
-  sub->add_option("--app", opts->app, "Application name, e.g. connect2-api")->required();
-  sub->add_option("--region", opts->region, "AWS region (default us-east-1)");
-  sub->add_flag("--force", opts->force, "Overwrite an existing file");
-  add_global_options(*sub, g);
-  run_when_parsed(*sub, g, action, false, [opts](Context& ctx) { return run(ctx, *opts); });
+  Subcommand sub = app.add_subcommand("init", "Write a starting rollback.yaml");
+  sub.add_option("--app", opts->app, "Application name, e.g. connect2-api").required();
+  sub.add_option("--region", opts->region, "AWS region (default us-east-1)");
+  sub.add_flag("--force", opts->force, "Overwrite an existing file");
+  add_global_options(sub, g);
+  run_when_parsed(sub, g, action, false, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli

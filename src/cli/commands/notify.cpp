@@ -47,14 +47,14 @@ Status test(Context& ctx, const NotifyOptions& o) {
 
 }  // namespace
 
-void register_notify(CLI::App& app, GlobalOptions& g, Action& action) {
-  CLI::App* sub = app.add_subcommand("notify", "Team notifications (Slack, JSON webhooks)");
-  sub->require_subcommand(1);
+void register_notify(Subcommand app, GlobalOptions& g, Action& action) {
+  Subcommand sub = app.add_subcommand("notify", "Team notifications (Slack, JSON webhooks)");
+  sub.require_subcommand(1);
   auto opts = std::make_shared<NotifyOptions>();
-  CLI::App* t = sub->add_subcommand("test", "Send a test message to every configured target");
-  t->add_option("--env,-e", opts->env, "Environment (from rollback.yaml)")->required();
-  add_global_options(*t, g);
-  run_when_parsed(*t, g, action, true, [opts](Context& ctx) { return test(ctx, *opts); });
+  Subcommand t = sub.add_subcommand("test", "Send a test message to every configured target");
+  t.add_option("--env,-e", opts->env, "Environment (from rollback.yaml)").required();
+  add_global_options(t, g);
+  run_when_parsed(t, g, action, true, [opts](Context& ctx) { return test(ctx, *opts); });
 }
 
 }  // namespace rb::cli

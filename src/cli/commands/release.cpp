@@ -11,35 +11,35 @@ namespace rb::cli {
 // signed integers (the same bound as `rollback app --pr`).
 constexpr long long kReleaseMaxPullRequest = 2'147'483'647;
 
-void register_release(CLI::App& app, GlobalOptions& g, Action& action) {
+void register_release(Subcommand app, GlobalOptions& g, Action& action) {
   auto opts = std::make_shared<ReleaseOptions>();
-  CLI::App* sub = app.add_subcommand(
+  Subcommand sub = app.add_subcommand(
       "release", "Roll one change back across layers in the runbook's order: downgrade its migrations, revert it, "
                  "follow the redeploy");
-  sub->add_option("--env,-e", opts->env, "Environment (from rollback.yaml)")->required();
-  add_number_option(*sub, "--pr", opts->revert.pr, 1, kReleaseMaxPullRequest,
+  sub.add_option("--env,-e", opts->env, "Environment (from rollback.yaml)").required();
+  add_number_option(sub, "--pr", opts->revert.pr, 1, kReleaseMaxPullRequest,
                     "The pull request to roll back (merge or squash commit on the environment's branch)");
-  sub->add_option("--commit", opts->revert.commit, "A commit or merge commit to roll back (hex id)");
-  sub->add_option("--range", opts->revert.range, "A..B: a rebase-merged PR's commits");
-  sub->add_option("--reason", opts->revert.reason, "Why (in the revert's message and the journal)");
-  sub->add_option("--repo", opts->revert.repo, "The git repository (default: the one holding rollback.yaml)");
-  sub->add_flag("--ecs-first", opts->ecs_first,
+  sub.add_option("--commit", opts->revert.commit, "A commit or merge commit to roll back (hex id)");
+  sub.add_option("--range", opts->revert.range, "A..B: a rebase-merged PR's commits");
+  sub.add_option("--reason", opts->revert.reason, "Why (in the revert's message and the journal)");
+  sub.add_option("--repo", opts->revert.repo, "The git repository (default: the one holding rollback.yaml)");
+  sub.add_flag("--ecs-first", opts->ecs_first,
                 "An emergency `rollback ecs` (the last known good task definition) before the revert, for immediate relief");
-  sub->add_option("--via", opts->via,
+  sub.add_option("--via", opts->via,
                   "Where the downgrade step's alembic runs: local (default, from the checkout) or ecs-task (a one-off "
                   "task of the service's current task definition, whose image still has the change's scripts)")
-      ->check(CLI::IsMember({"local", "ecs-task"}));
-  add_global_options(*sub, g);
-  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run_release(ctx, *opts); });
+      .one_of({"local", "ecs-task"});
+  add_global_options(sub, g);
+  run_when_parsed(sub, g, action, true, [opts](Context& ctx) { return run_release(ctx, *opts); });
 }
 
-void register_resume(CLI::App& app, GlobalOptions& g, Action& action) {
+void register_resume(Subcommand app, GlobalOptions& g, Action& action) {
   auto id = std::make_shared<std::string>();
-  CLI::App* sub = app.add_subcommand(
+  Subcommand sub = app.add_subcommand(
       "resume", "Continue a release that stopped (failed, interrupted, killed) from its first unfinished step");
-  sub->add_option("id", *id, "The release's id (printed when it stopped; `rollback history` lists it)")->required();
-  add_global_options(*sub, g);
-  run_when_parsed(*sub, g, action, true, [id](Context& ctx) { return run_resume(ctx, *id); });
+  sub.add_option("id", *id, "The release's id (printed when it stopped; `rollback history` lists it)").required();
+  add_global_options(sub, g);
+  run_when_parsed(sub, g, action, true, [id](Context& ctx) { return run_resume(ctx, *id); });
 }
 
 }  // namespace rb::cli

@@ -119,17 +119,17 @@ Status run(Context& ctx, const ReportOptions& o) {
 
 }  // namespace
 
-void register_report(CLI::App& app, GlobalOptions& g, Action& action) {
+void register_report(Subcommand app, GlobalOptions& g, Action& action) {
   auto opts = std::make_shared<ReportOptions>();
-  CLI::App* sub = app.add_subcommand("report", "Write the incident report (Markdown + SVG timeline) of rollbacks from the journal");
-  sub->add_option("id", opts->id, "The rollback to report on (see `rollback history`)");
-  sub->add_option("--env,-e", opts->env, "Report on every rollback of this environment in the window instead");
-  sub->add_option("--since", opts->since, "With --env: the window, e.g. 2h, 3d (default 24h)");
-  sub->add_option("--out,-o", opts->out, "The Markdown file to write (default rollback-report-<id>.md); the SVG goes next to it");
-  sub->add_flag("--force", opts->force, "Replace an existing report");
-  add_global_options(*sub, g);
+  Subcommand sub = app.add_subcommand("report", "Write the incident report (Markdown + SVG timeline) of rollbacks from the journal");
+  sub.add_option("id", opts->id, "The rollback to report on (see `rollback history`)");
+  sub.add_option("--env,-e", opts->env, "Report on every rollback of this environment in the window instead");
+  sub.add_option("--since", opts->since, "With --env: the window, e.g. 2h, 3d (default 24h)");
+  sub.add_option("--out,-o", opts->out, "The Markdown file to write (default rollback-report-<id>.md); the SVG goes next to it");
+  sub.add_flag("--force", opts->force, "Replace an existing report");
+  add_global_options(sub, g);
   // Like history, a report works without a configuration file (a journal copied off a host).
-  run_when_parsed_config_optional(*sub, g, action, [opts](Context& ctx) { return run(ctx, *opts); });
+  run_when_parsed_config_optional(sub, g, action, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli

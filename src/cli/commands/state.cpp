@@ -441,52 +441,52 @@ Status run_restore(Context& ctx, const RestoreCliOptions& o) {
 }
 
 template <class Options, class Runner>
-void on_run(CLI::App* sub, GlobalOptions& g, Action& action, std::shared_ptr<Options> opts, Runner runner) {
-  add_global_options(*sub, g);
-  sub->callback([&g, &action, opts, runner] {
+void on_run(Subcommand sub, GlobalOptions& g, Action& action, std::shared_ptr<Options> opts, Runner runner) {
+  add_global_options(sub, g);
+  sub.on_parsed([&g, &action, opts, runner] {
     action = [&g, opts, runner] { return execute(g, true, [opts, runner](Context& ctx) { return runner(ctx, *opts); }); };
   });
 }
 
 }  // namespace
 
-void register_state(CLI::App& app, GlobalOptions& g, Action& action) {
-  CLI::App* state = app.add_subcommand(
+void register_state(Subcommand app, GlobalOptions& g, Action& action) {
+  Subcommand state = app.add_subcommand(
       "state", "Terraform state in its versioned S3 bucket: list, show and diff versions, restore one safely");
-  state->require_subcommand(1);
+  state.require_subcommand(1);
 
   auto list = std::make_shared<ListOptions>();
-  CLI::App* sub = state->add_subcommand("list", "Versions of the state object, newest first, the current one marked");
-  sub->add_option("--env,-e", list->env, "Environment (from rollback.yaml)")->required();
-  sub->add_flag("--details", list->details, "Read each version for serial, lineage, Terraform version, resources");
-  add_number_option(*sub, "--limit", list->limit, 0, kMaxListLimit, "How many versions to show (0: all; default 20)");
+  Subcommand sub = state.add_subcommand("list", "Versions of the state object, newest first, the current one marked");
+  sub.add_option("--env,-e", list->env, "Environment (from rollback.yaml)").required();
+  sub.add_flag("--details", list->details, "Read each version for serial, lineage, Terraform version, resources");
+  add_number_option(sub, "--limit", list->limit, 0, kMaxListLimit, "How many versions to show (0: all; default 20)");
   on_run(sub, g, action, list, run_list);
 
   auto show = std::make_shared<ShowOptions>();
-  sub = state->add_subcommand("show", "Serial, lineage, Terraform version, resources and outputs of one version");
-  sub->add_option("--env,-e", show->env, "Environment (from rollback.yaml)")->required();
-  sub->add_option("--version-id", show->version_id, "The version (default: the current one)");
+  sub = state.add_subcommand("show", "Serial, lineage, Terraform version, resources and outputs of one version");
+  sub.add_option("--env,-e", show->env, "Environment (from rollback.yaml)").required();
+  sub.add_option("--version-id", show->version_id, "The version (default: the current one)");
   on_run(sub, g, action, show, run_show);
 
   auto diff = std::make_shared<DiffOptions>();
-  sub = state->add_subcommand("diff", "Resources and outputs added, removed or changed between two versions");
-  sub->add_option("--env,-e", diff->env, "Environment (from rollback.yaml)")->required();
-  sub->add_option("--version-id", diff->version_id, "The version to compare")->required();
-  sub->add_option("--against", diff->against, "Compare with this version instead of the current one");
+  sub = state.add_subcommand("diff", "Resources and outputs added, removed or changed between two versions");
+  sub.add_option("--env,-e", diff->env, "Environment (from rollback.yaml)").required();
+  sub.add_option("--version-id", diff->version_id, "The version to compare").required();
+  sub.add_option("--against", diff->against, "Compare with this version instead of the current one");
   on_run(sub, g, action, diff, run_diff);
 
   auto restore = std::make_shared<RestoreCliOptions>();
-  sub = state->add_subcommand("restore",
+  sub = state.add_subcommand("restore",
                               "Make an older version the current state again, under Terraform's lock, with its digest");
-  sub->add_option("--env,-e", restore->env, "Environment (from rollback.yaml)")->required();
-  sub->add_option("--version-id", restore->version_id, "The version to restore (`rollback state list`)")->required();
-  sub->add_flag("--force-lineage", restore->force_lineage,
+  sub.add_option("--env,-e", restore->env, "Environment (from rollback.yaml)").required();
+  sub.add_option("--version-id", restore->version_id, "The version to restore (`rollback state list`)").required();
+  sub.add_flag("--force-lineage", restore->force_lineage,
                 "Restore a version whose lineage differs from the current state's (typed confirmation)");
-  sub->add_flag("--force", restore->force,
+  sub.add_flag("--force", restore->force,
                 "Restore although the current state does not match its DynamoDB digest (changed without Terraform)");
-  sub->add_flag("--allow-unreadable-current", restore->allow_unreadable_current,
+  sub.add_flag("--allow-unreadable-current", restore->allow_unreadable_current,
                 "Restore over a current state that cannot be read (corrupted): lineage and serial are not checked");
-  sub->add_option("--reason", restore->reason, "Why (recorded in the journal)");
+  sub.add_option("--reason", restore->reason, "Why (recorded in the journal)");
   on_run(sub, g, action, restore, run_restore);
 }
 

@@ -154,12 +154,12 @@ Status run(Context& ctx, const StatusOptions& o) {
 
 }  // namespace
 
-void register_status(CLI::App& app, GlobalOptions& g, Action& action) {
+void register_status(Subcommand app, GlobalOptions& g, Action& action) {
   auto opts = std::make_shared<StatusOptions>();
-  CLI::App* sub = app.add_subcommand("status", "What runs now in an environment: deployments, revisions, events, lock, rollbacks");
-  sub->add_option("--env,-e", opts->env, "Environment (from rollback.yaml)")->required();
-  add_global_options(*sub, g);
-  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
+  Subcommand sub = app.add_subcommand("status", "What runs now in an environment: deployments, revisions, events, lock, rollbacks");
+  sub.add_option("--env,-e", opts->env, "Environment (from rollback.yaml)").required();
+  add_global_options(sub, g);
+  run_when_parsed(sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli

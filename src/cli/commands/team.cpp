@@ -62,15 +62,15 @@ Status push(Context& ctx) {
 
 }  // namespace
 
-void register_team(CLI::App& app, GlobalOptions& g, Action& action) {
-  CLI::App* sub = app.add_subcommand("team", "Team mode: the DynamoDB table shared by everyone's locks and journal");
-  sub->require_subcommand(1);
-  CLI::App* init_cmd = sub->add_subcommand("init", "Create the team table (on-demand billing); asks first, --dry-run shows the call");
-  add_global_options(*init_cmd, g);
-  run_when_parsed(*init_cmd, g, action, true, [](Context& ctx) { return init(ctx); });
-  CLI::App* push_cmd = sub->add_subcommand("push", "Push journal writes this machine could not share yet");
-  add_global_options(*push_cmd, g);
-  run_when_parsed(*push_cmd, g, action, true, [](Context& ctx) { return push(ctx); });
+void register_team(Subcommand app, GlobalOptions& g, Action& action) {
+  Subcommand sub = app.add_subcommand("team", "Team mode: the DynamoDB table shared by everyone's locks and journal");
+  sub.require_subcommand(1);
+  Subcommand init_cmd = sub.add_subcommand("init", "Create the team table (on-demand billing); asks first, --dry-run shows the call");
+  add_global_options(init_cmd, g);
+  run_when_parsed(init_cmd, g, action, true, [](Context& ctx) { return init(ctx); });
+  Subcommand push_cmd = sub.add_subcommand("push", "Push journal writes this machine could not share yet");
+  add_global_options(push_cmd, g);
+  run_when_parsed(push_cmd, g, action, true, [](Context& ctx) { return push(ctx); });
 }
 
 }  // namespace rb::cli

@@ -117,12 +117,12 @@ Status run(Context& ctx, const UnlockOptions& o) {
 
 }  // namespace
 
-void register_unlock(CLI::App& app, GlobalOptions& g, Action& action) {
+void register_unlock(Subcommand app, GlobalOptions& g, Action& action) {
   auto opts = std::make_shared<UnlockOptions>();
-  CLI::App* sub = app.add_subcommand("unlock", "Break an environment's lock left by a rollback whose process died");
-  sub->add_option("--env,-e", opts->env, "Environment (from rollback.yaml)")->required();
-  add_global_options(*sub, g);
-  run_when_parsed(*sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
+  Subcommand sub = app.add_subcommand("unlock", "Break an environment's lock left by a rollback whose process died");
+  sub.add_option("--env,-e", opts->env, "Environment (from rollback.yaml)").required();
+  add_global_options(sub, g);
+  run_when_parsed(sub, g, action, true, [opts](Context& ctx) { return run(ctx, *opts); });
 }
 
 }  // namespace rb::cli
