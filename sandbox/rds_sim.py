@@ -154,7 +154,9 @@ def install() -> None:
         if cluster_id:
             cluster = self.clusters.get(cluster_id) or self.clusters.get(cluster_id.lower())
             restored = cluster is not None and bool(getattr(cluster, "_sandbox_restored", False))
-            if cluster is not None and cluster.status != "available":
+            # Only restored clusters: moto makes a created one `available` at its second read,
+            # and tests that seed a cluster add its instances at once.
+            if restored and cluster.status != "available":
                 raise RDSClientError(
                     "InvalidDBClusterStateFault",
                     f"DB cluster {cluster_id} is not in the available state: instances are created in an "
