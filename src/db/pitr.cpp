@@ -178,7 +178,7 @@ Status check_in_window(SysTime t, const RestoreWindow& window, const std::string
       too_late ? "RDS can restore up to its latest restorable time (about five minutes ago); pick a time in the window "
                  "or wait for it to pass"
                : "older times are beyond the backup retention; a snapshot from before then is the only way back "
-                 "(`aws rds describe-db-snapshots`)");
+                 "(`aws rds describe-db-snapshots`, or `describe-db-cluster-snapshots` for a cluster)");
 }
 
 std::string restored_instance_name(const std::string& source, SysTime t) {

@@ -296,6 +296,22 @@ class DbPitrTest(DbTestCase):
         self.assertEqual(set(self.instances()), set(instances_before))
         self.assertEqual(self.journal(), [])
 
+    def test_aurora_no_wait_starts_the_cluster_restore_and_prints_the_rest(self):
+        clusters_before, instances_before = self.clusters(), self.instances()
+        r = self.pitr("--env", "auroraprod", "--to-time", "1s ago", "--name", "connect2-aurora-nowait", "--yes",
+                      "--no-wait", "--reason", "bad job")
+        self.assertExit(r, 0)
+        self.assertIn("aws rds wait db-cluster-available --db-cluster-identifier connect2-aurora-nowait", r.stdout)
+        self.assertIn("aws rds create-db-instance --db-cluster-identifier connect2-aurora-nowait "
+                      "--db-instance-identifier connect2-aurora-nowait-1 --engine aurora-postgresql "
+                      "--db-instance-class db.r6g.xlarge", r.stdout)
+        self.assertEqual(set(self.clusters()) - set(clusters_before), {"connect2-aurora-nowait"})
+        self.assertEqual(set(self.instances()), set(instances_before))
+        [entry] = self.journal()
+        self.assertEqual(entry["outcome"], "succeeded")
+        self.assertFalse(entry["details"]["followed"])
+        self.assertEqual(entry["details"]["restored"]["identifier"], "connect2-aurora-nowait")
+
 
 if __name__ == "__main__":
     unittest.main()
