@@ -1113,6 +1113,41 @@ class TestRdsPointInTime(unittest.TestCase):
         endpoint = rds.describe_db_instances(DBInstanceIdentifier=name + "-r")["DBInstances"][0]["Endpoint"]
         self.assertEqual(endpoint, {"Address": "127.0.0.1", "Port": 6543})
 
+    def test_cluster_restore_window_creation_instance_and_endpoint(self):
+        rds = client("rds")
+        name = "pitr-cl-" + uuid.uuid4().hex[:8]
+        rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-postgresql", MasterUsername="app",
+                              MasterUserPassword="x-password-1", BackupRetentionPeriod=1, Port=6544)
+        self.assertEqual(control("POST", "rds", {"restore_delay": 0.5, "endpoint_address": "127.0.0.1"})[0], 200)
+        self.addCleanup(control, "POST", "rds", {"restore_delay": 2.0, "endpoint_address": None})
+        old = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            rds.restore_db_cluster_to_point_in_time(SourceDBClusterIdentifier=name, DBClusterIdentifier=name + "-old",
+                                                    RestoreToTime=old)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidRestoreFault")
+        time.sleep(1.1)
+        when = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=0.5)
+        made = rds.restore_db_cluster_to_point_in_time(SourceDBClusterIdentifier=name, DBClusterIdentifier=name + "-r",
+                                                       RestoreToTime=when)
+        self.assertEqual(made["DBCluster"]["Status"], "creating")
+        self.assertEqual(made["DBCluster"]["DBClusterMembers"], [])
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            rds.restore_db_cluster_to_point_in_time(SourceDBClusterIdentifier=name, DBClusterIdentifier=name + "-r",
+                                                    RestoreToTime=when)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "DBClusterAlreadyExistsFault")
+        instance = dict(DBInstanceIdentifier=name + "-r-1", DBClusterIdentifier=name + "-r",
+                        Engine="aurora-postgresql", DBInstanceClass="db.r6g.large")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            rds.create_db_instance(**instance)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidDBClusterStateFault")
+        wait_until(lambda: rds.describe_db_clusters(DBClusterIdentifier=name + "-r")["DBClusters"][0]["Status"]
+                   == "available", what="the restored cluster available")
+        self.assertEqual(rds.create_db_instance(**instance)["DBInstance"]["DBInstanceStatus"], "creating")
+        wait_until(lambda: rds.describe_db_instances(DBInstanceIdentifier=name + "-r-1")["DBInstances"][0]
+                   ["DBInstanceStatus"] == "available", what="the restored cluster's instance available")
+        cluster = rds.describe_db_clusters(DBClusterIdentifier=name + "-r")["DBClusters"][0]
+        self.assertEqual((cluster["Endpoint"], cluster["Port"]), ("127.0.0.1", 6544))
+
 
 class TestRunbookWithAwsCli(SandboxTest):
     def restore_prod(self):

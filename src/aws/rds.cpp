@@ -149,6 +149,24 @@ Result<DbInstance> describe_db_instance(AwsClient& client, const std::string& in
                  "check the environment's database.rds_instance in rollback.yaml");
 }
 
+namespace {
+
+// Lists of the Query protocol: Name.<member locationName>.N, counted from 1 (botocore's
+// QuerySerializer; VpcSecurityGroupIdList's member is "VpcSecurityGroupId", TagList's "Tag").
+void add_security_groups(QueryParams& params, const std::vector<std::string>& groups) {
+  for (size_t i = 0; i < groups.size(); ++i)
+    params.push_back({fmt::format("VpcSecurityGroupIds.VpcSecurityGroupId.{}", i + 1), groups[i]});
+}
+
+void add_tags(QueryParams& params, const std::vector<std::pair<std::string, std::string>>& tags) {
+  for (size_t i = 0; i < tags.size(); ++i) {
+    params.push_back({fmt::format("Tags.Tag.{}.Key", i + 1), tags[i].first});
+    params.push_back({fmt::format("Tags.Tag.{}.Value", i + 1), tags[i].second});
+  }
+}
+
+}  // namespace
+
 Result<DbInstance> restore_db_instance_to_point_in_time(AwsClient& client, const PointInTimeRestore& r) {
   QueryParams params = {{"SourceDBInstanceIdentifier", r.source},
                         {"TargetDBInstanceIdentifier", r.target},
@@ -158,18 +176,82 @@ Result<DbInstance> restore_db_instance_to_point_in_time(AwsClient& client, const
   if (!r.instance_class.empty()) params.push_back({"DBInstanceClass", r.instance_class});
   if (!r.subnet_group.empty()) params.push_back({"DBSubnetGroupName", r.subnet_group});
   if (!r.parameter_group.empty()) params.push_back({"DBParameterGroupName", r.parameter_group});
-  // Lists of the Query protocol: Name.<member locationName>.N, counted from 1 (botocore's
-  // QuerySerializer; VpcSecurityGroupIdList's member is "VpcSecurityGroupId", TagList's "Tag").
-  for (size_t i = 0; i < r.security_groups.size(); ++i)
-    params.push_back({fmt::format("VpcSecurityGroupIds.VpcSecurityGroupId.{}", i + 1), r.security_groups[i]});
-  for (size_t i = 0; i < r.tags.size(); ++i) {
-    params.push_back({fmt::format("Tags.Tag.{}.Key", i + 1), r.tags[i].first});
-    params.push_back({fmt::format("Tags.Tag.{}.Value", i + 1), r.tags[i].second});
-  }
+  add_security_groups(params, r.security_groups);
+  add_tags(params, r.tags);
   CallOptions once;
   once.idempotent = false;
   RB_TRY_ASSIGN(std::string body, client.query_call("RestoreDBInstanceToPointInTime", kRdsApiVersion, params, once));
   return parse_db_instance(body, "RestoreDBInstanceToPointInTime");
+}
+
+std::string DbCluster::writer() const {
+  for (const auto& m : members)
+    if (m.writer) return m.instance;
+  return {};
+}
+
+Result<DbCluster> parse_db_cluster(const std::string& xml, std::string_view operation) {
+  pugi::xml_document doc;
+  if (!doc.load_buffer(xml.data(), xml.size())) return bad_reply(operation, "valid XML");
+  pugi::xml_node n = doc.select_node("//DBCluster").node();
+  if (!n) return bad_reply(operation, "a DBCluster");
+  DbCluster c;
+  c.identifier = text_of(n, "DBClusterIdentifier");
+  c.status = text_of(n, "Status");
+  c.engine = text_of(n, "Engine");
+  c.endpoint = text_of(n, "Endpoint");
+  if (auto p = parse_decimal(text_of(n, "Port"), 1, kMaxPort, "Port"); p.ok()) c.port = static_cast<int>(*p);
+  if (auto r = parse_decimal(text_of(n, "BackupRetentionPeriod"), 0, 35, "BackupRetentionPeriod"); r.ok())
+    c.backup_retention_days = static_cast<int>(*r);
+  c.create_time = text_of(n, "ClusterCreateTime");
+  c.earliest_restorable_time = text_of(n, "EarliestRestorableTime");
+  c.latest_restorable_time = text_of(n, "LatestRestorableTime");
+  c.subnet_group = text_of(n, "DBSubnetGroup");
+  for (const auto& m : n.child("VpcSecurityGroups").children())
+    if (auto id = text_of(m, "VpcSecurityGroupId"); !id.empty()) c.security_groups.push_back(std::move(id));
+  c.parameter_group = text_of(n, "DBClusterParameterGroup");
+  for (const auto& m : n.child("DBClusterMembers").children())
+    if (auto id = text_of(m, "DBInstanceIdentifier"); !id.empty())
+      c.members.push_back({std::move(id), text_of(m, "IsClusterWriter") == "true"});
+  if (c.identifier.empty() || c.status.empty()) return bad_reply(operation, "a cluster identifier and status");
+  return c;
+}
+
+Result<DbCluster> describe_db_cluster(AwsClient& client, const std::string& cluster) {
+  RB_TRY_ASSIGN(std::string body,
+                client.query_call("DescribeDBClusters", kRdsApiVersion, {{"DBClusterIdentifier", cluster}}));
+  RB_TRY_ASSIGN(auto c, parse_db_cluster(body, "DescribeDBClusters"));
+  if (c.identifier != cluster)
+    return failure(fmt::format("RDS DescribeDBClusters returned cluster {}, not {}", c.identifier, cluster),
+                   "check the environment's database.rds_cluster in rollback.yaml");
+  return c;
+}
+
+Result<DbCluster> restore_db_cluster_to_point_in_time(AwsClient& client, const ClusterPointInTimeRestore& r) {
+  QueryParams params = {{"SourceDBClusterIdentifier", r.source},
+                        {"DBClusterIdentifier", r.target},
+                        {"RestoreToTime", r.restore_time}};
+  if (!r.subnet_group.empty()) params.push_back({"DBSubnetGroupName", r.subnet_group});
+  if (!r.parameter_group.empty()) params.push_back({"DBClusterParameterGroupName", r.parameter_group});
+  add_security_groups(params, r.security_groups);
+  add_tags(params, r.tags);
+  CallOptions once;
+  once.idempotent = false;
+  RB_TRY_ASSIGN(std::string body, client.query_call("RestoreDBClusterToPointInTime", kRdsApiVersion, params, once));
+  return parse_db_cluster(body, "RestoreDBClusterToPointInTime");
+}
+
+Result<DbInstance> create_db_cluster_instance(AwsClient& client, const ClusterInstance& r) {
+  QueryParams params = {{"DBInstanceIdentifier", r.identifier},
+                        {"DBClusterIdentifier", r.cluster},
+                        {"Engine", r.engine},
+                        {"DBInstanceClass", r.instance_class},
+                        {"PubliclyAccessible", r.publicly_accessible ? "true" : "false"}};
+  add_tags(params, r.tags);
+  CallOptions once;
+  once.idempotent = false;
+  RB_TRY_ASSIGN(std::string body, client.query_call("CreateDBInstance", kRdsApiVersion, params, once));
+  return parse_db_instance(body, "CreateDBInstance");
 }
 
 }  // namespace rb::aws

@@ -1,7 +1,9 @@
 // Amazon RDS, Query protocol (API 2014-10-31): the calls a database rollback needs. The
 // snapshot calls (CreateDBSnapshot / CreateDBClusterSnapshot, DescribeDBSnapshots /
 // DescribeDBClusterSnapshots) and point-in-time recovery (DescribeDBInstances,
-// RestoreDBInstanceToPointInTime), with the shapes of botocore's rds/2014-10-31 model.
+// RestoreDBInstanceToPointInTime; for Aurora DescribeDBClusters, RestoreDBClusterToPointInTime
+// and CreateDBInstance in the restored cluster), with the shapes of botocore's rds/2014-10-31
+// model.
 #pragma once
 
 #include <string>
@@ -95,5 +97,63 @@ Result<DbInstance> restore_db_instance_to_point_in_time(AwsClient& client, const
 
 // The first DBInstance element of a reply (exposed for tests).
 Result<DbInstance> parse_db_instance(const std::string& xml, std::string_view operation);
+
+// An Aurora DB cluster, as DescribeDBClusters and RestoreDBClusterToPointInTime return it: its
+// restorable window, what a point-in-time restore copies from it, and its writer endpoint.
+struct DbClusterMember {
+  std::string instance;  // DBInstanceIdentifier
+  bool writer = false;   // IsClusterWriter
+};
+struct DbCluster {
+  std::string identifier;                    // DBClusterIdentifier
+  std::string status;                        // Status: creating, backing-up, available, ...
+  std::string engine;                        // Engine: aurora-postgresql, aurora-mysql
+  std::string endpoint;                      // Endpoint: the writer endpoint (empty while creating)
+  int port = 0;                              // Port; 0 when absent
+  std::string create_time;                   // ClusterCreateTime
+  std::string earliest_restorable_time;      // EarliestRestorableTime
+  std::string latest_restorable_time;        // LatestRestorableTime
+  int backup_retention_days = 0;             // BackupRetentionPeriod
+  std::string subnet_group;                  // DBSubnetGroup (a name, unlike an instance's)
+  std::vector<std::string> security_groups;  // VpcSecurityGroups[].VpcSecurityGroupId
+  std::string parameter_group;               // DBClusterParameterGroup
+  std::vector<DbClusterMember> members;      // DBClusterMembers
+  // The member with IsClusterWriter; empty when the cluster has no instance.
+  std::string writer() const;
+};
+
+// DescribeDBClusters(DBClusterIdentifier): the cluster of that name; RDS's error tagged
+// DBClusterNotFoundFault as it is when there is none.
+Result<DbCluster> describe_db_cluster(AwsClient& client, const std::string& cluster);
+// The first DBCluster element of a reply (exposed for tests).
+Result<DbCluster> parse_db_cluster(const std::string& xml, std::string_view operation);
+
+// RestoreDBClusterToPointInTime into a new cluster with the source's network and cluster
+// parameter group. The new cluster has no instance: RDS restores the storage only.
+struct ClusterPointInTimeRestore {
+  std::string source;        // SourceDBClusterIdentifier
+  std::string target;        // DBClusterIdentifier (must not exist)
+  std::string restore_time;  // RestoreToTime, ISO-8601 UTC
+  std::string subnet_group;  // DBSubnetGroupName
+  std::vector<std::string> security_groups;  // VpcSecurityGroupIds
+  std::string parameter_group;               // DBClusterParameterGroupName
+  std::vector<std::pair<std::string, std::string>> tags;
+};
+// Not retried after an ambiguous failure (a second call fails with DBClusterAlreadyExistsFault):
+// the caller reads the target instead.
+Result<DbCluster> restore_db_cluster_to_point_in_time(AwsClient& client, const ClusterPointInTimeRestore& request);
+
+// CreateDBInstance of an instance in an Aurora cluster: its network, storage and parameters
+// are the cluster's, so only the class, the engine and the tags are given.
+struct ClusterInstance {
+  std::string identifier;      // DBInstanceIdentifier (must not exist)
+  std::string cluster;         // DBClusterIdentifier
+  std::string engine;          // Engine: the cluster's
+  std::string instance_class;  // DBInstanceClass
+  bool publicly_accessible = false;
+  std::vector<std::pair<std::string, std::string>> tags;
+};
+// Not retried after an ambiguous failure (a second call fails with DBInstanceAlreadyExists).
+Result<DbInstance> create_db_cluster_instance(AwsClient& client, const ClusterInstance& request);
 
 }  // namespace rb::aws

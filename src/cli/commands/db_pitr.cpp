@@ -1,8 +1,10 @@
 // rollback db pitr: the runbook's last database net, point-in-time recovery, done the safe way.
 // The environment's RDS instance is restored as it was at a given time into a NEW instance next
-// to the live one (its subnet group, security groups and parameter group); the tool follows it to
-// `available`, compares the restored database with the live one (Alembic version, row counts)
-// and prints the cutover steps. It never switches the application over by itself.
+// to the live one (its subnet group, security groups and parameter group); an Aurora cluster
+// into a NEW cluster (the same, with its cluster parameter group) with one instance of its
+// writer's class. The tool follows the restore to `available`, compares the restored database
+// with the live one (Alembic version, row counts) and prints the cutover steps. It never
+// switches the application over by itself.
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
@@ -18,7 +20,7 @@ namespace {
 struct PitrOptions {
   std::string env;
   std::string to_time;
-  std::string name;    // the new instance (default: <source>-pitr-<time>)
+  std::string name;    // the new instance or cluster (default: <source>-pitr-<time>)
   std::string tables;  // a,b,c: the tables whose rows are compared
   std::string reason;
 };
@@ -34,7 +36,7 @@ std::string count_text(const std::optional<long long>& n) { return n ? std::to_s
 // Connects to the restored instance (and the live database) and prints them side by side. The
 // comparison is advice for the cutover: what cannot be read is said, never an error.
 nlohmann::json compare(Context& ctx, RollbackRecord& record, const EnvironmentConfig& env,
-                       const aws::DbInstance& restored, const PitrOptions& o) {
+                       const db::Restored& restored, const PitrOptions& o) {
   Output& out = ctx.out();
   auto setup = db::resolve_setup(ctx.config().repo, env.migrations);
   if (!setup || !setup->url) {
@@ -91,57 +93,28 @@ Status run(Context& ctx, const PitrOptions& o) {
   if (!env->database.configured())
     return usage_error(fmt::format("environment {} names no RDS database", env->name),
                        fmt::format("add `database: {{ rds_instance: NAME }}` to {} in rollback.yaml", env->name));
-  if (!env->database.rds_cluster.empty())
-    return usage_error(
-        fmt::format("environment {} names an Aurora cluster ({}): rollback db pitr restores RDS instances only",
-                    env->name, env->database.rds_cluster),
-        fmt::format("restore the cluster with `aws rds restore-db-cluster-to-point-in-time --source-db-cluster-identifier "
-                    "{} --db-cluster-identifier NEW --restore-to-time TIME`, then add an instance to it with `aws rds "
-                    "create-db-instance --db-cluster-identifier NEW`",
-                    env->database.rds_cluster));
-  if (!o.name.empty()) RB_TRY(aws::check_rds_identifier(o.name, aws::kMaxRdsIdentifier, "instance name (--name)"));
+  if (!o.name.empty())
+    RB_TRY(aws::check_rds_identifier(o.name, aws::kMaxRdsIdentifier,
+                                     env->database.rds_cluster.empty() ? "instance name (--name)"
+                                                                       : "cluster name (--name)"));
   const auto now = std::chrono::system_clock::now();
   RB_TRY_ASSIGN(auto when, db::parse_restore_time(o.to_time, now));
   if (g.dry_run) RB_TRY(ctx.check_lock(*env));
 
   RB_TRY_ASSIGN(auto gateway, db::make_aws_restore_gateway(ctx.config(), *env, ctx.clock()));
-  auto source = gateway->describe(env->database.rds_instance);
-  if (!source) {
-    Error e = source.take_error();
-    if (e.tag == "DBInstanceNotFound")
-      e.hint = fmt::format("check `database.rds_instance` of {} in rollback.yaml and the account and region it "
-                           "points at (`aws rds describe-db-instances`)",
-                           env->name);
-    return e;
-  }
-  if (!source->cluster.empty())
-    return usage_error(fmt::format("RDS instance {} is a member of the Aurora cluster {}: clusters are restored whole",
-                                   source->identifier, source->cluster),
-                       "restore the cluster with `aws rds restore-db-cluster-to-point-in-time`");
-  RB_TRY_ASSIGN(auto window, db::restore_window(*source));
-  RB_TRY(db::check_in_window(when, window, "RDS instance " + source->identifier));
-  const std::string target = o.name.empty() ? db::restored_instance_name(source->identifier, when) : o.name;
-  if (auto existing = gateway->describe(target); existing)
-    return refusal(fmt::format("RDS instance {} already exists ({}): a restore to that minute was made before",
-                               target, existing->status),
-                   "use that instance, delete it first, or name another with --name");
-  else if (existing.error().tag != "DBInstanceNotFound")
-    return existing.take_error();
-  const auto estimate = db::estimate_restore(*source);
+  RB_TRY_ASSIGN(auto source, db::read_source(*gateway, env->database, env->name));
+  RB_TRY_ASSIGN(auto window, db::restore_window(source));
+  RB_TRY(db::check_in_window(when, window, source.describe()));
+  const std::string target = o.name.empty() ? db::restored_instance_name(source.identifier(), when) : o.name;
+  // The plan's request; the rollback id its tags carry is known once the journal entry exists.
+  RB_TRY(db::check_targets_free(*gateway, db::pitr_request(source, target, when, "")));
+  const auto estimate = db::estimate_restore(source);
 
-  out.line(fmt::format("Point-in-time restore of RDS instance {} ({}, {}, {} GiB) to {}", source->identifier,
-                       source->engine, source->instance_class, source->allocated_storage_gib, iso8601(when)));
-  out.line(fmt::format("  restorable window: {}", window.describe()));
-  out.line(fmt::format("  into a NEW instance {}: subnet group {}, security groups {}, parameter group {}", target,
-                       source->subnet_group.empty() ? "(default)" : source->subnet_group,
-                       source->security_groups.empty() ? "(default)" : join(source->security_groups, ", "),
-                       source->parameter_group.empty() ? "(default)" : source->parameter_group));
-  out.line(fmt::format("  the live instance {} and the application are not touched; nothing switches over by itself",
-                       source->identifier));
-  out.line(fmt::format("  estimated time: about {} min (rough: AWS publishes no figure; it grows with the storage)",
-                       estimate.count()));
+  for (const auto& line : db::plan_lines(source, target, when, window, estimate)) out.line(line);
   nlohmann::json result = {{"env", env->name},
-                           {"source", db::instance_to_json(*source)},
+                           {"kind", source.is_cluster ? "cluster" : "instance"},
+                           {"source", source.is_cluster ? db::cluster_to_json(source.cluster)
+                                                        : db::instance_to_json(source.instance)},
                            {"restore_time", iso8601(when)},
                            {"window", {{"earliest", iso8601(window.earliest)}, {"latest", iso8601(window.latest)}}},
                            {"target", target},
@@ -156,15 +129,17 @@ Status run(Context& ctx, const PitrOptions& o) {
 
   RB_TRY_ASSIGN(auto lock, ctx.lock(*env));
   RB_TRY(confirm_environment(ctx, *env,
-                             fmt::format("restore the database of {} as of {} into a new RDS instance {}", env->name,
-                                         iso8601(when), target)));
+                             fmt::format("restore the database of {} as of {} into a new {} {}", env->name,
+                                         iso8601(when), source.is_cluster ? "Aurora cluster" : "RDS instance",
+                                         target)));
   JournalEntry entry;
   entry.env = env->name;
   entry.layer = "db-pitr";
-  entry.from = source->identifier;
+  entry.from = source.identifier();
   entry.to = target + " @ " + iso8601(when);
   entry.reason = o.reason;
-  entry.details = {{"source", source->identifier},
+  entry.details = {{"source", source.identifier()},
+                   {"kind", result["kind"]},
                    {"target", target},
                    {"restore_time", iso8601(when)},
                    {"window", result["window"]},
@@ -173,24 +148,36 @@ Status run(Context& ctx, const PitrOptions& o) {
   out.line(fmt::format("rollback {} started", record->id()));
   result["rollback_id"] = record->id();
 
-  auto request = db::restore_request(*source, target, when, record->id());
+  auto request = db::pitr_request(source, target, when, record->id());
+  if (source.is_cluster) result["instance"] = request.cluster_instance.identifier;
   if (g.no_wait) {
-    auto sent = gateway->restore(request);
+    auto sent = db::start_restore(*gateway, request);
     if (!sent) return record->fail(sent.take_error());
-    record->event(fmt::format("restore of {} into {} started ({})", source->identifier, target, sent->status));
-    RB_TRY(record->finish(kOutcomeSucceeded, {{"restored", db::instance_to_json(*sent)}, {"followed", false}}));
-    out.line(fmt::format("restore started (--no-wait): follow it with `aws rds wait db-instance-available "
-                         "--db-instance-identifier {}`",
-                         target));
+    record->event(fmt::format("restore of {} into {} started ({})", source.identifier(), target,
+                              (*sent)["status"].get<std::string>()));
+    RB_TRY(record->finish(kOutcomeSucceeded, {{"restored", *sent}, {"followed", false}}));
+    if (source.is_cluster) {
+      const auto& ci = request.cluster_instance;
+      out.line(fmt::format("restore started (--no-wait): follow it with `aws rds wait db-cluster-available "
+                           "--db-cluster-identifier {}`; a restored cluster has no instance: then add one with `aws "
+                           "rds create-db-instance --db-cluster-identifier {} --db-instance-identifier {} --engine {} "
+                           "--db-instance-class {}`",
+                           target, target, ci.identifier, ci.engine, ci.instance_class));
+    } else {
+      out.line(fmt::format("restore started (--no-wait): follow it with `aws rds wait db-instance-available "
+                           "--db-instance-identifier {}`",
+                           target));
+    }
     result["ok"] = true;
-    result["restored"] = db::instance_to_json(*sent);
+    result["restored"] = *sent;
     out.result(result);
     return {};
   }
-  auto restored = db::restore_and_wait(*gateway, ctx.clock(), request, db::kRestoreTimeout, [&](const std::string& line) { record->event(line); });
+  auto restored = db::restore_and_wait(*gateway, ctx.clock(), request, db::kRestoreTimeout,
+                                       [&](const std::string& line) { record->event(line); });
   if (!restored) return record->fail(restored.take_error());
-  record->checkpoint({{"restored", db::instance_to_json(*restored)}});
-  result["restored"] = db::instance_to_json(*restored);
+  record->checkpoint({{"restored", restored->json}});
+  result["restored"] = restored->json;
   result["comparison"] = compare(ctx, *record, *env, *restored, o);
 
   RB_TRY(record->finish(kOutcomeSucceeded));
@@ -198,14 +185,14 @@ Status run(Context& ctx, const PitrOptions& o) {
   out.line(fmt::format("rollback {} succeeded: {} is available at {}:{}", record->id(), target, restored->address,
                        restored->port));
   out.line("Cutover, when the restored data is what you need (the tool does not switch over):");
-  out.line(fmt::format("  1. stop writes that would be lost: the live instance {} keeps receiving them until step 3",
-                       source->identifier));
+  out.line(fmt::format("  1. stop writes that would be lost: the live {} keeps receiving them until step 3",
+                       source.describe()));
   out.line(fmt::format("  2. point the service at {}:{}: change the database URL the task definition reads (its "
                        "secret or environment variable; locally ${})",
                        restored->address, restored->port, env->migrations.url_env));
   out.line(fmt::format("  3. rollback ecs --env {} --restart   (new tasks read the new URL)", env->name));
-  out.line(fmt::format("  4. keep {} until the incident is closed; then delete the instance you no longer need",
-                       source->identifier));
+  out.line(fmt::format("  4. keep {} until the incident is closed; then delete the {} you no longer need",
+                       source.identifier(), source.is_cluster ? "cluster (and its instances)" : "instance"));
   result["ok"] = true;
   result["outcome"] = kOutcomeSucceeded;
   out.result(result);
@@ -217,12 +204,17 @@ Status run(Context& ctx, const PitrOptions& o) {
 Subcommand register_db_pitr(Subcommand db, GlobalOptions& g, Action& action) {
   auto opts = std::make_shared<PitrOptions>();
   Subcommand sub = db.add_subcommand(
-      "pitr", "Point-in-time recovery into a NEW RDS instance (never in place): restore, compare, print the cutover");
-  sub.add_option("--env,-e", opts->env, "Environment (from rollback.yaml, with `database: { rds_instance: X }`)")
+      "pitr",
+      "Point-in-time recovery into a NEW RDS instance or Aurora cluster (never in place): restore, compare, print the "
+      "cutover");
+  sub.add_option("--env,-e", opts->env,
+                  "Environment (from rollback.yaml, with `database: { rds_instance: X }` or `{ rds_cluster: X }`)")
       .required();
   sub.add_option("--to-time", opts->to_time, "When to restore to: ISO-8601 with a zone (2026-11-30T09:15:00Z) or '45m ago'")
       .required();
-  sub.add_option("--name", opts->name, "The new instance's identifier (default: <instance>-pitr-<YYYYMMDD-HHMM>)");
+  sub.add_option("--name", opts->name,
+                  "The new instance's or cluster's identifier (default: <source>-pitr-<YYYYMMDD-HHMM>; a cluster's "
+                  "instance is <name>-1)");
   sub.add_option("--tables", opts->tables, "Tables whose rows are compared (a,b,c; default: the first 20 by name)");
   sub.add_option("--reason", opts->reason, "Why (recorded in the journal)");
   add_global_options(sub, g);
