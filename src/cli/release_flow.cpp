@@ -263,10 +263,12 @@ Status run_step(Context& ctx, ReleaseState& st, size_t i, LockHandle& lock, Roll
       AfterPush after;
       if (infra)
         after = [&](RollbackRecord& rec, const RevertOutcome& outcome) {
+          const auto pushed_at = ctx.clock().wall_now();
           rec.event(fmt::format("the push starts the Terraform workflow of {}: CI should now plan and apply {} at {}; "
                                 "watch it and review its plan",
                                 env.branch, env.terraform.dir, short_sha(outcome.revert_sha)));
-          return Status{};
+          if (ctx.options().no_wait) return Status{};
+          return wait_for_ci_apply(ctx, env, rec, pushed_at);
         };
       RevertStep as_step{lock, child_details};
       nlohmann::json result;

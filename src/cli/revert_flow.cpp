@@ -7,6 +7,8 @@
 #include "ecs/rollback.hpp"
 #include "git/guards.hpp"
 #include "git/resolve.hpp"
+#include "infra/apply_watch.hpp"
+#include "infra/aws_storage.hpp"
 #include "util/strings.hpp"
 
 namespace rb::cli {
@@ -301,6 +303,29 @@ Status follow_redeploy(Context& ctx, const EnvironmentConfig& env, RollbackRecor
     ctx.out().verified("health: " + env.health_url + " answered 2xx");
   }
   record.add_details({{"deployed_task_definition", task_definition}, {"waited", true}});
+  return {};
+}
+
+// Waits for CI's Terraform apply of a pushed infrastructure revert: a new version of the state
+// object written after the push, and Terraform's lock free.
+Status wait_for_ci_apply(Context& ctx, const EnvironmentConfig& env, RollbackRecord& record,
+                         std::chrono::system_clock::time_point pushed_at) {
+  RB_TRY_ASSIGN(auto backend, infra::make_state_backend(ctx.config(), env, ctx.clock()));
+  infra::ApplyWatch watch;
+  watch.location = backend.location;
+  watch.dynamodb_table = backend.config.dynamodb_table;
+  watch.use_lockfile = backend.config.use_lockfile;
+  watch.pushed_at = pushed_at;
+  watch.timeout = ctx.timeout();
+  ctx.out().line(fmt::format("waiting for CI's Terraform apply: a new version of {} and its lock free (up to {}s; "
+                             "--no-wait to skip)",
+                             backend.url(), watch.timeout.count() / 1000));
+  auto emit = [&](const std::string& m) { record.event(m); };
+  RB_TRY_ASSIGN(auto seen, infra::wait_for_apply(*backend.store, backend.locks.get(), watch, ctx.clock(), emit));
+  ctx.out().verified(fmt::format("Terraform: CI applied the revert (state version {} written at {})",
+                                 seen.version.version_id, iso8601(seen.version.last_modified)));
+  record.add_details({{"applied_state_version", seen.version.version_id},
+                      {"applied_at", iso8601(seen.version.last_modified)}});
   return {};
 }
 

@@ -3,6 +3,7 @@
 // worktree, push, and journal it all.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -79,5 +80,11 @@ Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, con
 // Follows the redeploy a pushed revert starts (`rollback app --wait`): waits until ECS runs an
 // image built from `revert_sha` on all tasks, then checks the health URL when configured.
 Status follow_redeploy(Context& ctx, const EnvironmentConfig& env, RollbackRecord& record, const std::string& revert_sha);
+
+// Follows the Terraform apply a pushed infrastructure revert starts in CI (`rollback infra --pr`,
+// the release's infra step): waits until a version of the environment's state object written
+// after `pushed_at` is current and Terraform's lock is free, within the command's --timeout.
+Status wait_for_ci_apply(Context& ctx, const EnvironmentConfig& env, RollbackRecord& record,
+                         std::chrono::system_clock::time_point pushed_at);
 
 }  // namespace rb::cli

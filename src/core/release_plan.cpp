@@ -115,8 +115,11 @@ Result<std::vector<ReleaseStep>> plan_release(const ReleaseInput& in) {
     if (infra)
       s.why = fmt::format("the infrastructure change goes back before the code that relies on it runs again "
                           "(runbook: infrastructure rollback, method 1): the revert of {} is pushed to {} and CI "
-                          "applies the Terraform folder",
-                          in.change, in.branch);
+                          "applies the Terraform folder{}",
+                          in.change, in.branch,
+                          in.follow_redeploy ? "; the step is done once CI's apply has written a new state version "
+                                               "and released Terraform's lock"
+                                             : "");
     else
       s.why = fmt::format("{}the revert of {} is pushed to {}, which starts the deploy pipeline (runbook: application "
                           "rollback, method 1)",
@@ -124,8 +127,10 @@ Result<std::vector<ReleaseStep>> plan_release(const ReleaseInput& in) {
     if (code && in.follow_redeploy)
       s.exposed = fmt::format("the revert is on {}, but {} runs the change until the redeploy finishes", in.branch,
                               in.env);
+    else if (infra && in.follow_redeploy)
+      s.exposed = fmt::format("{} keeps the broken infrastructure until CI's apply finishes", in.env);
     else if (infra)
-      s.exposed = "CI's Terraform apply is not followed here: watch the workflow and review its plan";
+      s.exposed = "CI's Terraform apply is not followed (--no-wait): watch the workflow and review its plan";
     else if (code)
       s.exposed = fmt::format("the redeploy is not followed (--no-wait): {} runs the change until CI deploys the revert",
                               in.env);

@@ -462,8 +462,8 @@ environments:
         self.assertEqual(item["Digest"]["S"], hashlib.md5(body).hexdigest())
 
 
-class InfraTest(RollbackTestCase):
-    """rollback infra: Method 1 (revert the PR) and Method 2 (known-good folder, stand-in terraform)."""
+class InfraRepoCase(RollbackTestCase):
+    """A repository with Terraform environments and a stand-in terraform; no tests of its own."""
 
     def setUp(self):
         super().setUp()
@@ -498,6 +498,11 @@ class InfraTest(RollbackTestCase):
         return self.repos.merge_pr({f"infrastructure/terraform/environments/{env_dir}/main.tf": "# bad\n",
                                     f"infrastructure/terraform/environments/{env_dir}/redis.tf": "# new\n"},
                                    "Move Redis", base=base)
+
+
+
+class InfraTest(InfraRepoCase):
+    """rollback infra: Method 1 (revert the PR) and Method 2 (known-good folder, stand-in terraform)."""
 
     # -- Method 2 -------------------------------------------------------------------------------
     def test_known_good_deletes_need_typed_confirmation_and_apply_runs_the_saved_plan(self):
@@ -610,16 +615,18 @@ class InfraTest(RollbackTestCase):
     # -- Method 1 -------------------------------------------------------------------------------
     def test_reverts_an_infrastructure_pr_and_says_what_ci_applies(self):
         number, merge = self.break_infra()
-        r = self.infra("--env", "prod", "--pr", str(number), "--yes", "--reason", "Redis unreachable")
+        r = self.infra("--env", "prod", "--pr", str(number), "--yes", "--reason", "Redis unreachable", "--no-wait")
         self.assertExit(r, 0)
         _, subject = self.repos.origin_log()[0].split(" ", 1)
         self.assertEqual(subject, f'Revert "Merge pull request #{number} from team/feature-{number}"')
         self.assertEqual(self.repos.origin_file("infrastructure/terraform/environments/prod/main.tf"), "# good\n")
         self.assertIsNone(self.repos.origin_file("infrastructure/terraform/environments/prod/redis.tf"))
         self.assertIn("CI should now plan and apply infrastructure/terraform/environments/prod", r.stdout)
+        self.assertIn("not waiting for CI's apply (--no-wait)", r.stdout)
         self.assertIn("--known-good", r.stdout)
         [entry] = self.journal()
         self.assertEqual(entry["layer"], "infra")
+        self.assertFalse(entry["details"]["apply_seen"])
         self.assertEqual(entry["details"]["reverted_commits"][0]["sha"], merge)
         self.assertEqual(self.tf_calls(), [])  # CI applies, not us
 
@@ -635,7 +642,7 @@ class InfraTest(RollbackTestCase):
     def test_mixed_pr_warns_and_reverts(self):
         number, _ = self.repos.merge_pr({"app/main.py": "new\n",
                                          "infrastructure/terraform/environments/prod/main.tf": "# bad\n"})
-        r = self.infra("--env", "prod", "--pr", str(number), "--yes")
+        r = self.infra("--env", "prod", "--pr", str(number), "--yes", "--no-wait")
         self.assertExit(r, 0)
         self.assertIn("also changes application code", r.stderr)
         self.assertEqual(self.repos.origin_file("app/main.py"), "def handler():\n    return 'ok'\n")
@@ -643,6 +650,95 @@ class InfraTest(RollbackTestCase):
     def test_known_good_and_pr_are_exclusive(self):
         r = self.infra("--env", "prod", "--pr", "1", "--known-good", self.good)
         self.assertExit(r, 2)
+
+
+
+class InfraApplyWaitTest(InfraRepoCase):
+    """rollback infra --pr waits for CI's Terraform apply: a new state version after the push, the lock free.
+    "CI" here is a thread that sees the revert land on the remote branch, takes Terraform's DynamoDB
+    lock, writes the next state version and releases the lock, as an apply does."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sandbox = Sandbox()
+        cls.s3 = cls.sandbox.client("s3")
+        cls.ddb = cls.sandbox.client("dynamodb")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sandbox.stop()
+
+    def setUp(self):
+        super().setUp()
+        self.key = f"api/{self._testMethodName}.tfstate"
+        self.bucket = "connect2-api-terraform-state-prod"
+        prod = (f"prod: {{ branch: main, protected: true, verify: {{ bake: 1s }}, "
+                f"terraform: {{ state: {{ key: {self.key}, dynamodb_table: {TABLE} }} }} }}")
+        self.write_config(self.config_text.replace(
+            "prod:    { branch: main, protected: true, verify: { bake: 1s } }", prod) +
+            f"repo: clone\nterraform: {{ binary: {self.wrapper} }}\n")
+        self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=state_bytes({"serial": 1}, 1))
+
+    def infra(self, *args, plan="delete.plan.json", **kw):
+        env = self.env(self.sandbox, FAKE_TF_LOG=self.tf_log, FAKE_TF_PLAN_JSON=os.path.join(PLANS, plan))
+        return self.rollback("infra", "--config", self.cfg, *args, env=env, **kw)
+
+    def versions(self):
+        r = self.s3.list_object_versions(Bucket=self.bucket, Prefix=self.key)
+        return [v["VersionId"] for v in r.get("Versions", []) if v["Key"] == self.key]
+
+    def fake_ci(self, before, hold_lock=2.0):
+        """Applies once the remote branch moves past `before`; returns the thread and what it wrote."""
+        wrote = {}
+
+        def run():
+            deadline = time.time() + 60
+            while time.time() < deadline and self.repos.origin_log()[0] == before:
+                time.sleep(0.2)
+            lock_id = f"{self.bucket}/{self.key}"
+            info = json.dumps({"ID": str(uuid.uuid4()), "Operation": "OperationTypeApply", "Who": "ci@runner",
+                               "Version": "1.9.5", "Created": "2026-11-30T10:00:00Z", "Path": lock_id})
+            self.ddb.put_item(TableName=TABLE, Item={"LockID": {"S": lock_id}, "Info": {"S": info}})
+            time.sleep(hold_lock)
+            wrote["version"] = self.s3.put_object(Bucket=self.bucket, Key=self.key,
+                                                  Body=state_bytes({"serial": 2}, 2))["VersionId"]
+            time.sleep(hold_lock)
+            self.ddb.delete_item(TableName=TABLE, Key={"LockID": {"S": lock_id}})
+
+        import threading
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return t, wrote
+
+    def test_waits_until_ci_wrote_a_new_state_version_and_released_the_lock(self):
+        number, _ = self.break_infra()
+        ci, wrote = self.fake_ci(self.repos.origin_log()[0])
+        r = self.infra("--env", "prod", "--pr", str(number), "--yes", "--output", "json")
+        ci.join(10)
+        self.assertExit(r, 0)
+        self.assertIn("version", wrote)
+        result = json.loads(r.stdout)
+        self.assertEqual(result["outcome"], "succeeded")
+        self.assertTrue(any("CI applied the revert" in v and wrote["version"] in v for v in result["verified"]),
+                        result["verified"])
+        [entry] = self.journal()
+        self.assertTrue(entry["details"]["apply_seen"])
+        self.assertEqual(entry["details"]["applied_state_version"], wrote["version"])
+        events = entry["events"]
+        self.assertTrue(any("held by ci@runner (OperationTypeApply)" in m for m in events), events)
+        self.assertTrue(any(f"wrote state version {wrote['version']}" in m for m in events), events)
+
+    def test_an_apply_that_never_comes_fails_the_rollback_after_the_timeout(self):
+        number, _ = self.break_infra()
+        r = self.infra("--env", "prod", "--pr", str(number), "--yes", "--timeout", "3s")
+        self.assertExit(r, 1)
+        self.assertIn("CI's Terraform apply was not seen within 3s", r.stderr)
+        self.assertIn("before the push", r.stderr)
+        # The revert itself is pushed (nothing to undo); the journal says the apply was not seen.
+        self.assertIsNone(self.repos.origin_file("infrastructure/terraform/environments/prod/redis.tf"))
+        [entry] = self.journal()
+        self.assertEqual(entry["outcome"], "failed")
+        self.assertEqual(len(self.versions()), 1)  # read only: the watch wrote nothing
 
 
 if __name__ == "__main__":

@@ -283,7 +283,8 @@ class ReleaseTest(ReleaseBase):
     def test_infrastructure_change_is_reverted_as_rollback_infra_does(self):
         number, _ = self.repos.merge_pr({"infrastructure/terraform/main.tf": "resource \"null_resource\" \"b\" {}\n"},
                                         "Change the network", base="staging")
-        r = self.run_tool("release", "--env", "staging", "--pr", str(number), "--yes")
+        # --no-wait: no CI applies Terraform here (e2e.test_infra's InfraApplyWaitTest covers the wait).
+        r = self.run_tool("release", "--env", "staging", "--pr", str(number), "--yes", "--no-wait")
         self.assertExit(r, 0)
         self.assertIn("1. infra-revert", r.stdout)
         self.assertIn("Terraform workflow", r.stdout)

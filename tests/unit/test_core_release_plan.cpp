@@ -101,6 +101,16 @@ TEST(ReleasePlan, InfrastructureIsRevertedAsInfraAndEcsFirstNeedsCode) {
   auto steps = plan_release(in);
   ASSERT_TRUE(steps.ok());
   EXPECT_EQ(kinds(*steps), (std::vector<std::string>{"infra-revert"}));
+  // The step waits for CI's apply, and the plan says what that means; --no-wait says it does not.
+  EXPECT_NE(steps->front().why.find("done once CI's apply has written a new state version"), std::string::npos)
+      << steps->front().why;
+  EXPECT_NE(steps->front().exposed.find("until CI's apply finishes"), std::string::npos) << steps->front().exposed;
+  in.follow_redeploy = false;
+  steps = plan_release(in);
+  ASSERT_TRUE(steps.ok());
+  EXPECT_EQ(steps->front().why.find("done once CI's apply"), std::string::npos);
+  EXPECT_NE(steps->front().exposed.find("not followed (--no-wait)"), std::string::npos) << steps->front().exposed;
+  in.follow_redeploy = true;
   in.ecs_first = true;
   auto refused = plan_release(in);
   ASSERT_FALSE(refused.ok());

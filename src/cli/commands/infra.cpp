@@ -75,24 +75,32 @@ std::string git_follow_up(const Config& cfg, const EnvironmentConfig& env, const
 // ---------------------------------------------------------------------------------------------
 // Method 1
 
-Status print_ci_follow_up(Context& ctx, const EnvironmentConfig& env, RollbackRecord& record, const RevertOutcome& outcome) {
+Status follow_ci_apply(Context& ctx, const EnvironmentConfig& env, RollbackRecord& record, const RevertOutcome& outcome) {
   Output& out = ctx.out();
+  const auto pushed_at = ctx.clock().wall_now();
   record.event(fmt::format("the push starts the Terraform workflow of {}: CI should now plan and apply {} at {}",
                            env.branch, env.terraform.dir, short_sha(outcome.revert_sha)));
-  out.line("  - watch the workflow (GitHub Actions), review its plan output, then verify the resources are restored;");
+  record.add_details({{"ci_applies", env.terraform.dir}});
+  if (ctx.options().no_wait) {
+    out.line("  - not waiting for CI's apply (--no-wait): watch the workflow (GitHub Actions), review its plan output, "
+             "then verify the resources are restored;");
+    record.add_details({{"apply_seen", false}});
+  } else {
+    RB_TRY(wait_for_ci_apply(ctx, env, record, pushed_at));
+    record.add_details({{"apply_seen", true}});
+  }
   out.line(fmt::format("  - if CI is unavailable, plan and apply it from here: rollback infra --env {} --known-good {}",
                        env.name, short_sha(outcome.revert_sha)));
   out.line(fmt::format("  - if the API still fails after the apply (new endpoints, credentials), restart its tasks: "
-                       "aws ecs update-service --cluster {} --service {} --force-new-deployment",
-                       env.cluster, env.service));
-  record.add_details({{"ci_applies", env.terraform.dir}});
+                       "rollback ecs --env {} --restart",
+                       env.name));
   return {};
 }
 
 Status run_revert_pr(Context& ctx, const EnvironmentConfig& env, const InfraOptions& o) {
   nlohmann::json result = {{"env", env.name}, {"layer", "infra"}, {"method", "revert"}};
   AfterPush after = [&](RollbackRecord& rec, const RevertOutcome& outcome) {
-    return print_ci_follow_up(ctx, env, rec, outcome);
+    return follow_ci_apply(ctx, env, rec, outcome);
   };
   RB_TRY_ASSIGN(auto outcome, run_revert(ctx, env, o.revert, RevertLayer::Infrastructure, after, result));
   result["ok"] = true;

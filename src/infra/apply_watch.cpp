@@ -1,0 +1,95 @@
+#include "infra/apply_watch.hpp"
+
+#include <fmt/format.h>
+
+#include "infra/lock_info.hpp"
+#include "infra/state_restore.hpp"
+#include "util/strings.hpp"
+
+namespace rb::infra {
+
+namespace {
+
+std::string where(const ApplyWatch& w) { return "s3://" + w.location.bucket + "/" + w.location.key; }
+
+// The current version of the state object itself (not another key under the same prefix).
+std::optional<S3ObjectVersion> current_version(const std::vector<S3ObjectVersion>& versions, const std::string& key) {
+  for (const auto& v : versions)
+    if (v.key == key && v.is_latest && !v.is_delete_marker) return v;
+  return std::nullopt;
+}
+
+std::string holder_of(const std::string& text) {
+  auto info = parse_lock_info(text);
+  if (!info) return "a holder whose lock information cannot be read";
+  std::string out = info->who.empty() ? "someone" : info->who;
+  if (!info->operation.empty()) out += " (" + info->operation + ")";
+  return out;
+}
+
+// Who holds Terraform's lock on the state now, nullopt when nobody does.
+Result<std::optional<std::string>> lock_holder(StateObjectStore& store, LockTable* locks, const ApplyWatch& w) {
+  if (w.use_lockfile) {
+    auto body = store.get_object(w.location.bucket, w.location.lockfile_key(), "");
+    if (body) return std::optional<std::string>(holder_of(*body));
+    if (body.error().tag != "NoSuchKey") return body.take_error();
+  }
+  if (locks && !w.dynamodb_table.empty()) {
+    RB_TRY_ASSIGN(auto info, locks->get_item(w.dynamodb_table, w.location.lock_id(), kLockInfoAttribute));
+    if (info) return std::optional<std::string>(holder_of(*info));
+  }
+  return std::optional<std::string>();
+}
+
+}  // namespace
+
+Result<ApplyObserved> wait_for_apply(StateObjectStore& store, LockTable* locks, const ApplyWatch& w, Clock& clock,
+                                     const std::function<void(const std::string&)>& emit) {
+  const auto deadline = clock.now() + w.timeout;
+  const auto after = w.pushed_at - w.clock_skew;
+  ApplyObserved seen;
+  std::string last;  // what the last poll saw, for the timeout's message
+  std::string reported;
+  for (;;) {
+    ++seen.polls;
+    auto versions = store.list_object_versions(w.location.bucket, w.location.key);
+    if (!versions) {
+      Error e = versions.take_error();
+      e.message = fmt::format("cannot read the Terraform state {} to see CI's apply: {}", where(w), e.message);
+      if (e.hint.empty()) e.hint = "check the state bucket's name and your access to it (rollback state list --env ENV)";
+      return e;
+    }
+    auto current = current_version(*versions, w.location.key);
+    if (current && current->last_modified >= after) {
+      RB_TRY_ASSIGN(auto holder, lock_holder(store, locks, w));
+      if (!holder) {
+        seen.version = *current;
+        emit(fmt::format("CI's apply wrote state version {} at {}, and Terraform's lock is free", current->version_id,
+                         iso8601(current->last_modified)));
+        return seen;
+      }
+      last = fmt::format("state version {} was written at {}, but Terraform's lock is still held by {}",
+                         current->version_id, iso8601(current->last_modified), *holder);
+    } else {
+      RB_TRY_ASSIGN(auto holder, lock_holder(store, locks, w));
+      last = current ? fmt::format("the current state version {} is from {}, before the push", current->version_id,
+                                   iso8601(current->last_modified))
+                     : std::string("the state object does not exist");
+      if (holder) last += fmt::format("; Terraform's lock is held by {} (an apply is running)", *holder);
+    }
+    if (last != reported) {
+      emit(last);
+      reported = last;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock.now());
+    if (left.count() <= 0)
+      return failure(fmt::format("CI's Terraform apply was not seen within {}s: {}", w.timeout.count() / 1000, last),
+                     "the revert is pushed; look at the environment's Terraform workflow in CI. When it has applied, "
+                     "`rollback state list --env ENV` shows the new version; if CI cannot apply, apply it from here "
+                     "with `rollback infra --env ENV --known-good <the revert commit>`");
+    if (!clock.sleep_for(std::min(left, w.poll_interval)))
+      return interrupted_error("interrupted while waiting for CI's Terraform apply; the revert is pushed");
+  }
+}
+
+}  // namespace rb::infra
