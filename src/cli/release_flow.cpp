@@ -168,14 +168,40 @@ Result<std::string> service_runs_rollback_target(Context& ctx, const Environment
   return service.current_task_definition() == entry->to ? entry->to : std::string();
 }
 
-void print_steps(Output& out, const std::vector<ReleaseStep>& steps) {
+// With `estimates`, each step says how long it took before here, and the plan its total.
+void print_steps(Output& out, const std::vector<ReleaseStep>& steps, bool estimates = false) {
+  std::chrono::seconds total{0};
+  size_t unknown = 0;
   for (size_t i = 0; i < steps.size(); ++i) {
     const auto& s = steps[i];
     out.line(fmt::format("  {}. {}{}", i + 1, to_string(s.kind), s.finished() ? " (" + s.status + ")" : ""));
     out.line("       why here: " + s.why);
+    if (estimates) {
+      out.line("       time: " + describe_estimate(s.estimate));
+      if (s.estimate) total += s.estimate->typical;
+      else ++unknown;
+    }
     if (!s.note.empty()) out.line("       " + s.note);
     if (!s.exposed.empty() && i + 1 < steps.size()) out.line("       exposed after it: " + s.exposed);
   }
+  if (estimates && unknown < steps.size())
+    out.line(fmt::format("  estimated total: about {}{}", describe_span(total),
+                         unknown ? fmt::format(", without the {} step(s) that have no earlier run", unknown) : ""));
+}
+
+// Fills each step's estimate from the environment's journal; an unreadable journal leaves them
+// empty (an estimate is advice, not a reason to stop a rollback).
+void estimate_steps(Context& ctx, const std::string& env, std::vector<ReleaseStep>& steps) {
+  auto journal = ctx.journal_for_reading();
+  if (!journal || !*journal) return;
+  JournalFilter filter;
+  filter.app = ctx.config().app;
+  filter.env = env;
+  filter.outcome = kOutcomeSucceeded;
+  filter.limit = 200;
+  auto history = (*journal)->list(filter);
+  if (!history) return;
+  for (auto& s : steps) s.estimate = estimate_step(s.kind, *history);
 }
 
 // The database step: where the version table is now decides whether it runs.
@@ -460,9 +486,15 @@ Status run_release(Context& ctx, const ReleaseOptions& o) {
 
   out.line("");
   out.line("The plan, in the runbook's order:");
-  print_steps(out, st.steps);
+  estimate_steps(ctx, env->name, st.steps);
+  print_steps(out, st.steps, /*estimates=*/true);
   nlohmann::json result = {{"env", env->name}, {"layer", kLayerRelease}, {"change", st.change},
                            {"branch", st.branch}, {"steps", steps_to_json(st.steps)}};
+  for (size_t i = 0; i < st.steps.size(); ++i) {
+    const auto& e = st.steps[i].estimate;
+    result["steps"][i]["estimate"] = e ? nlohmann::json{{"seconds", e->typical.count()}, {"samples", e->samples}}
+                                       : nlohmann::json(nullptr);
+  }
   if (!st.db_target.empty())
     result["db"] = {{"target", st.db_target}, {"change_heads", st.db_heads}, {"start_rows", st.db_start_rows}};
   if (dry_run) {

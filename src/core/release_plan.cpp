@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "util/json.hpp"
 #include "util/strings.hpp"
 
 namespace rb {
@@ -199,6 +200,48 @@ Result<std::vector<ReleaseStep>> steps_from_json(const nlohmann::json& j) {
     steps.push_back(std::move(s));
   }
   return steps;
+}
+
+bool is_earlier_run_of(ReleaseStepKind kind, const JournalEntry& e) {
+  if (e.outcome != kOutcomeSucceeded || e.started_at.empty() || e.ended_at.empty()) return false;
+  const std::string step = json_string(e.details, "release_step");
+  const bool waited = e.details.is_object() && e.details.value("waited", false) == true;
+  switch (kind) {
+    case ReleaseStepKind::Ecs: return e.layer == "ecs" && (step.empty() || step == "ecs");
+    case ReleaseStepKind::DbDowngrade: return e.layer == "db";
+    case ReleaseStepKind::Revert: return e.layer == "app" && (step == "revert" || (step.empty() && !waited));
+    case ReleaseStepKind::InfraRevert: return e.layer == "infra" && e.details.contains("applied_state_version");
+    case ReleaseStepKind::Redeploy: return e.layer == "app" && (step == "redeploy" || (step.empty() && waited));
+  }
+  return false;
+}
+
+std::optional<StepEstimate> estimate_step(ReleaseStepKind kind, const std::vector<JournalEntry>& history) {
+  std::vector<std::chrono::seconds> took;
+  for (const auto& e : history) {
+    if (took.size() >= kEstimateSamples) break;
+    if (!is_earlier_run_of(kind, e)) continue;
+    auto start = parse_iso8601(e.started_at);
+    auto end = parse_iso8601(e.ended_at);
+    if (!start || !end || *end < *start) continue;
+    took.push_back(std::chrono::seconds(*end - *start));
+  }
+  if (took.empty()) return std::nullopt;
+  std::sort(took.begin(), took.end());
+  const size_t n = took.size();
+  auto median = n % 2 ? took[n / 2] : (took[n / 2 - 1] + took[n / 2]) / 2;
+  return StepEstimate{median, n};
+}
+
+std::string describe_span(std::chrono::seconds span) {
+  const long long s = span.count();
+  return s >= 60 ? fmt::format("{}m {:02}s", s / 60, s % 60) : fmt::format("{}s", s);
+}
+
+std::string describe_estimate(const std::optional<StepEstimate>& estimate) {
+  if (!estimate) return "no earlier run on record to estimate from";
+  return fmt::format("about {} (median of {} earlier run{})", describe_span(estimate->typical), estimate->samples,
+                     estimate->samples == 1 ? "" : "s");
 }
 
 }  // namespace rb

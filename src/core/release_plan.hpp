@@ -5,6 +5,7 @@
 // facts in, so every rule here is unit-tested (tests/unit/test_core_release_plan.cpp).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/journal.hpp"
 #include "util/result.hpp"
 
 namespace rb {
@@ -35,6 +37,13 @@ inline constexpr const char* kStepDone = "done";
 inline constexpr const char* kStepAlreadyDone = "already-done";
 inline constexpr const char* kStepFailed = "failed";
 
+// How long a step took before on the environment: the median of its latest succeeded runs in the
+// journal (release steps, and the single-layer commands that do the same work).
+struct StepEstimate {
+  std::chrono::seconds typical{0};
+  size_t samples = 0;
+};
+
 struct ReleaseStep {
   ReleaseStepKind kind = ReleaseStepKind::Revert;
   std::string why;      // one line: why the step is in this place
@@ -42,6 +51,7 @@ struct ReleaseStep {
   std::string status = kStepPending;
   std::string child;    // the journal id of the step's own entry, once it ran
   std::string note;     // e.g. "the database was already at 0001"
+  std::optional<StepEstimate> estimate;  // none: no earlier run on record (not stored in the journal)
 
   bool finished() const { return status == kStepDone || status == kStepAlreadyDone; }
 };
@@ -104,5 +114,24 @@ std::vector<std::string> describe_progress(const std::vector<ReleaseStep>& steps
 nlohmann::json steps_to_json(const std::vector<ReleaseStep>& steps);
 // Reads what steps_to_json wrote; a usage error names what is malformed.
 Result<std::vector<ReleaseStep>> steps_from_json(const nlohmann::json& j);
+
+// The most earlier runs an estimate looks at: recent enough to reflect today's pipeline.
+inline constexpr size_t kEstimateSamples = 10;
+
+// Whether `e` (an entry of the same environment) is an earlier run of a step of this kind that
+// can tell how long it takes: succeeded, and doing the same work (an `app` revert that followed
+// its redeploy counts as a redeploy, not as a revert; an infra revert only when CI's apply was
+// seen).
+bool is_earlier_run_of(ReleaseStepKind kind, const JournalEntry& e);
+
+// The median duration of the latest kEstimateSamples earlier runs of `kind` in `history` (newest
+// first, as the journal lists it); nullopt when there is none.
+std::optional<StepEstimate> estimate_step(ReleaseStepKind kind, const std::vector<JournalEntry>& history);
+
+// "45s", "3m 10s".
+std::string describe_span(std::chrono::seconds span);
+
+// "about 3m 10s (median of 4 earlier runs)" / "no earlier run on record to estimate from".
+std::string describe_estimate(const std::optional<StepEstimate>& estimate);
 
 }  // namespace rb

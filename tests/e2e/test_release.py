@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 import unittest
+from datetime import datetime
 
 import harness
 from harness import SOURCE_DIR, GitRepos, Sandbox, SharedSandboxTestCase, git
@@ -317,6 +318,28 @@ class ReleaseTest(ReleaseBase):
         self.assertEqual(result["db"], {"target": "0001", "change_heads": ["0002"], "start_rows": ["0002"]})
         self.assertEqual(self.version(), "0002")
         self.assertEqual(self.journal(), [])
+        # No earlier run on record: no estimate is made up.
+        self.assertEqual([s["estimate"] for s in result["steps"]], [None, None, None])
+
+    def test_plan_estimates_a_step_from_its_earlier_runs_on_the_environment(self):
+        r = self.run_tool("ecs", "--env", "staging", "--yes", "--reason", "earlier incident")
+        self.assertExit(r, 0)
+        [earlier] = self.journal()
+        took = (datetime.fromisoformat(earlier["ended_at"].replace("Z", "+00:00")) -
+                datetime.fromisoformat(earlier["started_at"].replace("Z", "+00:00"))).total_seconds()
+        number, _ = self.merge_migration_pr()
+        r = self.run_tool("release", "--env", "staging", "--pr", str(number), "--ecs-first", "--dry-run")
+        self.assertExit(r, 0)
+        self.assertIn("median of 1 earlier run)", r.stdout)
+        self.assertEqual(r.stdout.count("time: no earlier run on record to estimate from"), 3)
+        self.assertIn("estimated total: about", r.stdout)
+        self.assertIn("without the 3 step(s) that have no earlier run", r.stdout)
+        r = self.run_tool("release", "--env", "staging", "--pr", str(number), "--ecs-first", "--dry-run",
+                          "--output", "json")
+        steps = json.loads(r.stdout)["steps"]
+        self.assertEqual(steps[0]["step"], "ecs")
+        self.assertEqual(steps[0]["estimate"], {"seconds": int(took), "samples": 1})
+        self.assertEqual([s["estimate"] for s in steps[1:]], [None, None, None])
 
     def test_failed_push_after_the_downgrade_is_resumed_without_downgrading_twice(self):
         number, merge = self.merge_migration_pr()

@@ -196,3 +196,54 @@ TEST(ReleasePlan, AStepOfAReleaseDoesNotCloseItsRunningParent) {
   ASSERT_TRUE(closed.ok());
   EXPECT_EQ(closed->size(), 1u);
 }
+
+namespace {
+
+JournalEntry run(std::string layer, std::string started, std::string ended, nlohmann::json details = {},
+                 std::string outcome = kOutcomeSucceeded) {
+  JournalEntry e;
+  e.layer = std::move(layer);
+  e.started_at = std::move(started);
+  e.ended_at = std::move(ended);
+  e.outcome = std::move(outcome);
+  e.details = details.is_null() ? nlohmann::json::object() : std::move(details);
+  return e;
+}
+
+}  // namespace
+
+TEST(ReleasePlanEstimate, MedianOfTheSameWorkOnly) {
+  std::vector<JournalEntry> history = {
+      run("app", "2026-11-30T10:00:00Z", "2026-11-30T10:04:00Z", {{"waited", true}}),        // redeploy: 240 s
+      run("app", "2026-11-30T09:00:00Z", "2026-11-30T09:00:20Z"),                             // revert: 20 s
+      run("app", "2026-11-29T09:00:00Z", "2026-11-29T09:02:00Z", {{"release_step", "redeploy"}}),  // 120 s
+      run("app", "2026-11-28T09:00:00Z", "2026-11-28T09:10:00Z", {{"waited", true}}, "failed"),   // not counted
+      run("ecs", "2026-11-28T08:00:00Z", "2026-11-28T08:01:30Z"),
+      run("app", "2026-11-27T09:00:00Z", "2026-11-27T09:03:00Z", {{"waited", true}}),        // 180 s
+      run("infra", "2026-11-26T09:00:00Z", "2026-11-26T09:00:05Z"),                           // push only: not counted
+      run("infra", "2026-11-25T09:00:00Z", "2026-11-25T09:06:00Z", {{"applied_state_version", "v2"}}),
+  };
+  auto redeploy = estimate_step(ReleaseStepKind::Redeploy, history);
+  ASSERT_TRUE(redeploy.has_value());
+  EXPECT_EQ(redeploy->samples, 3u);
+  EXPECT_EQ(redeploy->typical.count(), 180);
+  auto revert = estimate_step(ReleaseStepKind::Revert, history);
+  ASSERT_TRUE(revert.has_value());
+  EXPECT_EQ(revert->typical.count(), 20);
+  EXPECT_EQ(estimate_step(ReleaseStepKind::Ecs, history)->typical.count(), 90);
+  EXPECT_EQ(estimate_step(ReleaseStepKind::InfraRevert, history)->typical.count(), 360);
+  EXPECT_FALSE(estimate_step(ReleaseStepKind::DbDowngrade, history).has_value());
+  EXPECT_EQ(describe_estimate(redeploy), "about 3m 00s (median of 3 earlier runs)");
+  EXPECT_EQ(describe_estimate(std::nullopt), "no earlier run on record to estimate from");
+}
+
+TEST(ReleasePlanEstimate, OnlyTheLatestRunsCountAndAnEvenCountAveragesTheMiddle) {
+  std::vector<JournalEntry> history;
+  for (int i = 0; i < 12; ++i)  // newest first: 10 s, 10 s, ... then two old slow ones
+    history.push_back(run("db", "2026-11-30T10:00:00Z", i < 10 ? "2026-11-30T10:00:10Z" : "2026-11-30T11:00:00Z"));
+  EXPECT_EQ(estimate_step(ReleaseStepKind::DbDowngrade, history)->typical.count(), 10);
+  EXPECT_EQ(estimate_step(ReleaseStepKind::DbDowngrade, history)->samples, kEstimateSamples);
+  std::vector<JournalEntry> two = {run("db", "2026-11-30T10:00:00Z", "2026-11-30T10:00:10Z"),
+                                   run("db", "2026-11-30T10:00:00Z", "2026-11-30T10:00:30Z")};
+  EXPECT_EQ(estimate_step(ReleaseStepKind::DbDowngrade, two)->typical.count(), 20);
+}
