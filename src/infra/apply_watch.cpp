@@ -50,6 +50,10 @@ Result<ApplyObserved> wait_for_apply(StateObjectStore& store, LockTable* locks, 
   ApplyObserved seen;
   std::string last;  // what the last poll saw, for the timeout's message
   std::string reported;
+  // The version current at the first read: CI cannot have planned and applied in the moment since
+  // the push, so it only counts when written after the push by our clock, without the skew (a
+  // version written seconds before the push, by the last apply, is not this one).
+  std::optional<std::string> baseline;
   for (;;) {
     ++seen.polls;
     auto versions = store.list_object_versions(w.location.bucket, w.location.key);
@@ -60,7 +64,10 @@ Result<ApplyObserved> wait_for_apply(StateObjectStore& store, LockTable* locks, 
       return e;
     }
     auto current = current_version(*versions, w.location.key);
-    if (current && current->last_modified >= after) {
+    if (!baseline) baseline = current ? current->version_id : std::string();
+    const bool applied = current && (current->version_id == *baseline ? current->last_modified >= w.pushed_at
+                                                                       : current->last_modified >= after);
+    if (applied) {
       RB_TRY_ASSIGN(auto holder, lock_holder(store, locks, w));
       if (!holder) {
         seen.version = *current;

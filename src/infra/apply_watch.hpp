@@ -24,7 +24,8 @@ struct ApplyWatch {
   StateLocation location;
   std::string dynamodb_table;  // "" when the backend has no DynamoDB lock table
   bool use_lockfile = false;   // S3 native locking: the "<key>.tflock" object
-  // The push: a state version written at or after this (less `clock_skew`) counts as CI's apply.
+  // The push: a state version written at or after this (less `clock_skew`, for a version that
+  // appeared while waiting) counts as CI's apply.
   std::chrono::system_clock::time_point pushed_at{};
   // CI's clock and S3's timestamps are not ours; S3 rounds LastModified down to the second.
   std::chrono::seconds clock_skew{5};

@@ -43,8 +43,8 @@ def lock_info(who, operation, minutes_ago=7, path=""):
                        "Version": "1.9.5", "Created": created, "Path": path})
 
 
-class StateTest(RollbackTestCase):
-    """One sandbox for the class; every test uses its own state key, so tests cannot see each other."""
+class StateSandbox:
+    """One sandbox per test class, with S3 and DynamoDB clients (the state bucket and lock table)."""
 
     @classmethod
     def setUpClass(cls):
@@ -55,6 +55,10 @@ class StateTest(RollbackTestCase):
     @classmethod
     def tearDownClass(cls):
         cls.sandbox.stop()
+
+
+class StateTest(StateSandbox, RollbackTestCase):
+    """One sandbox for the class; every test uses its own state key, so tests cannot see each other."""
 
     def setUp(self):
         super().setUp()
@@ -653,20 +657,10 @@ class InfraTest(InfraRepoCase):
 
 
 
-class InfraApplyWaitTest(InfraRepoCase):
+class InfraApplyWaitTest(StateSandbox, InfraRepoCase):
     """rollback infra --pr waits for CI's Terraform apply: a new state version after the push, the lock free.
     "CI" here is a thread that sees the revert land on the remote branch, takes Terraform's DynamoDB
     lock, writes the next state version and releases the lock, as an apply does."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.sandbox = Sandbox()
-        cls.s3 = cls.sandbox.client("s3")
-        cls.ddb = cls.sandbox.client("dynamodb")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sandbox.stop()
 
     def setUp(self):
         super().setUp()
@@ -687,8 +681,10 @@ class InfraApplyWaitTest(InfraRepoCase):
         r = self.s3.list_object_versions(Bucket=self.bucket, Prefix=self.key)
         return [v["VersionId"] for v in r.get("Versions", []) if v["Key"] == self.key]
 
-    def fake_ci(self, before, hold_lock=2.0):
-        """Applies once the remote branch moves past `before`; returns the thread and what it wrote."""
+    def fake_ci(self, before, hold_lock=6.0):
+        """Applies once the remote branch moves past `before`; returns the thread and what it wrote.
+        The lock is held `hold_lock` seconds before and after the write: longer than the tool's 5 s
+        poll, so a poll sees it held in each phase."""
         wrote = {}
 
         def run():
