@@ -111,6 +111,9 @@ class ChecklistTest(EcsSandboxTestCase):
         written = os.path.join(self.state, "rollback", "reports", entry["id"] + ".md")
         self.assertIn(written, report_item["evidence"])
         self.assertEqual(items["Schedule post-mortem"]["result"], "pass")
+        # The wait is a journaled step of its own, and not part of the rollback's duration.
+        self.assertIn("started:monitor-logs", entry["events"])
+        self.assertIn("done:monitor-logs", entry["events"])
         # The automatic incident report holds the checklist too.
         with open(written) as f:
             auto = f.read()
@@ -130,6 +133,7 @@ class ChecklistTest(EcsSandboxTestCase):
             md = f.read()
         section = md.split("## Checklist", 1)[1].split("## Follow-ups", 1)[0]
         self.assertNotIn("No checklist results were recorded", section)
+        self.assertIn("| monitor-logs |", md.split("## Steps", 1)[1].split("## Checklist", 1)[0])
         for item in ("Issue is confirmed and rollback will fix it", "You have AWS access", "Team is notified",
                      "Verify API is working", "Monitor logs for errors",
                      "Create incident report if production was affected"):

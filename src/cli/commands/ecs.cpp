@@ -273,6 +273,8 @@ Status run_ecs(Context& ctx, const EcsOptions& o, EcsStep* step) {
                              report.results.size() == 1 ? "" : "s", format_duration(gate.bake)));
     result["verify"] = report.to_json();
   }
+  // The rollback's own duration: the logs watched after it are the checklist's, not the rollback's.
+  const double duration = took();
   if (!step) {
     // The runbook's "After Rollback" items: what the gate proved, the logs, the report.
     const auto finished = ctx.clock().wall_now();
@@ -281,8 +283,12 @@ Status run_ecs(Context& ctx, const EcsOptions& o, EcsStep* step) {
                                 "--no-verify: no alarm, target group or health URL was checked"}
                     : CheckItem{std::string(kItemVerifyApi), std::string(kPhaseAfter), CheckResult::Pass,
                                 verify_evidence});
-    checklist.push_back(monitor_logs_item(ctx, *env, *verify, log_group_of(*gateway, *env, plan), command_wall_start,
-                                          finished));
+    // A journaled step when the logs are watched, so the report shows the wait apart from the rollback.
+    const std::string group = log_group_of(*gateway, *env, plan);
+    const bool watches = !group.empty() && env->verify.logs_window.count() > 0;
+    if (watches) record->note("started:monitor-logs");
+    checklist.push_back(monitor_logs_item(ctx, *env, *verify, group, command_wall_start, finished));
+    if (watches) record->note("done:monitor-logs");
     for (auto& i : closing_items(ctx, *env, record->id())) checklist.push_back(std::move(i));
     std::vector<CheckItem> after(checklist.end() - 4, checklist.end());
     out.line("checklist after the rollback:");
@@ -291,7 +297,6 @@ Status run_ecs(Context& ctx, const EcsOptions& o, EcsStep* step) {
     result["checklist"] = checklist_to_json(checklist);
   }
   // A restart says nothing about whether the revision is good: it is not a known-good mark.
-  const double duration = took();
   RB_TRY(record->finish(kOutcomeSucceeded, {{o.restart ? "restarted_task_definition" : "deployed_task_definition",
                                              plan.target.ref.arn},
                                             {"elapsed_seconds", waited->elapsed.count() / 1000.0},
