@@ -118,7 +118,7 @@ Status present_checklist(Context& ctx, const std::string& title, const std::vect
   out.line(title);
   for (const auto& line : checklist_lines(items)) out.line(line);
   for (const auto& i : items)
-    if (i.result == CheckResult::Fail && i.evidence.starts_with("the operator answered no"))
+    if (i.answered_no)
       return refusal(fmt::format("checklist: \"{}\" was answered no: nothing was changed", i.item),
                      "settle it first (the runbook's \"Before Rollback\" list), then run the rollback again");
   return {};

@@ -89,6 +89,7 @@ CheckItem manual_item(std::string_view item, std::string_view phase, ManualAnswe
       break;
     case ManualAnswer::No:
       i.result = CheckResult::Fail;
+      i.answered_no = true;
       i.evidence = fmt::format("the operator answered no ({})", question);
       break;
     case ManualAnswer::YesFlag:

@@ -51,6 +51,7 @@ struct CheckItem {
   std::string phase;  // kPhaseBefore | kPhaseAfter
   CheckResult result = CheckResult::Skipped;
   std::string evidence;
+  bool answered_no = false;  // the operator answered no on a terminal (not journaled: the result says fail)
   // {"item", "phase", "result", "evidence"}: what details["checklist"] holds.
   nlohmann::json to_json() const;
 };

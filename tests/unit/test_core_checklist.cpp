@@ -43,6 +43,7 @@ TEST(Checklist, ReadingAForeignShapeNeverThrows) {
 TEST(Checklist, ManualItemsSayHowTheyWereSettled) {
   EXPECT_EQ(manual_item(kItemTeamNotified, kPhaseBefore, ManualAnswer::Yes, "q").result, CheckResult::Confirmed);
   EXPECT_EQ(manual_item(kItemTeamNotified, kPhaseBefore, ManualAnswer::No, "q").result, CheckResult::Fail);
+  EXPECT_TRUE(manual_item(kItemTeamNotified, kPhaseBefore, ManualAnswer::No, "q").answered_no);  // refuses the rollback
   auto given = manual_item(kItemTeamNotified, kPhaseBefore, ManualAnswer::YesFlag, "q");
   EXPECT_EQ(given.result, CheckResult::Given);
   EXPECT_NE(given.evidence.find("--yes"), std::string::npos);
@@ -68,6 +69,7 @@ TEST(Checklist, TheIssueIsConfirmedByAnySignalElseByTheOperator) {
   EXPECT_NE(asked.evidence.find("answered HTTP 200"), std::string::npos) << asked.evidence;
   EXPECT_NE(asked.evidence.find("reason: 500s"), std::string::npos);
   EXPECT_EQ(judge_issue(s, ManualAnswer::YesFlag).result, CheckResult::Given);
+  EXPECT_TRUE(judge_issue(s, ManualAnswer::No).answered_no);
 
   s.alarms_in_alarm = {"api-5xx"};
   EXPECT_TRUE(issue_seen(s));
