@@ -7,6 +7,7 @@ shapes.py found them (the e2e harness fails on any answer outside the model):
   that read validation records from it would pass here and fail on AWS.
 * Secrets Manager DescribeSecret sends absent members as null (DeletedDate, KmsKeyId, ...) and a
   member that is not in the model (SecretVersionsToStages; AWS's is VersionIdsToStages).
+* CloudWatch Logs FilterLogEvents sends `"nextToken": null` on its last page; AWS leaves it out.
 
 For each patched operation the answer is walked against the operation's output shape: nulls and
 members the shape does not have are dropped, everything else is left as moto made it.
@@ -21,6 +22,7 @@ from typing import Any
 PATCHES = (
     ("acm", "ListCertificates", "moto.acm.responses", "AWSCertificateManagerResponse", "list_certificates"),
     ("secretsmanager", "DescribeSecret", "moto.secretsmanager.responses", "SecretsManagerResponse", "describe_secret"),
+    ("logs", "FilterLogEvents", "moto.logs.responses", "LogsResponse", "filter_log_events"),
 )
 
 

@@ -61,6 +61,7 @@ std::string display_name_for(std::string_view service) {
   if (service == "elasticloadbalancing") return "ELBv2";
   if (service == "elasticache") return "ElastiCache";
   if (service == "secretsmanager") return "Secrets Manager";
+  if (service == "logs") return "CloudWatch Logs";
   std::string out(service);
   for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;

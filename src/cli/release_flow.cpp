@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "cli/checklist_flow.hpp"
 #include "cli/db_flow.hpp"
 #include "cli/ecs_flow.hpp"
 #include "core/release_plan.hpp"
@@ -356,10 +357,68 @@ Status run_step(Context& ctx, ReleaseState& st, size_t i, LockHandle& lock, Roll
   return {};
 }
 
+// The runbook's "Before Rollback" items for a release: the issue, the change, AWS access when a
+// step reads AWS, the database step's plan, the team.
+std::vector<CheckItem> release_before_items(Context& ctx, const ReleaseState& st, const git::Plan& plan,
+                                            const std::optional<DbStep>& db_step) {
+  const EnvironmentConfig& env = *st.env;
+  std::vector<CheckItem> items;
+  items.push_back(issue_item(ctx, env, st.revert.reason));
+  std::vector<std::string> commits;
+  for (const auto& c : plan.commits) commits.push_back(fmt::format("{} {}", c.short_sha, c.subject));
+  items.push_back({std::string(kItemKnowTarget), std::string(kPhaseBefore), CheckResult::Pass,
+                   fmt::format("{} on {}: {}", st.change, st.branch, join(commits, "; "))});
+  bool reads_aws = st.via == "ecs-task";
+  for (const auto& s : st.steps)
+    if (s.kind == ReleaseStepKind::Ecs || s.kind == ReleaseStepKind::Redeploy) reads_aws = true;
+  items.push_back(reads_aws ? aws_access_item(ctx, env)
+                            : CheckItem{std::string(kItemAwsAccess), std::string(kPhaseBefore), CheckResult::Skipped,
+                                        "no step of this plan reads AWS"});
+  if (db_step && db_step->prepared) {
+    const auto& p = *db_step->prepared;
+    items.push_back({std::string(kItemDatabasePlan), std::string(kPhaseBefore),
+                     p.plan.destroys_data && !p.backup ? CheckResult::Warn : CheckResult::Pass,
+                     fmt::format("alembic downgrade {} to {} ({} migration{}), risk {}; {}", p.plan.plan.alembic_argument,
+                                 st.db_target, p.plan.plan.steps.size(), p.plan.plan.steps.size() == 1 ? "" : "s",
+                                 db::to_string(p.plan.severity), p.backup ? "backed up first" : "no backup")});
+  } else {
+    items.push_back({std::string(kItemDatabasePlan), std::string(kPhaseBefore), CheckResult::Skipped,
+                     st.db_target.empty() ? "the change has no migration"
+                                          : fmt::format("the database is already at {}", st.db_target)});
+  }
+  items.push_back(team_notified_item(ctx));
+  return items;
+}
+
+// The runbook's "After Rollback" items of a release, from what its steps proved.
+std::vector<CheckItem> release_after_items(Context& ctx, const ReleaseState& st, const std::string& id) {
+  std::vector<CheckItem> after;
+  const ReleaseStep* db = nullptr;
+  const ReleaseStep* api = nullptr;
+  for (const auto& s : st.steps) {
+    if (s.kind == ReleaseStepKind::DbDowngrade) db = &s;
+    if ((s.kind == ReleaseStepKind::Redeploy || s.kind == ReleaseStepKind::Ecs) && s.finished()) api = &s;
+  }
+  after.push_back(api ? CheckItem{std::string(kItemVerifyApi), std::string(kPhaseAfter), CheckResult::Pass,
+                                  fmt::format("step {}: {}", to_string(api->kind), api->note)}
+                      : CheckItem{std::string(kItemVerifyApi), std::string(kPhaseAfter), CheckResult::Skipped,
+                                  "no step followed the service (--no-wait): check it with `rollback status`"});
+  after.push_back({std::string(kItemMonitorLogs), std::string(kPhaseAfter), CheckResult::Skipped,
+                   "a release does not watch the logs: `rollback ecs` does"});
+  after.push_back(db ? CheckItem{std::string(kItemVerifyDatabase), std::string(kPhaseAfter), CheckResult::Pass,
+                                 fmt::format("{}{}", db->note.empty() ? db->status : db->note,
+                                             db->child.empty() ? "" : " (verified by rollback " + db->child + ")")}
+                     : CheckItem{std::string(kItemVerifyDatabase), std::string(kPhaseAfter), CheckResult::Skipped,
+                                 "no database step"});
+  for (auto& i : closing_items(ctx, *st.env, id)) after.push_back(std::move(i));
+  return after;
+}
+
 // Runs the unfinished steps in order. The first failure stops the run: the parent records it,
 // and the error says what was done, what was not, and how to continue.
 Status run_steps(Context& ctx, ReleaseState& st, LockHandle& lock, RollbackRecord& parent,
-                 std::optional<DbStep>& db_step, bool resuming, nlohmann::json& result) {
+                 std::optional<DbStep>& db_step, bool resuming, nlohmann::json& result,
+                 std::vector<CheckItem>* checklist = nullptr) {
   Output& out = ctx.out();
   const size_t n = st.steps.size();
   for (size_t i = 0; i < n; ++i) {
@@ -407,7 +466,16 @@ Status run_steps(Context& ctx, ReleaseState& st, LockHandle& lock, RollbackRecor
     if (!step.exposed.empty() && i + 1 < n) out.line("exposed until the next steps are done: " + step.exposed);
     if (!step.exposed.empty() && i + 1 == n) out.line("still exposed: " + step.exposed);
   }
-  RB_TRY(parent.finish(kOutcomeSucceeded, details_of(st)));
+  nlohmann::json final_details = details_of(st);
+  if (checklist && !checklist->empty()) {
+    auto after = release_after_items(ctx, st, parent.id());
+    out.line("checklist after the rollback:");
+    for (const auto& line : checklist_lines(after)) out.line(line);
+    for (auto& i : after) checklist->push_back(std::move(i));
+    final_details["checklist"] = checklist_to_json(*checklist);
+    result["checklist"] = final_details["checklist"];
+  }
+  RB_TRY(parent.finish(kOutcomeSucceeded, final_details));
   out.line("");
   out.line(fmt::format("release {} succeeded:", parent.id()));
   for (const auto& l : describe_progress(st.steps)) out.line(l);
@@ -497,6 +565,13 @@ Status run_release(Context& ctx, const ReleaseOptions& o) {
   }
   if (!st.db_target.empty())
     result["db"] = {{"target", st.db_target}, {"change_heads", st.db_heads}, {"start_rows", st.db_start_rows}};
+  out.line("");
+  auto checklist = release_before_items(ctx, st, plan, db_step);
+  RB_TRY(present_checklist(ctx,
+                           dry_run ? "checklist before the rollback (not recorded in a dry run):"
+                                   : "checklist before the rollback:",
+                           checklist));
+  result["checklist"] = checklist_to_json(checklist);
   if (dry_run) {
     out.line("dry run: nothing was changed");
     result["ok"] = true;
@@ -517,10 +592,11 @@ Status run_release(Context& ctx, const ReleaseOptions& o) {
   entry.to = st.change;
   entry.reason = o.revert.reason;
   entry.details = details_of(st);
+  entry.details["checklist"] = checklist_to_json(checklist);
   RB_TRY_ASSIGN(auto parent, RollbackRecord::begin(ctx, *lock, entry));
   out.line(fmt::format("release {} started", parent->id()));
   result["rollback_id"] = parent->id();
-  RB_TRY(run_steps(ctx, st, *lock, *parent, db_step, false, result));
+  RB_TRY(run_steps(ctx, st, *lock, *parent, db_step, false, result, &checklist));
   result["ok"] = true;
   out.result(result);
   return {};

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/checklist_flow.hpp"
 #include "cli/command.hpp"
 #include "ecs/aws_gateway.hpp"
 #include "ecs/rollback.hpp"
@@ -16,6 +17,41 @@ namespace rb::cli {
 namespace {
 
 const char* layer_name(RevertLayer layer) { return layer == RevertLayer::Application ? "app" : "infra"; }
+
+// The runbook's "Before Rollback" items for `rollback app` (a release checks its own).
+std::vector<CheckItem> app_before_items(Context& ctx, const EnvironmentConfig& env, const RevertOptions& o,
+                                        const ResolvedRevert& r, bool follows_redeploy) {
+  std::vector<CheckItem> items;
+  items.push_back(issue_item(ctx, env, o.reason));
+  std::vector<std::string> commits;
+  for (const auto& c : r.plan.commits) commits.push_back(fmt::format("{} {}", c.short_sha, c.subject));
+  items.push_back({std::string(kItemKnowTarget), std::string(kPhaseBefore), CheckResult::Pass,
+                   fmt::format("{} on {}: {}", r.target.describe(), r.plan.where(), join(commits, "; "))});
+  items.push_back(follows_redeploy ? aws_access_item(ctx, env)
+                                   : CheckItem{std::string(kItemAwsAccess), std::string(kPhaseBefore),
+                                               CheckResult::Skipped,
+                                               "a revert needs git, not AWS (only --wait reads ECS)"});
+  items.push_back(r.categories.migrations.empty()
+                      ? CheckItem{std::string(kItemDatabasePlan), std::string(kPhaseBefore), CheckResult::Skipped,
+                                  "the revert touches no migration"}
+                      : CheckItem{std::string(kItemDatabasePlan), std::string(kPhaseBefore), CheckResult::Warn,
+                                  fmt::format("the revert touches {} migration file(s): downgrade the database first "
+                                              "(`rollback db`, or `rollback release` for both)",
+                                              r.categories.migrations.size())});
+  items.push_back(team_notified_item(ctx));
+  return items;
+}
+
+// "Verify API is working" after a revert: what following the redeploy proved, if it was followed.
+CheckItem app_verify_item(const RevertOptions& o, bool followed) {
+  if (followed)
+    return {std::string(kItemVerifyApi), std::string(kPhaseAfter), CheckResult::Pass,
+            "the redeploy was followed (--wait): ECS runs the revert's image on all tasks and the health URL, when "
+            "configured, answered 2xx"};
+  return {std::string(kItemVerifyApi), std::string(kPhaseAfter), CheckResult::Skipped,
+          o.no_push || !o.push_branch.empty() ? "nothing deploys until the revert lands on the branch"
+                                              : "the redeploy was not followed (no --wait): check it with `rollback status`"};
+}
 
 Result<git::Target> target_of(const RevertOptions& o) {
   int given = (o.pr ? 1 : 0) + (o.commit.empty() ? 0 : 1) + (o.range.empty() ? 0 : 1);
@@ -202,11 +238,20 @@ Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, con
 
   RevertOutcome outcome;
   outcome.plan = plan;
+  // The checklists belong to `rollback app` on its own (a release keeps its own).
+  const bool checklist_wanted = !step && layer == RevertLayer::Application;
+  const bool follows = static_cast<bool>(after_push) && !o.no_push && o.push_branch.empty();
+  std::vector<CheckItem> checklist;
   if (ctx.options().dry_run) {
     // The real run's checks, in its order, up to the first change: the lock, then the revert
     // itself (a conflict, or a change already undone, is refused here as it would be there).
     RB_TRY(ctx.check_lock(env));
     RB_TRY(git::check_revert(git, plan));
+    if (checklist_wanted) {
+      checklist = app_before_items(ctx, env, o, resolved, follows);
+      RB_TRY(present_checklist(ctx, "checklist before the rollback (not recorded in a dry run):", checklist));
+      result["checklist"] = checklist_to_json(checklist);
+    }
     out.line(fmt::format("would {}", o.no_push ? "leave the revert on branch rollback/" + id
                                      : !o.push_branch.empty() ? "push the revert to new branch " + o.push_branch
                                                               : "push the revert to " + plan.where()));
@@ -219,6 +264,10 @@ Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, con
   if (!step) {
     RB_TRY_ASSIGN(auto taken, ctx.lock(env));
     own_lock.emplace(std::move(taken));
+    if (checklist_wanted) {
+      checklist = app_before_items(ctx, env, o, resolved, follows);
+      RB_TRY(present_checklist(ctx, "checklist before the rollback:", checklist));
+    }
     RB_TRY(confirm_environment(ctx, env, fmt::format("revert {} on {}", target.describe(), plan.where())));
   }
   LockHandle& lock = step ? step->lock : *own_lock;
@@ -234,9 +283,24 @@ Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, con
   entry.details = {{"target", target.describe()}, {"kind", git::to_string(plan.kind)}, {"branch", plan.where()},
                    {"reverted_commits", commits}, {"overrides", overrides}, {"cluster", env.cluster},
                    {"service", env.service}};
+  if (!checklist.empty()) entry.details["checklist"] = checklist_to_json(checklist);
   if (step && step->details.is_object()) entry.details.update(step->details);
   RB_TRY_ASSIGN(auto record, RollbackRecord::begin(ctx, lock, entry));
   outcome.rollback_id = record->id();
+  // The runbook's "After Rollback" items, recorded with the outcome.
+  auto close_checklist = [&](bool followed) {
+    if (checklist.empty()) return;
+    std::vector<CheckItem> after = {app_verify_item(o, followed),
+                                    {std::string(kItemMonitorLogs), std::string(kPhaseAfter), CheckResult::Skipped,
+                                     "a revert does not watch the logs: `rollback ecs` does, or CloudWatch Logs once "
+                                     "the redeploy is done"}};
+    for (auto& i : closing_items(ctx, env, record->id())) after.push_back(std::move(i));
+    out.line("checklist after the rollback:");
+    for (const auto& line : checklist_lines(after)) out.line(line);
+    for (auto& i : after) checklist.push_back(std::move(i));
+    record->add_details({{"checklist", checklist_to_json(checklist)}});
+    result["checklist"] = checklist_to_json(checklist);
+  };
   out.line(fmt::format("rollback {} started", record->id()));
 
   if (o.no_push) {
@@ -247,6 +311,7 @@ Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, con
     outcome.revert_sha = made->sha;
     outcome.local_branch = *branch;
     record->event(fmt::format("revert commit {} left on local branch {} (not pushed)", made->sha.substr(0, 12), *branch));
+    close_checklist(false);
     RB_TRY(record->finish(kOutcomeSucceeded, {{"revert_commit", made->sha}, {"local_branch", *branch}, {"pushed", false}}));
     out.line(fmt::format("to publish it:  git push {} {}:{}", remote, *branch, env.branch));
     result["local_branch"] = *branch;
@@ -270,6 +335,7 @@ Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, con
     } else if (after_push) {
       if (auto st = after_push(*record, outcome); !st) return record->fail(st.take_error());
     }
+    close_checklist(follows);
     RB_TRY(record->finish(kOutcomeSucceeded));
   }
   result["rollback_id"] = outcome.rollback_id;

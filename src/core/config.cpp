@@ -215,7 +215,18 @@ class Parser {
 
   Status verify(const YAML::Node& n, VerifyConfig& v) const {
     RB_TRY(require_map(n, "'verify'"));
-    RB_TRY(check_keys(n, {"bake", "alarms", "health_url", "probes"}, "'verify'"));
+    RB_TRY(check_keys(n, {"bake", "alarms", "health_url", "probes", "logs_window"}, "'verify'"));
+    if (YAML::Node w = n["logs_window"]) {
+      auto d = w.IsScalar() ? parse_duration(w.Scalar()) : Result<std::chrono::milliseconds>(usage_error("not a scalar"));
+      if (!d || d->count() < 0)
+        return error_at(w, fmt::format("'logs_window' is '{}', not a duration",
+                                       w.IsScalar() ? printable_inline(w.Scalar()) : std::string("a list or map")),
+                        "write e.g. logs_window: 3m, logs_window: 30s, or logs_window: 0s to not read the logs");
+      if (*d > kMaxLogsWindow)
+        return error_at(w, fmt::format("'logs_window' is {}, longer than the {} allowed", format_duration(*d),
+                                       format_duration(kMaxLogsWindow)));
+      v.logs_window = *d;
+    }
     if (YAML::Node b = n["bake"]) {
       if (!b.IsScalar()) return error_at(b, "'bake' must be a duration such as 90s or 2m");
       auto d = parse_duration(b.Scalar());

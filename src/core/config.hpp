@@ -62,12 +62,23 @@ struct RedisConfig {
 // secretsmanager SecretIdType).
 inline constexpr size_t kMaxSecretId = 2048;
 
+// `verify.logs_window` when not set: the runbook's "Monitor logs for errors" compares the error
+// lines of this long after a rollback with as long before it. Three minutes lets a few requests
+// per minute reach new tasks and their lines reach CloudWatch Logs (usually seconds), without
+// holding the environment's lock long after the rollback.
+inline constexpr std::chrono::milliseconds kDefaultLogsWindow{3 * 60'000};
+// The longest `verify.logs_window`: the lock is held while it passes; an hour is already far
+// more than a check right after the rollback needs.
+inline constexpr std::chrono::milliseconds kMaxLogsWindow{60 * 60'000};
+
 // `verify:` of an environment: the gate a rollback passes after ECS reports it done.
 struct VerifyConfig {
   std::optional<std::chrono::milliseconds> bake;  // unset: kDefaultProtectedBake on protected environments, else 0
   std::vector<std::string> alarms;                // CloudWatch alarms checked besides the service's deployment alarms
   std::string health_url;                         // unset: the environment's health_url
   int probes = 3;                                 // health_url probes (and rounds of checks) across the bake window
+  // The window of "Monitor logs for errors" (core/checklist.hpp); 0: the logs are not read.
+  std::chrono::milliseconds logs_window = kDefaultLogsWindow;
 };
 
 // The bake window of a protected environment when `verify.bake` is not set: one minute covers

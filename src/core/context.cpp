@@ -391,14 +391,15 @@ void RollbackRecord::write_incident_report(const std::string& outcome) {
   input.timeline_file = id_ + ".svg";
   input.rollbacks.push_back({std::move(**entry), std::move(*events)});
   Report report = render_report(input);
-  fs::path dir = ctx_.state_dir() / "reports";
+  fs::path file = incident_report_file(ctx_.state_dir(), id_);
+  fs::path dir = file.parent_path();
   Status st = ensure_state_dir(dir);
   if (st) st = write_private_file(dir / (id_ + ".svg"), report.svg);
-  if (st) st = write_private_file(dir / (id_ + ".md"), report.markdown);
+  if (st) st = write_private_file(file, report.markdown);
   if (!st) return ctx_.out().warn("the incident report was not written: " + st.error().message);
-  ctx_.out().attach("incident_report", (dir / (id_ + ".md")).string());
+  ctx_.out().attach("incident_report", file.string());
   ctx_.out().line(fmt::format("incident report: {} (`rollback report --env {} --since 24h` covers the whole incident)",
-                              (dir / (id_ + ".md")).string(), env->name));
+                              file.string(), env->name));
 }
 
 Error RollbackRecord::fail(Error e) {

@@ -409,4 +409,8 @@ Report render_report(const ReportInput& in) {
   return rep;
 }
 
+std::filesystem::path incident_report_file(const std::filesystem::path& state_dir, const std::string& rollback_id) {
+  return state_dir / "reports" / (rollback_id + ".md");
+}
+
 }  // namespace rb

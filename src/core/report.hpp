@@ -4,6 +4,7 @@
 // lands (Markdown table cells, XML), so a --reason or an AWS message cannot inject markup.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ struct Report {
 };
 
 Report render_report(const ReportInput& input);
+
+// Where a rollback's own incident report is written (RollbackRecord on protected environments):
+// <state>/reports/<id>.md, with the timeline beside it as <id>.svg.
+std::filesystem::path incident_report_file(const std::filesystem::path& state_dir, const std::string& rollback_id);
 
 // The steps of one rollback in order (exposed for tests).
 std::vector<ReportStep> report_steps(const ReportRollback& r);

@@ -10,8 +10,10 @@
 #include "aws/credentials.hpp"
 #include "aws/endpoint.hpp"
 #include "aws/http.hpp"
+#include "aws/logs.hpp"
 #include "core/aws_env.hpp"
 #include "ecs/aws_gateway.hpp"
+#include "util/json.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
@@ -34,11 +36,12 @@ std::string seconds_text(int s) { return fmt::format("{} s", s); }
 
 class AwsVerifyGateway final : public VerifyGateway {
  public:
-  AwsVerifyGateway(aws::AwsClientConfig cloudwatch, aws::AwsClientConfig elbv2, Clock& clock)
+  AwsVerifyGateway(aws::AwsClientConfig cloudwatch, aws::AwsClientConfig elbv2, aws::AwsClientConfig logs, Clock& clock)
       : transport_(std::make_unique<aws::CurlTransport>()),
         probe_transport_(std::make_unique<aws::CurlTransport>(kProbeConnectTimeout, kProbeRequestTimeout)),
         cloudwatch_(std::move(cloudwatch), *transport_, clock),
-        elbv2_(std::move(elbv2), *transport_, clock) {}
+        elbv2_(std::move(elbv2), *transport_, clock),
+        logs_(std::move(logs), *transport_, clock) {}
 
   Result<std::vector<aws::AlarmState>> alarms(const std::vector<std::string>& names) override {
     return aws::describe_alarms(cloudwatch_, names);
@@ -55,10 +58,18 @@ class AwsVerifyGateway final : public VerifyGateway {
     RB_TRY_ASSIGN(auto r, probe_transport_->send(aws::HttpRequest{"GET", url, {}, {}}));
     return r.status;
   }
+  Result<std::pair<std::vector<std::string>, bool>> log_messages(const std::string& group, std::int64_t start_ms,
+                                                                 std::int64_t end_ms, const std::string& pattern) override {
+    aws::LogFilter f{group, start_ms, end_ms, pattern, kMaxLogLinesRead};
+    RB_TRY_ASSIGN(auto read, aws::filter_log_events(logs_, f));
+    std::vector<std::string> messages;
+    for (auto& e : read.first) messages.push_back(std::move(e.message));
+    return std::pair{std::move(messages), read.second};
+  }
 
  private:
   std::unique_ptr<aws::CurlTransport> transport_, probe_transport_;
-  aws::AwsClient cloudwatch_, elbv2_;
+  aws::AwsClient cloudwatch_, elbv2_, logs_;
 };
 
 // The short name of a target group ARN ("arn:...:targetgroup/api-blue/0123" -> "api-blue").
@@ -87,8 +98,31 @@ Result<std::unique_ptr<VerifyGateway>> make_aws_verify_gateway(const Config& con
   };
   auto cw = make(aws::kCloudWatchServiceId, aws::kCloudWatchSigningName);
   auto elb = make(aws::kElbv2ServiceId, aws::kElbv2SigningName);
-  log_debug("CloudWatch endpoint {}, ELBv2 endpoint {}", cw.endpoint, elb.endpoint);
-  return std::unique_ptr<VerifyGateway>(new AwsVerifyGateway(std::move(cw), std::move(elb), clock));
+  auto logs = aws::logs_config(region, credentials, aws::default_retry_policy());
+  log_debug("CloudWatch endpoint {}, ELBv2 endpoint {}, CloudWatch Logs endpoint {}", cw.endpoint, elb.endpoint,
+            logs.endpoint);
+  return std::unique_ptr<VerifyGateway>(new AwsVerifyGateway(std::move(cw), std::move(elb), std::move(logs), clock));
+}
+
+Result<std::pair<std::vector<std::string>, bool>> VerifyGateway::log_messages(const std::string&, std::int64_t,
+                                                                              std::int64_t, const std::string&) {
+  return Error{ExitCode::Failed, "this verification gateway reads no CloudWatch Logs", {}, std::string(kTagUnsupportedApi)};
+}
+
+std::string awslogs_group_of(const nlohmann::json& task_definition, const std::string& container) {
+  if (!task_definition.is_object()) return {};
+  auto defs = task_definition.find("containerDefinitions");
+  if (defs == task_definition.end() || !defs->is_array() || defs->empty()) return {};
+  const nlohmann::json* chosen = nullptr;
+  for (const auto& c : *defs)
+    if (c.is_object() && json_string(c, "name") == container) chosen = &c;
+  if (!chosen) chosen = &defs->front();
+  if (!chosen->is_object()) return {};
+  auto lc = chosen->find("logConfiguration");
+  if (lc == chosen->end() || !lc->is_object() || json_string(*lc, "logDriver") != "awslogs") return {};
+  auto opts = lc->find("options");
+  if (opts == lc->end() || !opts->is_object()) return {};
+  return json_string(*opts, "awslogs-group");
 }
 
 nlohmann::json GatePlan::to_json() const {

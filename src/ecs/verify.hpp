@@ -4,11 +4,13 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -46,7 +48,21 @@ class VerifyGateway {
   virtual Result<TargetGroupTiming> target_group_timing(const std::string& target_group_arn) = 0;
   // One GET of `url`: the HTTP status, or an error for a connection problem.
   virtual Result<long> probe(const std::string& url) = 0;
+  // CloudWatch Logs FilterLogEvents of `group` in [start_ms, end_ms] with `pattern`, up to
+  // kMaxLogLinesRead messages; the bool says the limit cut the reading short. This default (for
+  // fakes without logs) is an error.
+  virtual Result<std::pair<std::vector<std::string>, bool>> log_messages(const std::string& group, std::int64_t start_ms,
+                                                                         std::int64_t end_ms, const std::string& pattern);
 };
+
+// The most log lines "Monitor logs for errors" reads per window: enough to count a burst of
+// errors and name the frequent ones, bounded so a noisy group costs a few pages at most.
+inline constexpr size_t kMaxLogLinesRead = 2000;
+
+// The CloudWatch Logs group the container `container` of a task definition (the taskDefinition
+// object of DescribeTaskDefinition) sends its output to: its logConfiguration's awslogs-group
+// when the driver is awslogs; "" otherwise (the first container's when `container` is not found).
+std::string awslogs_group_of(const nlohmann::json& task_definition, const std::string& container);
 
 // CloudWatch and ELBv2 through the signed, retrying AWS client (credentials, region and
 // endpoints resolved like the ECS gateway's), and the health URL through libcurl.

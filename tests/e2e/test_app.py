@@ -39,6 +39,13 @@ class AppRollbackTest(RollbackTestCase):
         self.assertEqual(entry["outcome"], "succeeded")
         self.assertEqual(entry["details"]["revert_commit"], head)
         self.assertEqual(entry["details"]["reverted_commits"][0]["sha"], merge)
+        # The runbook's checklist: the change resolved before; on prod the incident report after.
+        checklist = {i["item"]: i for i in entry["details"]["checklist"]}
+        self.assertEqual(checklist["You know which commit/PR to revert"]["result"], "pass")
+        self.assertIn(f"PR #{number}", checklist["You know which commit/PR to revert"]["evidence"])
+        self.assertIn(merge[:7], checklist["You know which commit/PR to revert"]["evidence"])
+        self.assertEqual(checklist["Create incident report if production was affected"]["result"], "pass")
+        self.assertEqual(checklist["Verify API is working"]["result"], "skipped")  # no --wait
 
     def test_squash_pr_and_range(self):
         number, _ = self.repos.squash_pr({"app/api.py": "X = 1\n"}, "Add api", base="staging")
@@ -121,6 +128,9 @@ class AppRollbackTest(RollbackTestCase):
         r = self.app("--env", "prod", "--pr", str(number), "--yes", "--allow-migrations")
         self.assertExit(r, 0)
         self.assertEqual(self.journal()[0]["details"]["overrides"], ["allow-migrations"])
+        plan_item = {i["item"]: i for i in self.journal()[0]["details"]["checklist"]}["Database rollback plan"]
+        self.assertEqual(plan_item["result"], "warn")  # a revert of a migration without a downgrade
+        self.assertIn("1 migration file", plan_item["evidence"])
 
     def test_infrastructure_pr_is_pointed_to_rollback_infra(self):
         number, _ = self.repos.merge_pr({"infrastructure/terraform/main.tf": "changed\n"})

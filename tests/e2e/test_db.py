@@ -480,7 +480,20 @@ class DbPostgresTest(DbTestCase):
         self.assertIn("***", entry["details"]["database"])
         self.assertTrue(any("backup:" in e for e in entry["events"]))
         self.assertTrue(any("Running downgrade" in e for e in entry["events"]))
-        self.assertNoPassword(r.stdout, r.stderr)
+        # The runbook's checklist: the plan analysed before, the database verified after.
+        checklist = {i["item"]: i for i in entry["details"]["checklist"]}
+        plan_item = checklist["Database rollback plan"]
+        self.assertEqual(plan_item["result"], "pass", plan_item)
+        self.assertIn("alembic downgrade 2b8e5d9c4a10", plan_item["evidence"])
+        self.assertIn("table audit_log", plan_item["evidence"])
+        self.assertIn("backed up first", plan_item["evidence"])
+        integrity = checklist["Verify database integrity"]
+        self.assertEqual(integrity["result"], "pass", integrity)
+        self.assertIn("the version table holds 2b8e5d9c4a10", integrity["evidence"])
+        self.assertIn("table audit_log is gone", integrity["evidence"])
+        self.assertEqual(checklist["You have AWS access"]["result"], "skipped")  # a local downgrade
+        self.assertEqual(checklist["Team is notified"]["result"], "given (--yes)")
+        self.assertNoPassword(r.stdout, r.stderr, json.dumps(entry["details"]["checklist"]))
 
     def test_steps_two_from_head_with_depends_on_rows_and_raw_sql_drop(self):
         self.upgrade()

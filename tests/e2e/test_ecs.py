@@ -177,13 +177,14 @@ class EcsRollbackTest(EcsSandboxTestCase):
         self.assertEqual(self.update_calls(), [])
         self.assertEqual(self.primary_revision(), 6)
 
-    def _run_on_terminal(self, args, answer):
+    def _run_on_terminal(self, args, answer, checklist_answer="y"):
         pid, fd = pty.fork()
         if pid == 0:
             os.chdir(self.work)
             os.execve(BINARY, [BINARY, *args], self.env(self.sandbox))
         output = b""
         sent = False
+        checklist_answers = 0
         deadline = time.time() + 60
         while time.time() < deadline:
             ready, _, _ = select.select([fd], [], [], 0.2)
@@ -195,6 +196,10 @@ class EcsRollbackTest(EcsSandboxTestCase):
                 if not chunk:
                     break
                 output += chunk
+            # The runbook's manual checklist items are asked first (docs/CHECKLISTS.md): confirm them.
+            while output.count(b"[y/N]") > checklist_answers:
+                os.write(fd, checklist_answer.encode() + b"\n")
+                checklist_answers += 1
             if not sent and b"Type 'prod' to continue" in output:
                 os.write(fd, answer.encode() + b"\n")
                 sent = True
@@ -209,6 +214,18 @@ class EcsRollbackTest(EcsSandboxTestCase):
         code, out = self._run_on_terminal(["ecs", "--env", "prod"], "prod")
         self.assertEqual(code, 0, out)
         self.assertEqual(self.running_revision(), 4)
+        # The manual checklist items were asked on the terminal and recorded as confirmed.
+        checklist = {i["item"]: i for i in self.journal()[0]["details"]["checklist"]}
+        self.assertEqual(checklist["Team is notified"]["result"], "confirmed")
+        self.assertIn("on a terminal", checklist["Team is notified"]["evidence"])
+
+    def test_a_checklist_item_answered_no_on_a_terminal_refuses_before_any_change(self):
+        code, out = self._run_on_terminal(["ecs", "--env", "prod"], "prod", checklist_answer="n")
+        self.assertEqual(code, 3, out)
+        self.assertIn("was answered no: nothing was changed", out)
+        self.assertEqual(self.update_calls(), [])
+        self.assertEqual(self.primary_revision(), 6)
+        self.assertEqual(self.journal(), [])
 
     def test_concurrent_rollbacks_of_one_environment(self):
         self.sandbox.control("config", {"task_start_delay": 3})

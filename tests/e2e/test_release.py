@@ -225,6 +225,15 @@ class ReleaseTest(ReleaseBase):
         self.assertEqual(parent["details"]["revert_commit"], head)
         self.assertEqual([s["status"] for s in parent["details"]["steps"]], ["done", "done", "done"])
         self.assertEqual([s["child"] for s in parent["details"]["steps"]], [c["id"] for c in children])
+        # The runbook's checklist is recorded once, on the parent: the plan before, the steps' proof after.
+        checklist = {i["item"]: i for i in parent["details"]["checklist"]}
+        self.assertEqual(checklist["Database rollback plan"]["result"], "pass", checklist)
+        self.assertIn("to 0001", checklist["Database rollback plan"]["evidence"])
+        self.assertEqual(checklist["Verify database integrity"]["result"], "pass")
+        self.assertIn(children[0]["id"], checklist["Verify database integrity"]["evidence"])
+        self.assertEqual(checklist["Verify API is working"]["result"], "pass")
+        self.assertIn(f"#{number}", checklist["You know which commit/PR to revert"]["evidence"])
+        self.assertTrue(all("checklist" not in c["details"] for c in children))
         svc = self.sandbox.client("ecs").describe_services(cluster="connect2-api-cluster-staging",
                                                            services=["connect2-api-service-staging"])["services"][0]
         self.assertEqual(svc["deployments"][0]["taskDefinition"], children[2]["details"]["deployed_task_definition"])

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <set>
 
+#include "cli/checklist_flow.hpp"
 #include "cli/command.hpp"
 #include "cli/db_flow.hpp"
 #include "db/backup.hpp"
@@ -18,6 +19,7 @@
 #include "db/rollback.hpp"
 #include "db/snapshot.hpp"
 #include "db/staging.hpp"
+#include "ecs/aws_gateway.hpp"
 #include "ecs/model.hpp"
 #include "git/git.hpp"
 #include "util/log.hpp"
@@ -345,6 +347,40 @@ Status run_fix_forward(Context& ctx, const EnvironmentConfig& env, const DbOptio
 
 }  // namespace
 
+namespace {
+
+// The runbook's "Before Rollback" items for `rollback db` (a release checks its own).
+std::vector<CheckItem> db_before_items(Context& ctx, const EnvironmentConfig& env, const DbOptions& o, const Prepared& p) {
+  const auto& plan = p.plan.plan;
+  std::vector<std::string> undone;
+  for (const auto& s : plan.steps) undone.push_back(s.revision);
+  std::vector<CheckItem> items;
+  items.push_back(issue_item(ctx, env, o.reason));
+  items.push_back({std::string(kItemKnowTarget), std::string(kPhaseBefore), CheckResult::Pass,
+                   fmt::format("downgrade {} -> {}: undoes {}", join(plan.current_heads, ", "),
+                               plan.target.value_or("base"), undone.empty() ? "nothing" : join(undone, ", "))});
+  items.push_back(p.task ? aws_access_item(ctx, env)
+                         : CheckItem{std::string(kItemAwsAccess), std::string(kPhaseBefore), CheckResult::Skipped,
+                                     "a local downgrade needs the database URL, not AWS"});
+  std::vector<std::string> dropped;
+  auto qualified = [](const std::string& schema, const std::string& name) {
+    return schema.empty() ? name : schema + "." + name;
+  };
+  for (const auto& t : p.plan.dropped_tables) dropped.push_back("table " + qualified(t.schema, t.table));
+  for (const auto& c : p.plan.dropped_columns) dropped.push_back("column " + qualified(c.schema, c.table) + "." + c.column);
+  items.push_back({std::string(kItemDatabasePlan), std::string(kPhaseBefore),
+                   p.plan.destroys_data && !p.backup ? CheckResult::Warn : CheckResult::Pass,
+                   fmt::format("alembic downgrade {} ({} migration{}), risk {}{}; {}{}", plan.alembic_argument,
+                               plan.steps.size(), plan.steps.size() == 1 ? "" : "s", db::to_string(p.plan.severity),
+                               dropped.empty() ? "" : ", drops " + join(dropped, ", "),
+                               p.backup ? "backed up first" : "no backup",
+                               p.plan.destroys_data && !p.backup ? " although it destroys data" : "")});
+  items.push_back(team_notified_item(ctx));
+  return items;
+}
+
+}  // namespace
+
 Result<std::string> run_prepared_downgrade(Context& ctx, const EnvironmentConfig& environment, const DbOptions& o,
                                            Prepared& p, LockHandle& lock, const nlohmann::json& extra_details,
                                            nlohmann::json& result) {
@@ -462,6 +498,34 @@ Result<std::string> run_prepared_downgrade(Context& ctx, const EnvironmentConfig
     record->event(fmt::format("{} finished", format_argv(p.argv)));
   }
 
+  // The runbook's "After Rollback" items when `rollback db` runs on its own (its "before" items
+  // came in extra_details).
+  std::vector<CheckItem> checklist =
+      extra_details.is_object() && extra_details.contains("checklist") ? checklist_from_json(extra_details["checklist"])
+                                                                       : std::vector<CheckItem>{};
+  CheckItem integrity{std::string(kItemVerifyDatabase), std::string(kPhaseAfter), CheckResult::Skipped,
+                      "without a database URL the version table cannot be read from here"};
+  auto record_checklist = [&]() {
+    if (checklist.empty()) return;
+    std::vector<CheckItem> after = {integrity};
+    const std::string& url = env->verify_health_url();
+    if (url.empty()) {
+      after.push_back({std::string(kItemVerifyApi), std::string(kPhaseAfter), CheckResult::Skipped,
+                       "no health URL configured"});
+    } else {
+      auto h = ecs::probe_health_once(url);
+      after.push_back({std::string(kItemVerifyApi), std::string(kPhaseAfter),
+                       h.healthy ? CheckResult::Pass : CheckResult::Fail, fmt::format("{} answered {}", url, h.answer)});
+    }
+    after.push_back({std::string(kItemMonitorLogs), std::string(kPhaseAfter), CheckResult::Skipped,
+                     "a downgrade does not watch the API's logs: `rollback ecs` does"});
+    for (auto& i : closing_items(ctx, *env, record->id())) after.push_back(std::move(i));
+    out.line("checklist after the rollback:");
+    for (const auto& line : checklist_lines(after)) out.line(line);
+    for (auto& i : after) checklist.push_back(std::move(i));
+    record->add_details({{"checklist", checklist_to_json(checklist)}});
+    result["checklist"] = checklist_to_json(checklist);
+  };
   if (p.setup.url) {
     RB_TRY_ASSIGN(auto database, db::open_database(*p.setup.url, p.setup.alembic_dir));
     auto verified = db::verify_downgrade(*database, p.setup, p.plan, p.tables_before);
@@ -476,6 +540,10 @@ Result<std::string> run_prepared_downgrade(Context& ctx, const EnvironmentConfig
     }
     record->add_details({{"verification", verified->to_json()}});
     result["verification"] = verified->to_json();
+    integrity = {std::string(kItemVerifyDatabase), std::string(kPhaseAfter),
+                 verified->ok ? CheckResult::Pass : CheckResult::Fail,
+                 verified->ok ? join(verified->checks, "; ") : join(verified->problems, "; ")};
+    if (!verified->ok) record_checklist();
     if (!verified->ok)
       return record->fail(failure(fmt::format("the downgrade ran but the database is not as planned: {}",
                                               join(verified->problems, "; ")),
@@ -487,6 +555,7 @@ Result<std::string> run_prepared_downgrade(Context& ctx, const EnvironmentConfig
     result["verification"] = nullptr;
   }
 
+  record_checklist();
   RB_TRY(record->finish(kOutcomeSucceeded));
   out.line(fmt::format("rollback {} succeeded: {} is at {}", record->id(), env->name, rows_text(plan.expected_rows)));
   return record->id();
@@ -532,8 +601,11 @@ Status run(Context& ctx, const DbOptions& o) {
       out.line("dry run: the real run would be refused: " + p.blocker->message);
       out.line("  hint: " + p.blocker->hint);
     }
+    auto checklist = db_before_items(ctx, *env, o, p);
+    RB_TRY(present_checklist(ctx, "checklist before the rollback (not recorded in a dry run):", checklist));
     out.line("dry run: nothing was changed");
     auto j = plan_result(*env, p);
+    j["checklist"] = checklist_to_json(checklist);
     j["ok"] = true;
     j["dry_run"] = true;
     if (p.blocker) j["would_refuse"] = {{"message", p.blocker->message}, {"hint", p.blocker->hint}, {"tag", p.blocker->tag}};
@@ -547,13 +619,15 @@ Status run(Context& ctx, const DbOptions& o) {
   if (p.blocker) return *p.blocker;
   const auto& plan = p.plan.plan;
   const std::string target = plan.target.value_or("base");
+  auto checklist = db_before_items(ctx, *env, o, p);
+  RB_TRY(present_checklist(ctx, "checklist before the rollback:", checklist));
   RB_TRY(confirm_environment(ctx, *env,
                              fmt::format("downgrade the database of {} from {} to {} ({} migration{})", env->name,
                                          join(plan.current_heads, ", "), target, plan.steps.size(),
                                          plan.steps.size() == 1 ? "" : "s")));
 
   nlohmann::json result;
-  RB_TRY(run_prepared_downgrade(ctx, *env, o, p, lock, nlohmann::json::object(), result));
+  RB_TRY(run_prepared_downgrade(ctx, *env, o, p, lock, {{"checklist", checklist_to_json(checklist)}}, result));
   out.line("");
   out.line("Next (the runbook, scenario 3): revert the code PR that needed the newer schema, or fix forward:");
   out.line(fmt::format("  rollback app --env {} --pr <PR number> --allow-migrations", env->name));

@@ -4,6 +4,7 @@
 #include <regex>
 #include <set>
 
+#include "cli/checklist_flow.hpp"
 #include "cli/command.hpp"
 #include "cli/ecs_flow.hpp"
 #include "ecs/aws_gateway.hpp"
@@ -50,11 +51,36 @@ std::string follow_up_command(const EnvironmentConfig& env, const std::string& b
   return fmt::format("rollback app --env {} --pr <PR number>", env.name);
 }
 
+// The runbook's "Before Rollback" items for an emergency rollback (a release checks its own).
+std::vector<CheckItem> before_items(Context& ctx, const EnvironmentConfig& env, ecs::EcsGateway& gateway,
+                                    ecs::VerifyGateway& verify, const ecs::EcsPlan& plan, const EcsOptions& o) {
+  std::vector<CheckItem> items;
+  items.push_back(issue_item(ctx, env, o.reason, &verify, &gateway, &plan.service));
+  items.push_back({std::string(kItemKnowTarget), std::string(kPhaseBefore), CheckResult::Pass,
+                   o.restart ? fmt::format("a restart of {} (no revision changes)", plan.current.ref.label())
+                             : fmt::format("{} -> {} ({}); the bad change: {}", plan.current.ref.label(),
+                                           plan.target.ref.label(), plan.choice.why,
+                                           follow_up_command(env, plan.current.image_of(env.container)))});
+  items.push_back(aws_access_item(ctx, env));
+  items.push_back({std::string(kItemDatabasePlan), std::string(kPhaseBefore), CheckResult::Skipped,
+                   "an ECS rollback changes no database (`rollback db` or `rollback release` plan one)"});
+  items.push_back(team_notified_item(ctx));
+  return items;
+}
+
+// The log group the target revision writes to (awslogs), "" when none or unreadable.
+std::string log_group_of(ecs::EcsGateway& gateway, const EnvironmentConfig& env, const ecs::EcsPlan& plan) {
+  auto td = gateway.describe_task_definition_json(plan.target.ref.arn);
+  return td ? ecs::awslogs_group_of(*td, env.container) : std::string();
+}
+
 }  // namespace
 
 Status run_ecs(Context& ctx, const EcsOptions& o, EcsStep* step) {
   const GlobalOptions& g = ctx.options();
   Output& out = ctx.out();
+  // "Monitor logs for errors" compares the window after the rollback with the one before this command.
+  const auto command_wall_start = ctx.clock().wall_now();
   RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
   RB_TRY_ASSIGN(auto gateway, ecs::make_aws_gateway(ctx.config(), *env, ctx.clock()));
   RB_TRY_ASSIGN(Journal * journal, ctx.journal());
@@ -87,10 +113,17 @@ Status run_ecs(Context& ctx, const EcsOptions& o, EcsStep* step) {
     RB_TRY_ASSIGN(auto plan, make_plan());
     ecs::print_plan(out, plan);
     auto estimate = print_estimate(plan);
+    auto checklist = before_items(ctx, *env, *gateway, *verify, plan, o);
+    RB_TRY(present_checklist(ctx, "checklist before the rollback (not recorded in a dry run):", checklist));
     out.line("dry run: nothing was changed");
     auto plan_json = plan.to_json();
     plan_json["estimate"] = estimate.to_json();
-    out.result({{"ok", true}, {"dry_run", true}, {"env", env->name}, {"layer", "ecs"}, {"plan", plan_json}});
+    out.result({{"ok", true},
+                {"dry_run", true},
+                {"env", env->name},
+                {"layer", "ecs"},
+                {"plan", plan_json},
+                {"checklist", checklist_to_json(checklist)}});
     return {};
   }
 
@@ -104,6 +137,11 @@ Status run_ecs(Context& ctx, const EcsOptions& o, EcsStep* step) {
   RB_TRY_ASSIGN(auto plan, make_plan());
   ecs::print_plan(out, plan);
   const auto estimate = print_estimate(plan);
+  std::vector<CheckItem> checklist;
+  if (!step) {
+    checklist = before_items(ctx, *env, *gateway, *verify, plan, o);
+    RB_TRY(present_checklist(ctx, "checklist before the rollback:", checklist));
+  }
   if (!step)
     RB_TRY(confirm_environment(ctx, *env,
                                o.restart ? fmt::format("restart every task of {}", env->service)
@@ -129,6 +167,7 @@ Status run_ecs(Context& ctx, const EcsOptions& o, EcsStep* step) {
                    {"estimate", estimate.text}};
   if (plan.in_flight) entry.details["service_deployment"] = plan.in_flight->arn;
   if (plan.choice.known_bad_warning) entry.details["known_bad_warning"] = *plan.choice.known_bad_warning;
+  if (!checklist.empty()) entry.details["checklist"] = checklist_to_json(checklist);
   if (step && step->details.is_object()) entry.details.update(step->details);
   RB_TRY_ASSIGN(auto record, RollbackRecord::begin(ctx, lock, entry));
   if (step) step->child_id = record->id();
@@ -198,6 +237,7 @@ Status run_ecs(Context& ctx, const EcsOptions& o, EcsStep* step) {
   out.verified(fmt::format("ECS: the PRIMARY deployment of {} runs {} on all {} tasks, rollout COMPLETED, no other deployment",
                            env->service, plan.target.ref.label(), waited->last.desired));
   // The verification gate: alarms, the load balancer's view, the health URL, across the bake window.
+  std::string verify_evidence;
   if (o.no_verify) {
     emit("warning: verification skipped (--no-verify): no alarm, target group or health URL was checked");
     record->checkpoint({{"verify", "skipped"}});
@@ -217,14 +257,46 @@ Status run_ecs(Context& ctx, const EcsOptions& o, EcsStep* step) {
     ecs::GateReport report;
     auto st = ecs::run_gate(*verify, ctx.clock(), gate, emit, &report);
     record->checkpoint({{"verify", report.to_json()}, {"duration_seconds", took()}});
+    if (!st && !step) {
+      checklist.push_back({std::string(kItemVerifyApi), std::string(kPhaseAfter), CheckResult::Fail, st.error().message});
+      record->add_details({{"checklist", checklist_to_json(checklist)}});
+    }
     if (!st) return record->fail(st.take_error());
     record->note("done:verify");
+    std::set<std::string> signals;
+    for (const auto& r : report.results) signals.insert(r.signal);
+    verify_evidence = fmt::format("the verification gate passed: {} signal check{} over {} ({})", report.results.size(),
+                                  report.results.size() == 1 ? "" : "s", format_duration(gate.bake),
+                                  signals.empty() ? std::string("no signal configured")
+                                                  : join(std::vector<std::string>(signals.begin(), signals.end()), ", "));
     out.verified(fmt::format("gate: {} signal check{} passed over {}", report.results.size(),
                              report.results.size() == 1 ? "" : "s", format_duration(gate.bake)));
     result["verify"] = report.to_json();
   }
-  // A restart says nothing about whether the revision is good: it is not a known-good mark.
+  // The rollback's own duration: the logs watched after it are the checklist's, not the rollback's.
   const double duration = took();
+  if (!step) {
+    // The runbook's "After Rollback" items: what the gate proved, the logs, the report.
+    const auto finished = ctx.clock().wall_now();
+    checklist.push_back(
+        o.no_verify ? CheckItem{std::string(kItemVerifyApi), std::string(kPhaseAfter), CheckResult::Skipped,
+                                "--no-verify: no alarm, target group or health URL was checked"}
+                    : CheckItem{std::string(kItemVerifyApi), std::string(kPhaseAfter), CheckResult::Pass,
+                                verify_evidence});
+    // A journaled step when the logs are watched, so the report shows the wait apart from the rollback.
+    const std::string group = log_group_of(*gateway, *env, plan);
+    const bool watches = !group.empty() && env->verify.logs_window.count() > 0;
+    if (watches) record->note("started:monitor-logs");
+    checklist.push_back(monitor_logs_item(ctx, *env, *verify, group, command_wall_start, finished));
+    if (watches) record->note("done:monitor-logs");
+    for (auto& i : closing_items(ctx, *env, record->id())) checklist.push_back(std::move(i));
+    std::vector<CheckItem> after(checklist.end() - 4, checklist.end());
+    out.line("checklist after the rollback:");
+    for (const auto& line : checklist_lines(after)) out.line(line);
+    record->checkpoint({{"checklist", checklist_to_json(checklist)}});
+    result["checklist"] = checklist_to_json(checklist);
+  }
+  // A restart says nothing about whether the revision is good: it is not a known-good mark.
   RB_TRY(record->finish(kOutcomeSucceeded, {{o.restart ? "restarted_task_definition" : "deployed_task_definition",
                                              plan.target.ref.arn},
                                             {"elapsed_seconds", waited->elapsed.count() / 1000.0},

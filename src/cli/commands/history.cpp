@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "cli/command.hpp"
+#include "core/checklist.hpp"
 #include "core/report.hpp"
 #include "ecs/model.hpp"
 #include "util/json.hpp"
@@ -79,6 +80,11 @@ Status run(Context& ctx, const HistoryOptions& o) {
     out.line(fmt::format("  started {}  ended {}", f(entry->started_at), entry->ended_at.empty() ? "-" : f(entry->ended_at)));
     if (auto d = durations(entry->details); !d.empty()) out.line(fmt::format("  time    {}", d));
     out.line(fmt::format("  details {}", dump_json(entry->details)));
+    if (entry->details.is_object() && entry->details.contains("checklist")) {
+      out.line("  checklist:");
+      for (const auto& line : checklist_lines(checklist_from_json(entry->details["checklist"])))
+        out.line("  " + f(line));
+    }
     // Steps are journaled as "started:X" / "done:X" events: the last one says how far it got.
     std::string last_step;
     for (const auto& e : events)
