@@ -117,6 +117,8 @@ Status present_checklist(Context& ctx, const std::string& title, const std::vect
   Output& out = ctx.out();
   out.line(title);
   for (const auto& line : checklist_lines(items)) out.line(line);
+  // Ctrl-C at a question is the operator stopping, not answering no: exit 130, as anywhere else.
+  if (interrupted()) return interrupted_error("interrupted at the checklist: nothing was changed");
   for (const auto& i : items)
     if (i.answered_no)
       return refusal(fmt::format("checklist: \"{}\" was answered no: nothing was changed", i.item),

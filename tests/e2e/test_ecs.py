@@ -227,6 +227,13 @@ class EcsRollbackTest(EcsSandboxTestCase):
         self.assertEqual(self.primary_revision(), 6)
         self.assertEqual(self.journal(), [])
 
+    def test_ctrl_c_at_a_checklist_question_is_an_interruption_not_a_no(self):
+        code, out = self._run_on_terminal(["ecs", "--env", "prod"], "prod", checklist_answer="\x03")
+        self.assertEqual(code, 130, out)
+        self.assertIn("interrupted at the checklist: nothing was changed", out)
+        self.assertEqual(self.update_calls(), [])
+        self.assertEqual(self.journal(), [])
+
     def test_concurrent_rollbacks_of_one_environment(self):
         self.sandbox.control("config", {"task_start_delay": 3})
         first = self.start_rollback("ecs", "--env", "staging", sandbox=self.sandbox)
