@@ -29,6 +29,16 @@ std::string read_fd(int fd) {
 
 std::optional<LockHolder> parse_holder(const std::string& text);
 
+// Replaces the holder line without ever leaving the file empty: an empty file under a lock whose
+// process was killed reads as a clean release, and the next rollback would go ahead over an
+// unfinished one. The new line is written over the old text first, then the file is cut to it.
+bool write_holder(int fd, const std::string& line) {
+  if (pwrite(fd, line.data(), line.size(), 0) != static_cast<ssize_t>(line.size())) return false;
+  if (ftruncate(fd, static_cast<off_t>(line.size())) != 0) return false;
+  fsync(fd);
+  return true;
+}
+
 // The holder of a lock that is held right now. A winner takes the flock first and writes its name
 // a moment later, so a loser that reads in between sees an empty file: it waits for the name (up
 // to a second, far longer than the write takes even on a loaded machine) instead of reporting "an
@@ -42,9 +52,11 @@ std::optional<LockHolder> holder_of_held_lock(int fd) {
   }
 }
 
+// The holder is the file's first line: write_holder() puts the new line over the old text before
+// it cuts the file, so a process killed in between leaves the new holder followed by a tail.
 std::optional<LockHolder> parse_holder(const std::string& text) {
   if (trim(text).empty()) return std::nullopt;
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto j = nlohmann::json::parse(text.substr(0, text.find('\n')), nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     LockHolder h;
     h.command = "(unreadable lock file)";
@@ -135,13 +147,12 @@ Result<EnvironmentLock> EnvironmentLock::acquire(const fs::path& dir, const std:
     close(fd);
     return stale_error(env, *stale);
   }
-  std::string data = dump_json(holder.to_json()) + "\n";
-  if (ftruncate(fd, 0) != 0 || pwrite(fd, data.data(), data.size(), 0) != static_cast<ssize_t>(data.size())) {
+  if (!write_holder(fd, dump_json(holder.to_json()) + "\n")) {
+    int e = errno;
     flock(fd, LOCK_UN);
     close(fd);
-    return failure(fmt::format("cannot write lock file {}: {}", path.string(), strerror(errno)));
+    return failure(fmt::format("cannot write lock file {}: {}", path.string(), strerror(e)));
   }
-  fsync(fd);
   return EnvironmentLock(fd, path, std::move(holder));
 }
 
@@ -208,9 +219,7 @@ EnvironmentLock::~EnvironmentLock() { release(); }
 void EnvironmentLock::set_rollback_id(const std::string& id) {
   if (fd_ < 0) return;
   holder_.rollback_id = id;
-  std::string data = dump_json(holder_.to_json()) + "\n";
-  if (ftruncate(fd_, 0) == 0 && pwrite(fd_, data.data(), data.size(), 0) == static_cast<ssize_t>(data.size()))
-    fsync(fd_);
+  (void)write_holder(fd_, dump_json(holder_.to_json()) + "\n");
 }
 
 void EnvironmentLock::release() {

@@ -120,6 +120,37 @@ TEST_F(Lock, LoserOfARaceNamesTheWinnerWhoseNameIsNotWrittenYet) {
   close(fd);
 }
 
+TEST_F(Lock, AHolderRewrittenWhenTheProcessWasKilledStillReadsAsStale) {
+  // set_rollback_id() writes the new holder over the old one, then cuts the file: killed between
+  // the two, the file holds the new line and a tail of the old. It must read as that holder's
+  // stale lock, never as a free one (an empty file is a clean release).
+  {
+    std::ofstream f(EnvironmentLock::path_for(dir(), "app", "prod"));
+    f << R"({"user":"ghost","host":"host","pid":1,"command":"rollback release","rollback_id":"r1"})" << "\n"
+      << R"(ess","host":"host","pid":1,"command":"rollback release --env prod --pr 7 --reason long"})" << "\n";
+  }
+  chmod(EnvironmentLock::path_for(dir(), "app", "prod").c_str(), 0600);
+  auto seen = EnvironmentLock::inspect(dir(), "app", "prod");
+  ASSERT_TRUE(seen.ok()) << seen.error().message;
+  EXPECT_EQ(seen->state, LockState::Stale);
+  ASSERT_TRUE(seen->holder.has_value());
+  EXPECT_EQ(seen->holder->user, "ghost");
+  EXPECT_EQ(seen->holder->rollback_id, "r1");
+  auto refused = EnvironmentLock::acquire(dir(), "app", "prod", holder("bob"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().tag, "stale");
+}
+
+TEST_F(Lock, RenamingTheHolderKeepsOneLine) {
+  auto held = EnvironmentLock::acquire(dir(), "app", "prod", holder("alice-with-a-long-name"));
+  ASSERT_TRUE(held.ok());
+  held->set_rollback_id("20261130-120000-abcd");
+  std::ifstream f(EnvironmentLock::path_for(dir(), "app", "prod"));
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_NE(text.find("20261130-120000-abcd"), std::string::npos) << text;
+}
+
 TEST_F(Lock, LiveLockIsNotBroken) {
   auto held = EnvironmentLock::acquire(dir(), "app", "prod", holder("alice"));
   ASSERT_TRUE(held.ok());
