@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "infra/lock_info.hpp"
 #include "infra/state_restore.hpp"
 #include "util/strings.hpp"
 
@@ -19,26 +18,14 @@ std::optional<S3ObjectVersion> current_version(const std::vector<S3ObjectVersion
   return std::nullopt;
 }
 
-std::string holder_of(const std::string& text) {
-  auto info = parse_lock_info(text);
-  if (!info) return "a holder whose lock information cannot be read";
-  std::string out = info->who.empty() ? "someone" : info->who;
-  if (!info->operation.empty()) out += " (" + info->operation + ")";
-  return out;
-}
-
-// Who holds Terraform's lock on the state now, nullopt when nobody does.
+// Who holds Terraform's lock on the state now (state_restore's reading of it), nullopt when nobody does.
 Result<std::optional<std::string>> lock_holder(StateObjectStore& store, LockTable* locks, const ApplyWatch& w) {
-  if (w.use_lockfile) {
-    auto body = store.get_object(w.location.bucket, w.location.lockfile_key(), "");
-    if (body) return std::optional<std::string>(holder_of(*body));
-    if (body.error().tag != "NoSuchKey") return body.take_error();
-  }
-  if (locks && !w.dynamodb_table.empty()) {
-    RB_TRY_ASSIGN(auto info, locks->get_item(w.dynamodb_table, w.location.lock_id(), kLockInfoAttribute));
-    if (info) return std::optional<std::string>(holder_of(*info));
-  }
-  return std::optional<std::string>();
+  RB_TRY_ASSIGN(auto held, inspect_terraform_lock(store, locks, w.location, w.dynamodb_table, w.use_lockfile));
+  if (!held) return std::optional<std::string>();
+  if (!held->readable) return std::optional<std::string>("a holder whose lock information cannot be read");
+  std::string out = held->info.who.empty() ? "someone" : held->info.who;
+  if (!held->info.operation.empty()) out += " (" + held->info.operation + ")";
+  return std::optional<std::string>(out);
 }
 
 }  // namespace
