@@ -25,3 +25,9 @@ find_moto_python() {
 jobs_for_build() {
   nproc 2>/dev/null || echo 2
 }
+
+# Tests wait on the sandbox and on sleeps as much as they compute: one more job than cores keeps
+# both busy. ROLLBACK_TEST_JOBS overrides.
+jobs_for_tests() {
+  echo "${ROLLBACK_TEST_JOBS:-$(( $(jobs_for_build) + 1 ))}"
+}
