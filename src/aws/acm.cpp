@@ -17,11 +17,6 @@ constexpr int kMaxPages = 100;
 constexpr const char* kAllStatuses[] = {"PENDING_VALIDATION", "ISSUED", "INACTIVE", "EXPIRED",
                                         "VALIDATION_TIMED_OUT", "REVOKED", "FAILED"};
 
-double number_of(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<double>() : 0;
-}
-
 }  // namespace
 
 AcmCertificate parse_acm_certificate(const nlohmann::json& c) {
@@ -31,8 +26,8 @@ AcmCertificate parse_acm_certificate(const nlohmann::json& c) {
   out.status = json_string(c, "Status");
   out.type = json_string(c, "Type");
   out.failure_reason = json_string(c, "FailureReason");
-  out.not_after = c.is_object() ? number_of(c, "NotAfter") : 0;
-  out.created_at = c.is_object() ? number_of(c, "CreatedAt") : 0;
+  out.not_after = json_number(c, "NotAfter");
+  out.created_at = json_number(c, "CreatedAt");
   if (!c.is_object()) return out;
   if (auto it = c.find("InUseBy"); it != c.end() && it->is_array())
     for (const auto& u : *it)

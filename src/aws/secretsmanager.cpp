@@ -5,23 +5,13 @@
 
 namespace rb::aws {
 
-namespace {
-
-double seconds_of(const nlohmann::json& j, const char* key) {
-  if (!j.is_object()) return 0;
-  auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<double>() : 0;
-}
-
-}  // namespace
-
 SecretDescription parse_secret_description(const nlohmann::json& reply) {
   SecretDescription s;
   s.arn = json_string(reply, "ARN");
   s.name = json_string(reply, "Name");
-  s.created_at = seconds_of(reply, "CreatedDate");
-  s.last_changed_at = seconds_of(reply, "LastChangedDate");
-  s.deleted_at = seconds_of(reply, "DeletedDate");
+  s.created_at = json_number(reply, "CreatedDate");
+  s.last_changed_at = json_number(reply, "LastChangedDate");
+  s.deleted_at = json_number(reply, "DeletedDate");
   return s;
 }
 

@@ -34,4 +34,12 @@ inline long long json_integer(const nlohmann::json& j, std::string_view key, lon
   return fallback;
 }
 
+// A number field (AWS's JSON timestamps are seconds as a number): the fallback when missing,
+// of another type, or when `j` is not an object.
+inline double json_number(const nlohmann::json& j, std::string_view key, double fallback = 0) {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
 }  // namespace rb
