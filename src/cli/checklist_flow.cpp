@@ -28,6 +28,12 @@ ManualAnswer ask_manual(Context& ctx, const std::string& question) {
   return a == "y" || a == "yes" ? ManualAnswer::Yes : ManualAnswer::No;
 }
 
+Status reason_gate(Context& ctx, const EnvironmentConfig& env, const std::string& reason, std::string_view command) {
+  if (!ctx.options().dry_run) return require_reason(env.name, env.is_protected, reason, command);
+  if (auto note = reason_required_note(env.name, env.is_protected, reason, command); !note.empty()) ctx.out().line(note);
+  return {};
+}
+
 CheckItem aws_access_item(Context& ctx, const EnvironmentConfig& env) {
   CheckItem item{std::string(kItemAwsAccess), std::string(kPhaseBefore), CheckResult::Pass, ""};
   auto who = environment_identity(ctx.config(), env);

@@ -19,6 +19,10 @@ namespace rb::cli {
 // in a dry run (nobody is asked), NoTerminal otherwise.
 ManualAnswer ask_manual(Context& ctx, const std::string& question);
 
+// require_reason for `command` about to change `env` (call it before the lock and any change);
+// a dry run is not refused: it prints that the real run will need --reason.
+Status reason_gate(Context& ctx, const EnvironmentConfig& env, const std::string& reason, std::string_view command);
+
 // "You have AWS access": the caller identity behind the environment's credentials (STS, cached
 // for the process), and the account_id check when one is configured.
 CheckItem aws_access_item(Context& ctx, const EnvironmentConfig& env);

@@ -490,6 +490,7 @@ Status run_release(Context& ctx, const ReleaseOptions& o) {
   Output& out = ctx.out();
   const bool dry_run = ctx.options().dry_run;
   RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
+  RB_TRY(reason_gate(ctx, *env, o.revert.reason, "release"));
 
   RB_TRY_ASSIGN(auto resolved, resolve_revert(ctx, *env, o.revert));
   const git::Plan& plan = resolved.plan;
@@ -602,7 +603,7 @@ Status run_release(Context& ctx, const ReleaseOptions& o) {
   return {};
 }
 
-Status run_resume(Context& ctx, const std::string& id) {
+Status run_resume(Context& ctx, const std::string& id, const std::string& reason) {
   Output& out = ctx.out();
   RB_TRY(git::check_rollback_id(id));
   std::optional<JournalEntry> found;
@@ -626,6 +627,9 @@ Status run_resume(Context& ctx, const std::string& id) {
                    "there is nothing to continue; nothing was changed");
   RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(entry.env));
   RB_TRY_ASSIGN(auto st, state_from(entry, *env));
+  // The release's own reason carries over; --reason on resume replaces it (or supplies a missing one).
+  if (!trim(reason).empty()) st.revert.reason = reason;
+  RB_TRY(reason_gate(ctx, *env, st.revert.reason, "resume"));
   if (!first_unfinished(st.steps))
     return refusal(fmt::format("every step of release {} is done", id), "there is nothing to continue; nothing was changed");
 
@@ -645,7 +649,8 @@ Status run_resume(Context& ctx, const std::string& id) {
   RB_TRY_ASSIGN(auto lock, ctx.lock(*env));
   RB_TRY(confirm_environment(ctx, *env, fmt::format("continue release {} ({}) on {}", id, st.change, env->name)));
   RB_TRY_ASSIGN(auto parent, RollbackRecord::reopen(ctx, lock, entry));
-  parent->event(fmt::format("resumed by {} (was {})", current_user(), entry.outcome));
+  parent->event(fmt::format("resumed by {} (was {}){}", current_user(), entry.outcome,
+                            trim(reason).empty() ? std::string() : "; reason: " + trim(reason)));
   std::optional<DbStep> db_step;
   RB_TRY(run_steps(ctx, st, lock, *parent, db_step, true, result));
   result["ok"] = true;

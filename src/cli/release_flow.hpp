@@ -23,7 +23,8 @@ struct ReleaseOptions {
 Status run_release(Context& ctx, const ReleaseOptions& o);
 
 // Continues the release recorded as `id` from its first unfinished step, after re-reading the
-// world for each step.
-Status run_resume(Context& ctx, const std::string& id);
+// world for each step. The release's recorded reason carries over; a non-empty `reason` replaces
+// it (a protected environment needs one).
+Status run_resume(Context& ctx, const std::string& id, const std::string& reason = {});
 
 }  // namespace rb::cli

@@ -224,6 +224,8 @@ Result<ResolvedRevert> resolve_revert(Context& ctx, const EnvironmentConfig& env
 Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, const RevertOptions& o, RevertLayer layer,
                                  const AfterPush& after_push, nlohmann::json& result, RevertStep* step) {
   Output& out = ctx.out();
+  // A release's step runs under the release's own reason, checked when the release began.
+  if (!step) RB_TRY(reason_gate(ctx, env, o.reason, layer_name(layer)));
   std::string id = new_rollback_id();
   RB_TRY_ASSIGN(auto resolved, resolve_with_id(ctx, env, o, id));
   const git::Target& target = resolved.target;

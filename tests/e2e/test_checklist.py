@@ -170,5 +170,52 @@ class ChecklistTest(EcsSandboxTestCase):
         self.assertEqual(items["Create incident report if production was affected"]["result"], "skipped")
 
 
+class ReasonGateTest(EcsSandboxTestCase):
+    """On a protected environment a command that changes something needs --reason (issue 12): without
+    one it is a usage error before the lock and before any AWS write; a dry run only says so."""
+
+    task_start_delay = 0.3
+    default_service = PROD
+    config_text = CONFIG
+
+    def lock_files(self):
+        folder = os.path.join(self.state, "rollback", "locks")
+        return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+    def test_ecs_on_prod_without_a_reason_is_refused_and_changes_nothing(self):
+        before = self.service()["taskDefinition"]
+        self.sandbox.control("calls/reset", {})
+        r = self.rollback("ecs", "--env", "prod", "--yes", sandbox=self.sandbox)
+        self.assertExit(r, 2)
+        self.assertIn("prod is a protected environment", r.stderr)
+        self.assertIn("`rollback ecs` there needs --reason", r.stderr)
+        self.assertIn("nothing was changed", r.stderr)
+        self.assertIn('--reason "', r.stderr)  # the hint: how to run it
+        self.assertEqual(self.journal(), [])  # nothing journaled, not even as running
+        self.assertEqual(self.lock_files(), [])  # no lock taken, none left
+        self.assertEqual(self.service()["taskDefinition"], before)
+        counts = self.sandbox.control("calls")["counts"]
+        for write in ("UpdateService", "StopServiceDeployment", "RegisterTaskDefinition"):
+            self.assertNotIn(write, counts)
+
+        # A dry run needs none, and says the real run will.
+        d = self.rollback("ecs", "--env", "prod", "--dry-run", sandbox=self.sandbox)
+        self.assertExit(d, 0)
+        self.assertIn("the real `rollback ecs` needs --reason", d.stdout)
+
+        # A blank reason is no reason.
+        r = self.rollback("ecs", "--env", "prod", "--yes", "--reason", "  ", sandbox=self.sandbox)
+        self.assertExit(r, 2)
+
+        # With a reason it runs; on an unprotected environment none is needed.
+        r = self.rollback("ecs", "--env", "prod", "--yes", "--reason", "500s after deploy", sandbox=self.sandbox,
+                          timeout=180)
+        self.assertExit(r, 0)
+        self.assertNotEqual(self.service()["taskDefinition"], before)
+        [entry] = self.journal()
+        self.assertEqual(entry["reason"], "500s after deploy")
+
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -326,7 +326,7 @@ environments:
         modules = load_state("modules.tfstate")
         v1, _ = self.put_versions([(simple, 1), (modules, 2)], env="prod")
         before = self.snapshot("prod")
-        r = self.restore("--version-id", v1, env="prod")
+        r = self.restore("--version-id", v1, "--reason", "the apply corrupted the state", env="prod")
         self.assertExit(r, 3)
         self.assertIn("protected environment", r.stderr)
         self.assertEqual(self.snapshot("prod"), before)
@@ -511,7 +511,7 @@ class InfraTest(InfraRepoCase):
     # -- Method 2 -------------------------------------------------------------------------------
     def test_known_good_deletes_need_typed_confirmation_and_apply_runs_the_saved_plan(self):
         self.break_infra()
-        r = self.infra("--env", "prod", "--known-good", self.good)
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--known-good", self.good)
         self.assertExit(r, 3)
         self.assertIn("destroys local_file.local_file", r.stderr)
         self.assertIn("Plan: 0 to add, 0 to change, 1 to destroy.", r.stdout)
@@ -524,7 +524,7 @@ class InfraTest(InfraRepoCase):
         self.assertEqual(entry["outcome"], "refused")
 
         os.remove(self.tf_log)
-        r = self.infra("--env", "prod", "--known-good", self.good, "--yes", "--output", "json")
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--known-good", self.good, "--yes", "--output", "json")
         self.assertExit(r, 0)
         calls = self.tf_calls()
         self.assertEqual([c[0] for c in calls], ["init", "plan", "show", "apply"])
@@ -606,13 +606,13 @@ class InfraTest(InfraRepoCase):
 
     def test_known_good_without_a_terraform_binary(self):
         self.write_config(self.config_text + "repo: clone\nterraform: { binary: no-such-terraform }\n")
-        r = self.infra("--env", "prod", "--known-good", self.good, "--yes")
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--known-good", self.good, "--yes")
         self.assertExit(r, 2)
         self.assertIn("no-such-terraform", r.stderr)
         self.assertEqual(self.journal(), [])
 
     def test_known_good_unknown_commit(self):
-        r = self.infra("--env", "prod", "--known-good", "0123456789abcdef", "--yes")
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--known-good", "0123456789abcdef", "--yes")
         self.assertExit(r, 2)
         self.assertEqual(self.tf_calls(), [])
 
@@ -637,7 +637,7 @@ class InfraTest(InfraRepoCase):
     def test_pure_application_pr_is_refused(self):
         number, _ = self.repos.merge_pr({"app/main.py": "broken\n"})
         before = self.repos.origin_log()
-        r = self.infra("--env", "prod", "--pr", str(number), "--yes")
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes")
         self.assertExit(r, 3)
         self.assertIn("application code", r.stderr)
         self.assertIn("rollback app", r.stderr)
@@ -646,7 +646,7 @@ class InfraTest(InfraRepoCase):
     def test_mixed_pr_warns_and_reverts(self):
         number, _ = self.repos.merge_pr({"app/main.py": "new\n",
                                          "infrastructure/terraform/environments/prod/main.tf": "# bad\n"})
-        r = self.infra("--env", "prod", "--pr", str(number), "--yes", "--no-wait")
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes", "--no-wait")
         self.assertExit(r, 0)
         self.assertIn("also changes application code", r.stderr)
         self.assertEqual(self.repos.origin_file("app/main.py"), "def handler():\n    return 'ok'\n")
@@ -709,7 +709,7 @@ class InfraApplyWaitTest(StateSandbox, InfraRepoCase):
     def test_waits_until_ci_wrote_a_new_state_version_and_released_the_lock(self):
         number, _ = self.break_infra()
         ci, wrote = self.fake_ci(self.repos.origin_log()[0])
-        r = self.infra("--env", "prod", "--pr", str(number), "--yes", "--output", "json")
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes", "--output", "json")
         ci.join(10)
         self.assertExit(r, 0)
         self.assertIn("version", wrote)
@@ -726,7 +726,7 @@ class InfraApplyWaitTest(StateSandbox, InfraRepoCase):
 
     def test_an_apply_that_never_comes_fails_the_rollback_after_the_timeout(self):
         number, _ = self.break_infra()
-        r = self.infra("--env", "prod", "--pr", str(number), "--yes", "--timeout", "3s")
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes", "--timeout", "3s")
         self.assertExit(r, 1)
         self.assertIn("CI's Terraform apply was not seen within 3s", r.stderr)
         self.assertIn("before the push", r.stderr)

@@ -502,7 +502,7 @@ class ReleaseTest(ReleaseBase):
     def test_protected_environment_needs_the_typed_confirmation(self):
         number, _ = self.repos.merge_pr({"app/main.py": "broken\n"}, base="main")
         before = self.repos.origin_log("main")
-        r = self.run_tool("release", "--env", "prod", "--pr", str(number), "--no-wait")
+        r = self.run_tool("release", "--env", "prod", "--reason", "the PR broke orders", "--pr", str(number), "--no-wait")
         self.assertExit(r, 3)
         self.assertIn("protected environment", r.stderr)
         self.assertEqual(self.repos.origin_log("main"), before)

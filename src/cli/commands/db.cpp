@@ -594,6 +594,7 @@ Status run(Context& ctx, const DbOptions& o) {
                          "rollback db --env ENV [--to REV | --steps N] --fix-forward [--dry-run]");
     return run_fix_forward(ctx, *env, o);
   }
+  RB_TRY(reason_gate(ctx, *env, o.reason, "db"));
   if (g.dry_run) {
     RB_TRY(ctx.check_lock(*env));  // the real run's first check
     RB_TRY_ASSIGN(auto p, prepare_downgrade(ctx, *env, o));

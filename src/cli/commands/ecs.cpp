@@ -82,6 +82,8 @@ Status run_ecs(Context& ctx, const EcsOptions& o, EcsStep* step) {
   // "Monitor logs for errors" compares the window after the rollback with the one before this command.
   const auto command_wall_start = ctx.clock().wall_now();
   RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
+  // A release's step runs under the release's own reason, checked when the release began.
+  if (!step) RB_TRY(reason_gate(ctx, *env, o.reason, "ecs"));
   RB_TRY_ASSIGN(auto gateway, ecs::make_aws_gateway(ctx.config(), *env, ctx.clock()));
   RB_TRY_ASSIGN(Journal * journal, ctx.journal());
   ecs::PlanOptions plan_options;

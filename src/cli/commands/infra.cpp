@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "cli/checklist_flow.hpp"
 #include "cli/command.hpp"
 #include "cli/revert_flow.hpp"
 #include "git/git.hpp"
@@ -310,6 +311,7 @@ Status run(Context& ctx, const InfraOptions& o) {
     if (r.no_push || !r.push_branch.empty() || r.allow_application || r.allow_migrations)
       return usage_error("--no-push, --push-branch, --allow-application and --allow-migrations apply to reverting a PR, "
                          "not to --known-good");
+    RB_TRY(reason_gate(ctx, *env, r.reason, "infra"));
     return run_known_good(ctx, *env, o);
   }
   return run_revert_pr(ctx, *env, o);
