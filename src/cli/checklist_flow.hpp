@@ -55,6 +55,21 @@ CheckItem monitor_logs_item(Context& ctx, const EnvironmentConfig& env, ecs::Ver
                             const std::string& group, std::chrono::system_clock::time_point started,
                             std::chrono::system_clock::time_point finished);
 
+// monitor_logs_item for `record`'s rollback, journaled as a step of its own (notes
+// "started:monitor-logs", "done:monitor-logs") when the logs are watched, so the report shows the
+// wait apart from the rollback.
+CheckItem watch_logs(Context& ctx, const EnvironmentConfig& env, ecs::VerifyGateway& verify, RollbackRecord& record,
+                     const std::string& group, std::chrono::system_clock::time_point started,
+                     std::chrono::system_clock::time_point finished);
+
+// "Monitor logs for errors" after a rollback that did not plan an ECS revision itself (`app
+// --wait`, `db`, `release`): the awslogs group of the task definition the service runs now,
+// watched like `rollback ecs` watches it (watch_logs). Skipped with why when the service or its
+// task definition cannot be read, or it sends no logs to CloudWatch Logs.
+CheckItem service_logs_item(Context& ctx, const EnvironmentConfig& env, RollbackRecord& record,
+                            std::chrono::system_clock::time_point started,
+                            std::chrono::system_clock::time_point finished);
+
 // "Create incident report if production was affected": on a protected environment the report
 // RollbackRecord::finish writes (its path); skipped otherwise.
 CheckItem incident_report_item(Context& ctx, const EnvironmentConfig& env, const std::string& rollback_id);

@@ -224,6 +224,8 @@ Result<ResolvedRevert> resolve_revert(Context& ctx, const EnvironmentConfig& env
 Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, const RevertOptions& o, RevertLayer layer,
                                  const AfterPush& after_push, nlohmann::json& result, RevertStep* step) {
   Output& out = ctx.out();
+  // "Monitor logs for errors" compares the window after the redeploy with the one before this command.
+  const auto command_wall_start = ctx.clock().wall_now();
   // A release's step runs under the release's own reason, checked when the release began.
   if (!step) RB_TRY(reason_gate(ctx, env, o.reason, layer_name(layer)));
   std::string id = new_rollback_id();
@@ -292,10 +294,12 @@ Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, con
   // The runbook's "After Rollback" items, recorded with the outcome.
   auto close_checklist = [&](bool followed) {
     if (checklist.empty()) return;
-    std::vector<CheckItem> after = {app_verify_item(o, followed),
-                                    {std::string(kItemMonitorLogs), std::string(kPhaseAfter), CheckResult::Skipped,
-                                     "a revert does not watch the logs: `rollback ecs` does, or CloudWatch Logs once "
-                                     "the redeploy is done"}};
+    // The logs are watched once the redeploy was followed (--wait): before that nothing runs the revert.
+    std::vector<CheckItem> after = {
+        app_verify_item(o, followed),
+        followed ? service_logs_item(ctx, env, *record, command_wall_start, ctx.clock().wall_now())
+                 : CheckItem{std::string(kItemMonitorLogs), std::string(kPhaseAfter), CheckResult::Skipped,
+                             "the redeploy was not followed (no --wait): nothing ran the revert yet to watch"}};
     for (auto& i : closing_items(ctx, env, record->id())) after.push_back(std::move(i));
     out.line("checklist after the rollback:");
     for (const auto& line : checklist_lines(after)) out.line(line);

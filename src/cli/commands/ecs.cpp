@@ -286,11 +286,8 @@ Status run_ecs(Context& ctx, const EcsOptions& o, EcsStep* step) {
                     : CheckItem{std::string(kItemVerifyApi), std::string(kPhaseAfter), CheckResult::Pass,
                                 verify_evidence});
     // A journaled step when the logs are watched, so the report shows the wait apart from the rollback.
-    const std::string group = log_group_of(*gateway, *env, plan);
-    const bool watches = !group.empty() && env->verify.logs_window.count() > 0;
-    if (watches) record->note("started:monitor-logs");
-    checklist.push_back(monitor_logs_item(ctx, *env, *verify, group, command_wall_start, finished));
-    if (watches) record->note("done:monitor-logs");
+    checklist.push_back(
+        watch_logs(ctx, *env, *verify, *record, log_group_of(*gateway, *env, plan), command_wall_start, finished));
     for (auto& i : closing_items(ctx, *env, record->id())) checklist.push_back(std::move(i));
     std::vector<CheckItem> after(checklist.end() - 4, checklist.end());
     out.line("checklist after the rollback:");
