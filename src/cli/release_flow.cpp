@@ -295,7 +295,7 @@ Status run_step(Context& ctx, ReleaseState& st, size_t i, LockHandle& lock, Roll
                                 "watch it and review its plan",
                                 env.branch, env.terraform.dir, short_sha(outcome.revert_sha)));
           if (ctx.options().no_wait) return Status{};
-          return wait_for_ci_apply(ctx, env, rec, pushed_at);
+          return wait_for_ci_apply(ctx, env, rec, pushed_at, outcome);
         };
       RevertStep as_step{lock, child_details};
       nlohmann::json result;

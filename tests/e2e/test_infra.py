@@ -9,6 +9,7 @@ item and the .tflock object, plus the journal and the backup file."""
 import hashlib
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -735,6 +736,72 @@ class InfraApplyWaitTest(StateSandbox, InfraRepoCase):
         [entry] = self.journal()
         self.assertEqual(entry["outcome"], "failed")
         self.assertEqual(len(self.versions()), 1)  # read only: the watch wrote nothing
+
+    # -- the plan of the reverted folder after the apply (real terraform: terraform_data needs no provider)
+    def use_real_terraform(self):
+        tf = shutil.which("terraform") or "/usr/local/bin/terraform"
+        if not os.access(tf, os.X_OK):
+            self.skipTest("terraform is not installed")
+        with open(self.cfg) as f:
+            text = f.read()
+        self.write_config(text.replace(self.wrapper, tf))
+
+    def test_a_plan_of_the_reverted_folder_without_changes_completes_the_wait(self):
+        self.use_real_terraform()
+        number, _ = self.break_infra()
+        ci, wrote = self.fake_ci(self.repos.origin_log()[0], hold_lock=1.0)
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes",
+                       timeout=180)
+        ci.join(30)
+        self.assertExit(r, 0)
+        self.assertIn("shows no changes", r.stdout)
+        [entry] = self.journal()
+        check = entry["details"]["plan_check"]
+        self.assertEqual(check["result"], "pass", check)
+        self.assertIn("infrastructure/terraform/environments/prod", check["evidence"])
+
+    def test_a_plan_that_still_shows_changes_after_the_apply_fails_the_step(self):
+        self.use_real_terraform()
+        # The reverted folder declares a resource the state does not hold: the plan would create it.
+        self.repos.squash_pr({"infrastructure/terraform/environments/prod/main.tf": 'resource "terraform_data" "cache" {}\n'},
+                             "Declare the cache")
+        number, _ = self.break_infra()
+        ci, wrote = self.fake_ci(self.repos.origin_log()[0], hold_lock=1.0)
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes",
+                       timeout=180)
+        ci.join(30)
+        self.assertExit(r, 1)
+        self.assertIn("still shows 1 change", r.stderr)
+        self.assertIn("terraform_data.cache", r.stderr)
+        self.assertIn("rollback infra --env prod --known-good", r.stderr)  # what to run
+        [entry] = self.journal()
+        self.assertEqual(entry["outcome"], "failed")
+        self.assertEqual(entry["details"]["plan_check"]["result"], "fail")
+        self.assertEqual(entry["details"]["applied_state_version"], wrote["version"])  # the apply itself was seen
+
+    def test_a_folder_that_cannot_be_planned_is_recorded_as_skipped(self):
+        number, _ = self.break_infra()
+        ci, wrote = self.fake_ci(self.repos.origin_log()[0], hold_lock=1.0)
+        env = self.env(self.sandbox, FAKE_TF_LOG=self.tf_log, FAKE_TF_PLAN_JSON=os.path.join(PLANS, "delete.plan.json"),
+                       FAKE_TF_FAIL="init")
+        r = self.rollback("infra", "--config", self.cfg, "--env", "prod", "--reason", "the Redis change broke sessions",
+                          "--pr", str(number), "--yes", env=env, timeout=180)
+        ci.join(30)
+        self.assertExit(r, 0)
+        [entry] = self.journal()
+        check = entry["details"]["plan_check"]
+        self.assertEqual(check["result"], "skipped", check)
+        self.assertIn("terraform init failed", check["evidence"])
+        self.assertTrue(any("plan check after the apply was skipped" in e for e in entry["events"]), entry["events"])
+
+    def test_no_wait_skips_the_wait_and_the_plan(self):
+        number, _ = self.break_infra()
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes",
+                       "--no-wait")
+        self.assertExit(r, 0)
+        [entry] = self.journal()
+        self.assertNotIn("plan_check", entry["details"])
+        self.assertEqual(self.tf_calls(), [])  # terraform never ran
 
 
 if __name__ == "__main__":
