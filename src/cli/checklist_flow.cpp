@@ -28,6 +28,12 @@ ManualAnswer ask_manual(Context& ctx, const std::string& question) {
   return a == "y" || a == "yes" ? ManualAnswer::Yes : ManualAnswer::No;
 }
 
+Status reason_gate(Context& ctx, const EnvironmentConfig& env, const std::string& reason, std::string_view command) {
+  if (!ctx.options().dry_run) return require_reason(env.name, env.is_protected, reason, command);
+  if (auto note = reason_required_note(env.name, env.is_protected, reason, command); !note.empty()) ctx.out().line(note);
+  return {};
+}
+
 CheckItem aws_access_item(Context& ctx, const EnvironmentConfig& env) {
   CheckItem item{std::string(kItemAwsAccess), std::string(kPhaseBefore), CheckResult::Pass, ""};
   auto who = environment_identity(ctx.config(), env);
@@ -163,6 +169,38 @@ CheckItem monitor_logs_item(Context& ctx, const EnvironmentConfig& env, ecs::Ver
   }
   return judge_logs(group, window, summarise_log_window(before->first, before->second),
                     summarise_log_window(after->first, after->second));
+}
+
+CheckItem watch_logs(Context& ctx, const EnvironmentConfig& env, ecs::VerifyGateway& verify, RollbackRecord& record,
+                     const std::string& group, std::chrono::system_clock::time_point started,
+                     std::chrono::system_clock::time_point finished) {
+  const bool watches = !group.empty() && env.verify.logs_window.count() > 0;
+  if (watches) record.note("started:monitor-logs");
+  auto item = monitor_logs_item(ctx, env, verify, group, started, finished);
+  if (watches) record.note("done:monitor-logs");
+  return item;
+}
+
+CheckItem service_logs_item(Context& ctx, const EnvironmentConfig& env, RollbackRecord& record,
+                            std::chrono::system_clock::time_point started,
+                            std::chrono::system_clock::time_point finished) {
+  auto skipped = [](const std::string& why) {
+    return CheckItem{std::string(kItemMonitorLogs), std::string(kPhaseAfter), CheckResult::Skipped, why};
+  };
+  auto gateway = ecs::make_aws_gateway(ctx.config(), env, ctx.clock());
+  if (!gateway) return skipped("the ECS service could not be reached to find its log group: " + gateway.error().message);
+  auto service = (*gateway)->describe_service(env.cluster, env.service);
+  if (!service)
+    return skipped(fmt::format("service {} could not be read to find its log group: {}", env.service,
+                               service.error().message));
+  const std::string task_definition = service->current_task_definition();
+  auto td = (*gateway)->describe_task_definition_json(task_definition);
+  if (!td)
+    return skipped(fmt::format("task definition {} could not be read to find its log group: {}", task_definition,
+                               td.error().message));
+  auto verify = ecs::make_aws_verify_gateway(ctx.config(), env, ctx.clock());
+  if (!verify) return skipped("CloudWatch Logs could not be reached: " + verify.error().message);
+  return watch_logs(ctx, env, **verify, record, ecs::awslogs_group_of(*td, env.container), started, finished);
 }
 
 CheckItem incident_report_item(Context& ctx, const EnvironmentConfig& env, const std::string& rollback_id) {

@@ -19,6 +19,10 @@ namespace rb::cli {
 // in a dry run (nobody is asked), NoTerminal otherwise.
 ManualAnswer ask_manual(Context& ctx, const std::string& question);
 
+// require_reason for `command` about to change `env` (call it before the lock and any change);
+// a dry run is not refused: it prints that the real run will need --reason.
+Status reason_gate(Context& ctx, const EnvironmentConfig& env, const std::string& reason, std::string_view command);
+
 // "You have AWS access": the caller identity behind the environment's credentials (STS, cached
 // for the process), and the account_id check when one is configured.
 CheckItem aws_access_item(Context& ctx, const EnvironmentConfig& env);
@@ -49,6 +53,21 @@ Status present_checklist(Context& ctx, const std::string& title, const std::vect
 // task definition sends no logs to CloudWatch or the window is 0; a read failure is a warning.
 CheckItem monitor_logs_item(Context& ctx, const EnvironmentConfig& env, ecs::VerifyGateway& verify,
                             const std::string& group, std::chrono::system_clock::time_point started,
+                            std::chrono::system_clock::time_point finished);
+
+// monitor_logs_item for `record`'s rollback, journaled as a step of its own (notes
+// "started:monitor-logs", "done:monitor-logs") when the logs are watched, so the report shows the
+// wait apart from the rollback.
+CheckItem watch_logs(Context& ctx, const EnvironmentConfig& env, ecs::VerifyGateway& verify, RollbackRecord& record,
+                     const std::string& group, std::chrono::system_clock::time_point started,
+                     std::chrono::system_clock::time_point finished);
+
+// "Monitor logs for errors" after a rollback that did not plan an ECS revision itself (`app
+// --wait`, `db`, `release`): the awslogs group of the task definition the service runs now,
+// watched like `rollback ecs` watches it (watch_logs). Skipped with why when the service or its
+// task definition cannot be read, or it sends no logs to CloudWatch Logs.
+CheckItem service_logs_item(Context& ctx, const EnvironmentConfig& env, RollbackRecord& record,
+                            std::chrono::system_clock::time_point started,
                             std::chrono::system_clock::time_point finished);
 
 // "Create incident report if production was affected": on a protected environment the report

@@ -295,7 +295,7 @@ Status run_step(Context& ctx, ReleaseState& st, size_t i, LockHandle& lock, Roll
                                 "watch it and review its plan",
                                 env.branch, env.terraform.dir, short_sha(outcome.revert_sha)));
           if (ctx.options().no_wait) return Status{};
-          return wait_for_ci_apply(ctx, env, rec, pushed_at);
+          return wait_for_ci_apply(ctx, env, rec, pushed_at, outcome);
         };
       RevertStep as_step{lock, child_details};
       nlohmann::json result;
@@ -391,7 +391,10 @@ std::vector<CheckItem> release_before_items(Context& ctx, const ReleaseState& st
 }
 
 // The runbook's "After Rollback" items of a release, from what its steps proved.
-std::vector<CheckItem> release_after_items(Context& ctx, const ReleaseState& st, const std::string& id) {
+// The logs are watched once, after the last step, when a step followed the service (the window
+// before is the one before `started`, when this command began).
+std::vector<CheckItem> release_after_items(Context& ctx, const ReleaseState& st, RollbackRecord& parent,
+                                           std::chrono::system_clock::time_point started) {
   std::vector<CheckItem> after;
   const ReleaseStep* db = nullptr;
   const ReleaseStep* api = nullptr;
@@ -403,14 +406,15 @@ std::vector<CheckItem> release_after_items(Context& ctx, const ReleaseState& st,
                                   fmt::format("step {}: {}", to_string(api->kind), api->note)}
                       : CheckItem{std::string(kItemVerifyApi), std::string(kPhaseAfter), CheckResult::Skipped,
                                   "no step followed the service (--no-wait): check it with `rollback status`"});
-  after.push_back({std::string(kItemMonitorLogs), std::string(kPhaseAfter), CheckResult::Skipped,
-                   "a release does not watch the logs: `rollback ecs` does"});
+  after.push_back(api ? service_logs_item(ctx, *st.env, parent, started, ctx.clock().wall_now())
+                      : CheckItem{std::string(kItemMonitorLogs), std::string(kPhaseAfter), CheckResult::Skipped,
+                                  "no step followed the service (--no-wait): nothing runs the revert yet to watch"});
   after.push_back(db ? CheckItem{std::string(kItemVerifyDatabase), std::string(kPhaseAfter), CheckResult::Pass,
                                  fmt::format("{}{}", db->note.empty() ? db->status : db->note,
                                              db->child.empty() ? "" : " (verified by rollback " + db->child + ")")}
                      : CheckItem{std::string(kItemVerifyDatabase), std::string(kPhaseAfter), CheckResult::Skipped,
                                  "no database step"});
-  for (auto& i : closing_items(ctx, *st.env, id)) after.push_back(std::move(i));
+  for (auto& i : closing_items(ctx, *st.env, parent.id())) after.push_back(std::move(i));
   return after;
 }
 
@@ -418,7 +422,7 @@ std::vector<CheckItem> release_after_items(Context& ctx, const ReleaseState& st,
 // and the error says what was done, what was not, and how to continue.
 Status run_steps(Context& ctx, ReleaseState& st, LockHandle& lock, RollbackRecord& parent,
                  std::optional<DbStep>& db_step, bool resuming, nlohmann::json& result,
-                 std::vector<CheckItem>* checklist = nullptr) {
+                 std::chrono::system_clock::time_point started, std::vector<CheckItem>* checklist) {
   Output& out = ctx.out();
   const size_t n = st.steps.size();
   for (size_t i = 0; i < n; ++i) {
@@ -467,8 +471,8 @@ Status run_steps(Context& ctx, ReleaseState& st, LockHandle& lock, RollbackRecor
     if (!step.exposed.empty() && i + 1 == n) out.line("still exposed: " + step.exposed);
   }
   nlohmann::json final_details = details_of(st);
-  if (checklist && !checklist->empty()) {
-    auto after = release_after_items(ctx, st, parent.id());
+  if (checklist) {
+    auto after = release_after_items(ctx, st, parent, started);
     out.line("checklist after the rollback:");
     for (const auto& line : checklist_lines(after)) out.line(line);
     for (auto& i : after) checklist->push_back(std::move(i));
@@ -489,7 +493,9 @@ Status run_steps(Context& ctx, ReleaseState& st, LockHandle& lock, RollbackRecor
 Status run_release(Context& ctx, const ReleaseOptions& o) {
   Output& out = ctx.out();
   const bool dry_run = ctx.options().dry_run;
+  const auto command_wall_start = ctx.clock().wall_now();
   RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
+  RB_TRY(reason_gate(ctx, *env, o.revert.reason, "release"));
 
   RB_TRY_ASSIGN(auto resolved, resolve_revert(ctx, *env, o.revert));
   const git::Plan& plan = resolved.plan;
@@ -596,14 +602,30 @@ Status run_release(Context& ctx, const ReleaseOptions& o) {
   RB_TRY_ASSIGN(auto parent, RollbackRecord::begin(ctx, *lock, entry));
   out.line(fmt::format("release {} started", parent->id()));
   result["rollback_id"] = parent->id();
-  RB_TRY(run_steps(ctx, st, *lock, *parent, db_step, false, result, &checklist));
+  RB_TRY(run_steps(ctx, st, *lock, *parent, db_step, false, result, command_wall_start, &checklist));
   result["ok"] = true;
   out.result(result);
   return {};
 }
 
-Status run_resume(Context& ctx, const std::string& id) {
+namespace {
+
+// The checklist a resumed release closes: the one recorded when it began, unless its "after"
+// items are already there (then nullopt: nothing is added twice).
+std::optional<std::vector<CheckItem>> checklist_to_close(const JournalEntry& entry) {
+  auto items = entry.details.is_object() && entry.details.contains("checklist")
+                   ? checklist_from_json(entry.details["checklist"])
+                   : std::vector<CheckItem>{};
+  for (const auto& i : items)
+    if (i.phase == kPhaseAfter) return std::nullopt;
+  return items;
+}
+
+}  // namespace
+
+Status run_resume(Context& ctx, const std::string& id, const std::string& reason) {
   Output& out = ctx.out();
+  const auto command_wall_start = ctx.clock().wall_now();
   RB_TRY(git::check_rollback_id(id));
   std::optional<JournalEntry> found;
   {
@@ -626,6 +648,9 @@ Status run_resume(Context& ctx, const std::string& id) {
                    "there is nothing to continue; nothing was changed");
   RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(entry.env));
   RB_TRY_ASSIGN(auto st, state_from(entry, *env));
+  // The release's own reason carries over; --reason on resume replaces it (or supplies a missing one).
+  if (!trim(reason).empty()) st.revert.reason = reason;
+  RB_TRY(reason_gate(ctx, *env, st.revert.reason, "resume"));
   if (!first_unfinished(st.steps))
     return refusal(fmt::format("every step of release {} is done", id), "there is nothing to continue; nothing was changed");
 
@@ -645,9 +670,12 @@ Status run_resume(Context& ctx, const std::string& id) {
   RB_TRY_ASSIGN(auto lock, ctx.lock(*env));
   RB_TRY(confirm_environment(ctx, *env, fmt::format("continue release {} ({}) on {}", id, st.change, env->name)));
   RB_TRY_ASSIGN(auto parent, RollbackRecord::reopen(ctx, lock, entry));
-  parent->event(fmt::format("resumed by {} (was {})", current_user(), entry.outcome));
+  parent->event(fmt::format("resumed by {} (was {}){}", current_user(), entry.outcome,
+                            trim(reason).empty() ? std::string() : "; reason: " + trim(reason)));
   std::optional<DbStep> db_step;
-  RB_TRY(run_steps(ctx, st, lock, *parent, db_step, true, result));
+  auto checklist = checklist_to_close(entry);
+  RB_TRY(run_steps(ctx, st, lock, *parent, db_step, true, result, command_wall_start,
+                   checklist ? &*checklist : nullptr));
   result["ok"] = true;
   out.result(result);
   return {};

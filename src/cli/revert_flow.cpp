@@ -10,6 +10,8 @@
 #include "git/resolve.hpp"
 #include "infra/apply_watch.hpp"
 #include "infra/aws_storage.hpp"
+#include "util/fs.hpp"
+#include "util/process.hpp"
 #include "util/strings.hpp"
 
 namespace rb::cli {
@@ -224,6 +226,10 @@ Result<ResolvedRevert> resolve_revert(Context& ctx, const EnvironmentConfig& env
 Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, const RevertOptions& o, RevertLayer layer,
                                  const AfterPush& after_push, nlohmann::json& result, RevertStep* step) {
   Output& out = ctx.out();
+  // "Monitor logs for errors" compares the window after the redeploy with the one before this command.
+  const auto command_wall_start = ctx.clock().wall_now();
+  // A release's step runs under the release's own reason, checked when the release began.
+  if (!step) RB_TRY(reason_gate(ctx, env, o.reason, layer_name(layer)));
   std::string id = new_rollback_id();
   RB_TRY_ASSIGN(auto resolved, resolve_with_id(ctx, env, o, id));
   const git::Target& target = resolved.target;
@@ -238,6 +244,7 @@ Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, con
 
   RevertOutcome outcome;
   outcome.plan = plan;
+  outcome.repo = repo;
   // The checklists belong to `rollback app` on its own (a release keeps its own).
   const bool checklist_wanted = !step && layer == RevertLayer::Application;
   const bool follows = static_cast<bool>(after_push) && !o.no_push && o.push_branch.empty();
@@ -290,10 +297,12 @@ Result<RevertOutcome> run_revert(Context& ctx, const EnvironmentConfig& env, con
   // The runbook's "After Rollback" items, recorded with the outcome.
   auto close_checklist = [&](bool followed) {
     if (checklist.empty()) return;
-    std::vector<CheckItem> after = {app_verify_item(o, followed),
-                                    {std::string(kItemMonitorLogs), std::string(kPhaseAfter), CheckResult::Skipped,
-                                     "a revert does not watch the logs: `rollback ecs` does, or CloudWatch Logs once "
-                                     "the redeploy is done"}};
+    // The logs are watched once the redeploy was followed (--wait): before that nothing runs the revert.
+    std::vector<CheckItem> after = {
+        app_verify_item(o, followed),
+        followed ? service_logs_item(ctx, env, *record, command_wall_start, ctx.clock().wall_now())
+                 : CheckItem{std::string(kItemMonitorLogs), std::string(kPhaseAfter), CheckResult::Skipped,
+                             "the redeploy was not followed (no --wait): nothing ran the revert yet to watch"}};
     for (auto& i : closing_items(ctx, env, record->id())) after.push_back(std::move(i));
     out.line("checklist after the rollback:");
     for (const auto& line : checklist_lines(after)) out.line(line);
@@ -372,10 +381,83 @@ Status follow_redeploy(Context& ctx, const EnvironmentConfig& env, RollbackRecor
   return {};
 }
 
+std::string terraform_binary(const Config& cfg, const EnvironmentConfig& env) {
+  std::string binary = env.terraform.binary;
+  if (binary.find('/') != std::string::npos && std::filesystem::path(binary).is_relative())
+    binary = ((cfg.file.has_parent_path() ? cfg.file.parent_path() : std::filesystem::current_path()) / binary).string();
+  return binary;
+}
+
+namespace {
+
+// Records the plan check's result in the entry's details["plan_check"].
+void record_plan_check(RollbackRecord& record, std::string_view result, const std::string& evidence) {
+  record.add_details({{"plan_check", {{"result", std::string(result)}, {"evidence", evidence}}}});
+}
+
+// After CI's apply: a plan of the reverted checkout's Terraform directory should show no changes.
+Status check_applied_plan(Context& ctx, const EnvironmentConfig& env, RollbackRecord& record,
+                          const RevertOutcome& outcome) {
+  const std::string sha = outcome.revert_sha.substr(0, 12);
+  auto skipped = [&](const std::string& why) {
+    record.event("the plan check after the apply was skipped (not a failure): " + why);
+    record_plan_check(record, "skipped", why);
+    return Status{};
+  };
+  const std::string binary = terraform_binary(ctx.config(), env);
+  if (!program_exists(binary))
+    return skipped(fmt::format("no Terraform binary \"{}\" (terraform.binary of {}) to plan {} with", binary, env.name,
+                               env.terraform.dir));
+  git::Git git(ctx.runner(), outcome.repo);
+  git::ScratchWorktree worktree(git);
+  if (auto st = worktree.add(outcome.revert_sha); !st)
+    return skipped(fmt::format("the revert {} could not be checked out: {}", sha, st.error().message));
+  const std::filesystem::path tf_dir = worktree.path() / env.terraform.dir;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(tf_dir, ec))
+    return skipped(fmt::format("the revert {} has no Terraform directory {} (terraform.dir of {})", sha,
+                               env.terraform.dir, env.name));
+  // The plan file holds configuration and state values, secrets included: a private folder.
+  auto plan_dir = TempDir::create("rollback-tfcheck");
+  if (!plan_dir) return skipped("no private folder for the plan file: " + plan_dir.error().message);
+  infra::TerraformRunnerOptions topts;
+  topts.binary = binary;
+  topts.working_dir = tf_dir;
+  topts.timeout = ctx.timeout();
+  topts.on_line = [&](std::string_view line, bool) { ctx.out().line("  | " + std::string(line)); };
+  infra::TerraformRunner tf(ctx.runner(), topts);
+  record.event(fmt::format("planning {} at the revert {}: the apply is done when the plan shows no changes",
+                           env.terraform.dir, sha));
+  auto check = infra::check_no_changes(tf, plan_dir->path() / "check.tfplan");
+  switch (check.verdict) {
+    case infra::NoChangesVerdict::CannotPlan: return skipped(check.detail);
+    case infra::NoChangesVerdict::NoChanges: {
+      const std::string evidence = fmt::format("a plan of {} at the revert {} shows no changes", env.terraform.dir, sha);
+      record.event(evidence);
+      record_plan_check(record, "pass", evidence);
+      ctx.out().verified("Terraform: " + evidence);
+      return {};
+    }
+    case infra::NoChangesVerdict::Changes: break;
+  }
+  const std::string evidence =
+      fmt::format("CI's apply finished, but a plan of {} at the revert {} still shows {} change{}{} ({})",
+                  env.terraform.dir, sha, check.changes, check.changes == 1 ? "" : "s",
+                  check.plan_line.empty() ? std::string() : ": " + check.plan_line, check.detail);
+  record_plan_check(record, "fail", evidence);
+  return failure(evidence, fmt::format("the apply may have failed part-way, or the infrastructure was changed since: "
+                                       "read the Terraform workflow's output in CI; to apply the reverted "
+                                       "configuration from here, run `rollback infra --env {} --known-good {}` "
+                                       "(it shows the plan first)",
+                                       env.name, sha));
+}
+
+}  // namespace
+
 // Waits for CI's Terraform apply of a pushed infrastructure revert: a new version of the state
-// object written after the push, and Terraform's lock free.
+// object written after the push, and Terraform's lock free; then plans the reverted checkout.
 Status wait_for_ci_apply(Context& ctx, const EnvironmentConfig& env, RollbackRecord& record,
-                         std::chrono::system_clock::time_point pushed_at) {
+                         std::chrono::system_clock::time_point pushed_at, const RevertOutcome& outcome) {
   RB_TRY_ASSIGN(auto backend, infra::make_state_backend(ctx.config(), env, ctx.clock()));
   infra::ApplyWatch watch;
   watch.location = backend.location;
@@ -392,7 +474,7 @@ Status wait_for_ci_apply(Context& ctx, const EnvironmentConfig& env, RollbackRec
                                  seen.version.version_id, iso8601(seen.version.last_modified)));
   record.add_details({{"applied_state_version", seen.version.version_id},
                       {"applied_at", iso8601(seen.version.last_modified)}});
-  return {};
+  return check_applied_plan(ctx, env, record, outcome);
 }
 
 }  // namespace rb::cli

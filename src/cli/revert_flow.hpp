@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -40,6 +41,7 @@ enum class RevertLayer { Application, Infrastructure };
 
 struct RevertOutcome {
   std::string rollback_id;
+  std::filesystem::path repo;  // the repository the revert was made in
   std::string revert_sha;
   std::string pushed_ref;  // empty with --no-push
   std::string local_branch;
@@ -83,8 +85,15 @@ Status follow_redeploy(Context& ctx, const EnvironmentConfig& env, RollbackRecor
 
 // Follows the Terraform apply a pushed infrastructure revert starts in CI (`rollback infra --pr`,
 // the release's infra step): waits until a version of the environment's state object written
-// after `pushed_at` is current and Terraform's lock is free, within the command's --timeout.
+// after `pushed_at` is current and Terraform's lock is free, within the command's --timeout; then
+// plans the reverted checkout's Terraform directory (terraform.dir at `outcome.revert_sha`), which
+// should show no changes. Changes fail the step (naming how many and what to run); a folder that
+// cannot be planned (no terraform, init or plan failing) records the check as skipped with why.
 Status wait_for_ci_apply(Context& ctx, const EnvironmentConfig& env, RollbackRecord& record,
-                         std::chrono::system_clock::time_point pushed_at);
+                         std::chrono::system_clock::time_point pushed_at, const RevertOutcome& outcome);
+
+// The environment's Terraform binary (terraform.binary): a relative path with a slash is taken
+// from rollback.yaml's folder, a bare name from PATH.
+std::string terraform_binary(const Config& cfg, const EnvironmentConfig& env);
 
 }  // namespace rb::cli

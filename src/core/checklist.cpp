@@ -143,6 +143,22 @@ CheckItem judge_issue(const IssueSignals& s, ManualAnswer manual) {
   return item;
 }
 
+Status require_reason(std::string_view env, bool is_protected, std::string_view reason, std::string_view command) {
+  if (!is_protected || !trim(reason).empty()) return {};
+  return usage_error(fmt::format("{} is a protected environment: `rollback {}` there needs --reason (why this "
+                                 "rollback; the journal, the notifications and the incident report record it); "
+                                 "nothing was changed",
+                                 env, command),
+                     "run it again with --reason \"what broke and why this rollback fixes it\" (a --dry-run "
+                     "needs none)");
+}
+
+std::string reason_required_note(std::string_view env, bool is_protected, std::string_view reason,
+                                 std::string_view command) {
+  if (!is_protected || !trim(reason).empty()) return "";
+  return fmt::format("note: {} is a protected environment: the real `rollback {}` needs --reason \"why\"", env, command);
+}
+
 bool is_error_message(std::string_view message) {
   return contains(message, "ERROR") || contains(message, "Error") || contains(message, "error") ||
          contains(message, "Exception");

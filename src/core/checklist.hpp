@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/result.hpp"
+
 namespace rb {
 
 // How an item was settled.
@@ -100,6 +102,15 @@ bool issue_seen(const IssueSignals& s);
 // (the operator confirms what the machine cannot see). On a protected environment a missing
 // --reason turns a pass into a warning: the journal should say what broke.
 CheckItem judge_issue(const IssueSignals& s, ManualAnswer manual);
+
+// The gate before "Issue is confirmed": on a protected environment every command that changes
+// something says why (--reason), so the journal, the team's notifications and the incident report
+// name the cause. A usage error (exit 2) naming the environment, the command and the fix when
+// `reason` is blank there; fine elsewhere. Callers check it before the lock and before any change.
+Status require_reason(std::string_view env, bool is_protected, std::string_view reason, std::string_view command);
+// What a dry run prints instead of refusing: "" when nothing is missing.
+std::string reason_required_note(std::string_view env, bool is_protected, std::string_view reason,
+                                 std::string_view command);
 
 // "Monitor logs for errors": CloudWatch Logs error lines in a window before and after.
 // The filter pattern sent to FilterLogEvents: any of the terms (CloudWatch Logs' "?term" OR).

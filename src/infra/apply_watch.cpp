@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "infra/state_restore.hpp"
 #include "util/strings.hpp"
 
@@ -84,6 +86,38 @@ Result<ApplyObserved> wait_for_apply(StateObjectStore& store, LockTable* locks, 
     if (!clock.sleep_for(std::min(left, w.poll_interval)))
       return interrupted_error("interrupted while waiting for CI's Terraform apply; the revert is pushed");
   }
+}
+
+NoChangesCheck check_no_changes(TerraformRunner& tf, const std::filesystem::path& plan_file) {
+  NoChangesCheck check;
+  if (auto st = tf.init(); !st) {
+    check.detail = "terraform init failed: " + st.error().message;
+    return check;
+  }
+  auto has_changes = tf.plan_has_changes(plan_file);
+  if (!has_changes) {
+    check.detail = "terraform plan failed: " + has_changes.error().message;
+    return check;
+  }
+  if (!*has_changes) {
+    check.verdict = NoChangesVerdict::NoChanges;
+    return check;
+  }
+  check.verdict = NoChangesVerdict::Changes;
+  auto summary = tf.show_json(plan_file);
+  if (!summary) {
+    // The exit code said "changes"; how many is unknown, but at least one.
+    check.changes = 1;
+    check.detail = "the plan could not be read: " + summary.error().message;
+    return check;
+  }
+  std::vector<std::string> addresses;
+  for (const auto& c : summary->changes)
+    if (c.kind() != ChangeKind::NoOp || c.moved() || c.importing) addresses.push_back(c.address);
+  check.changes = std::max<size_t>(1, addresses.size() + summary->outputs.size());
+  check.plan_line = summary->plan_line();
+  check.detail = addresses.empty() ? std::string("output changes only") : join(addresses, ", ");
+  return check;
 }
 
 }  // namespace rb::infra

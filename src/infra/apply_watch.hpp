@@ -11,6 +11,7 @@
 
 #include "infra/s3_backend.hpp"
 #include "infra/storage.hpp"
+#include "infra/terraform_runner.hpp"
 #include "util/clock.hpp"
 #include "util/result.hpp"
 
@@ -44,5 +45,25 @@ struct ApplyObserved {
 // interrupted, or the timeout passes (saying what was seen last and how to check CI).
 Result<ApplyObserved> wait_for_apply(StateObjectStore& store, LockTable* locks, const ApplyWatch& watch, Clock& clock,
                                      const std::function<void(const std::string&)>& emit);
+
+// The last check of the wait (issue 12): once CI's apply is seen, a plan of the reverted folder
+// should show no changes; anything it would still change is drift CI's apply left behind.
+enum class NoChangesVerdict {
+  NoChanges,   // plan -detailed-exitcode answered 0
+  Changes,     // it answered 2: `changes` resources would still change
+  CannotPlan,  // init or plan failed (no credentials, no backend access, ...): not a verdict
+};
+
+struct NoChangesCheck {
+  NoChangesVerdict verdict = NoChangesVerdict::CannotPlan;
+  size_t changes = 0;     // with Changes: the resource changes (and output changes) in the plan
+  std::string plan_line;  // with Changes: "Plan: 1 to add, 0 to change, 0 to destroy."
+  std::string detail;     // with CannotPlan: what failed; with Changes: the addresses
+};
+
+// Runs `init` then `plan -detailed-exitcode` (without taking the lock) through `tf` in its working
+// directory, and with changes `show -json` of `plan_file` to count them. Never an error: what
+// cannot be planned is a CannotPlan verdict with the reason.
+NoChangesCheck check_no_changes(TerraformRunner& tf, const std::filesystem::path& plan_file);
 
 }  // namespace rb::infra

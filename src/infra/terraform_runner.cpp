@@ -48,7 +48,8 @@ constexpr const char* kTagStalePlan = "terraform_stale_plan";
 TerraformRunner::TerraformRunner(CommandRunner& runner, TerraformRunnerOptions options)
     : runner_(runner), options_(std::move(options)) {}
 
-Result<ProcessResult> TerraformRunner::run(const std::vector<std::string>& args, bool stream, const std::string& hint) {
+Result<ProcessResult> TerraformRunner::run(const std::vector<std::string>& args, bool stream, const std::string& hint,
+                                           int also_ok) {
   std::vector<std::string> argv{options_.binary};
   argv.insert(argv.end(), args.begin(), args.end());
   ProcessOptions popts;
@@ -74,6 +75,9 @@ Result<ProcessResult> TerraformRunner::run(const std::vector<std::string>& args,
     return e;
   }
   if (result->ok()) return result;
+  if (also_ok != 0 && result->signal == 0 && !result->timed_out && !result->output_too_large &&
+      result->exit_code == also_ok)
+    return result;
 
   std::string where = options_.working_dir.empty() ? std::string() : fmt::format(" in {}", options_.working_dir.string());
   std::string tail = last_lines(result->err, kErrorTailLines);
@@ -103,6 +107,16 @@ Status TerraformRunner::plan(const std::filesystem::path& out_file) {
   RB_TRY(run({"plan", kInput, kNoColor, "-out=" + out_file.string()}, true,
              "fix what the plan reports (configuration, credentials, a held state lock), then plan again"));
   return {};
+}
+
+Result<bool> TerraformRunner::plan_has_changes(const std::filesystem::path& out_file) {
+  // Terraform's documented -detailed-exitcode: 0 no changes, 1 error, 2 changes present.
+  constexpr int kChangesPresent = 2;
+  RB_TRY_ASSIGN(ProcessResult result, run({"plan", kInput, kNoColor, "-lock=false", "-detailed-exitcode",
+                                           "-out=" + out_file.string()},
+                                          true, "fix what the plan reports (configuration, credentials), then plan again",
+                                          kChangesPresent));
+  return result.exit_code == kChangesPresent;
 }
 
 Result<PlanSummary> TerraformRunner::show_json(const std::filesystem::path& plan_file) {

@@ -43,6 +43,10 @@ class TerraformRunner {
   // the working directory, as Terraform does. -detailed-exitcode is not used: exit 0 is success
   // whether or not there are changes; the plan summary says which.
   Status plan(const std::filesystem::path& out_file);
+  // [bin, "plan", "-input=false", "-no-color", "-lock=false", "-detailed-exitcode", "-out=<file>"]:
+  // whether the plan has changes (exit 2) or not (exit 0); any other end is an error. -lock=false:
+  // a check that only reads must not hold Terraform's lock against CI.
+  Result<bool> plan_has_changes(const std::filesystem::path& out_file);
   // [bin, "show", "-json", <file>], parsed into a summary.
   Result<PlanSummary> show_json(const std::filesystem::path& plan_file);
   // [bin, "apply", "-input=false", "-no-color", <file>]: the saved plan, never a fresh one, so what
@@ -54,7 +58,9 @@ class TerraformRunner {
  private:
   // Runs `args` after the binary; failures say the command, where, how it ended and the last
   // lines of stderr, with `hint`.
-  Result<ProcessResult> run(const std::vector<std::string>& args, bool stream, const std::string& hint);
+  // `also_ok`: an exit code that is an answer, not a failure (plan -detailed-exitcode's 2).
+  Result<ProcessResult> run(const std::vector<std::string>& args, bool stream, const std::string& hint,
+                            int also_ok = 0);
 
   CommandRunner& runner_;
   TerraformRunnerOptions options_;

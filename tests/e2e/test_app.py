@@ -63,12 +63,12 @@ class AppRollbackTest(RollbackTestCase):
         self.assertTrue(self.repos.origin_log("staging")[0].split(" ", 1)[1].startswith("Revert 2 commits"))
 
     def test_pr_not_found_and_ambiguous(self):
-        r = self.app("--env", "prod", "--pr", "999", "--yes")
+        r = self.app("--env", "prod", "--reason", "the PR broke checkout", "--pr", "999", "--yes")
         self.assertExit(r, 2)
         self.assertIn("--commit", r.stderr)
         n, _ = self.repos.squash_pr({"app/a.py": "a\n"}, "First")
         self.repos.squash_pr({"app/b.py": "b\n"}, "Cherry-picked fix", number=n)  # claims the same number
-        r = self.app("--env", "prod", "--pr", str(n), "--yes")
+        r = self.app("--env", "prod", "--reason", "the PR broke checkout", "--pr", str(n), "--yes")
         self.assertExit(r, 2)
         self.assertIn("Cherry-picked fix", r.stderr)
         self.assertEqual(self.journal(), [])
@@ -93,7 +93,7 @@ class AppRollbackTest(RollbackTestCase):
         status_before = git(self.repos.clone, "status", "--porcelain")
         head_before = git(self.repos.clone, "rev-parse", "HEAD")
         origin_before = self.repos.origin_log()
-        r = self.app("--env", "prod", "--pr", str(number), "--yes")
+        r = self.app("--env", "prod", "--reason", "the PR broke checkout", "--pr", str(number), "--yes")
         self.assertExit(r, 3)
         self.assertIn("app/main.py", r.stderr)
         self.assertEqual(self.repos.origin_log(), origin_before)
@@ -109,7 +109,7 @@ class AppRollbackTest(RollbackTestCase):
             f.write("#!/bin/sh\necho 'GH006: Protected branch update failed for refs/heads/main.'\nexit 1\n")
         os.chmod(hook, 0o755)
         before = self.repos.origin_log()
-        r = self.app("--env", "prod", "--pr", str(number), "--yes")
+        r = self.app("--env", "prod", "--reason", "the PR broke checkout", "--pr", str(number), "--yes")
         self.assertExit(r, 1)
         self.assertIn("GH006: Protected branch update failed", r.stderr)
         self.assertEqual(self.repos.origin_log(), before)
@@ -120,12 +120,12 @@ class AppRollbackTest(RollbackTestCase):
         number, _ = self.repos.merge_pr({"alembic/versions/0002_add.py": "revision = '0002'\ndown_revision = '0001'\n",
                                          "app/main.py": "uses new column\n"})
         before = self.repos.origin_log()
-        r = self.app("--env", "prod", "--pr", str(number), "--yes")
+        r = self.app("--env", "prod", "--reason", "the PR broke checkout", "--pr", str(number), "--yes")
         self.assertExit(r, 3)
         self.assertIn("Do NOT just revert code", r.stderr)
         self.assertIn("rollback db --env prod", r.stderr)
         self.assertEqual(self.repos.origin_log(), before)
-        r = self.app("--env", "prod", "--pr", str(number), "--yes", "--allow-migrations")
+        r = self.app("--env", "prod", "--reason", "the PR broke checkout", "--pr", str(number), "--yes", "--allow-migrations")
         self.assertExit(r, 0)
         self.assertEqual(self.journal()[0]["details"]["overrides"], ["allow-migrations"])
         plan_item = {i["item"]: i for i in self.journal()[0]["details"]["checklist"]}["Database rollback plan"]
@@ -134,16 +134,16 @@ class AppRollbackTest(RollbackTestCase):
 
     def test_infrastructure_pr_is_pointed_to_rollback_infra(self):
         number, _ = self.repos.merge_pr({"infrastructure/terraform/main.tf": "changed\n"})
-        r = self.app("--env", "prod", "--pr", str(number), "--yes")
+        r = self.app("--env", "prod", "--reason", "the PR broke checkout", "--pr", str(number), "--yes")
         self.assertExit(r, 3)
         self.assertIn("infrastructure change", r.stderr)
         self.assertIn("rollback infra", r.stderr)
 
     def test_revert_of_a_revert_reapplies(self):
         number, _ = self.repos.merge_pr({"app/feature.py": "feature\n"}, "Add feature")
-        self.assertExit(self.app("--env", "prod", "--pr", str(number), "--yes"), 0)
+        self.assertExit(self.app("--env", "prod", "--reason", "the PR broke checkout", "--pr", str(number), "--yes"), 0)
         revert = self.repos.origin_log()[0].split(" ")[0]
-        r = self.app("--env", "prod", "--commit", revert[:10], "--yes")
+        r = self.app("--env", "prod", "--reason", "the PR broke checkout", "--commit", revert[:10], "--yes")
         self.assertExit(r, 0)
         subject = self.repos.origin_log()[0].split(" ", 1)[1]
         self.assertTrue(subject.startswith('Reapply "Merge pull request'), subject)
@@ -152,20 +152,20 @@ class AppRollbackTest(RollbackTestCase):
     def test_commit_not_on_branch_is_refused(self):
         number, _ = self.repos.merge_pr({"app/x.py": "x\n"}, base="development")
         sha = git(self.repos.origin, "rev-parse", "development")
-        r = self.app("--env", "prod", "--commit", sha, "--yes")
+        r = self.app("--env", "prod", "--reason", "the PR broke checkout", "--commit", sha, "--yes")
         self.assertExit(r, 3)
         self.assertIn("origin/main", r.stderr)
 
     def test_no_push_and_push_branch(self):
         number, _ = self.repos.merge_pr({"app/main.py": "broken\n"})
         before = self.repos.origin_log()
-        r = self.app("--env", "prod", "--pr", str(number), "--yes", "--no-push")
+        r = self.app("--env", "prod", "--reason", "the PR broke checkout", "--pr", str(number), "--yes", "--no-push")
         self.assertExit(r, 0)
         [entry] = self.journal()
         self.assertIn(f"git push origin rollback/{entry['id']}:main", r.stdout)
         self.assertEqual(self.repos.origin_log(), before)
         self.assertNotEqual(git(self.repos.clone, "branch", "--list", f"rollback/{entry['id']}"), "")
-        r = self.app("--env", "prod", "--pr", str(number), "--yes", "--push-branch", "revert-pr")
+        r = self.app("--env", "prod", "--reason", "the PR broke checkout", "--pr", str(number), "--yes", "--push-branch", "revert-pr")
         self.assertExit(r, 0)
         self.assertIn("open a pull request from revert-pr into main", r.stdout)
         self.assertEqual(self.repos.origin_log(), before)
@@ -182,11 +182,28 @@ class AppRollbackTest(RollbackTestCase):
         os.write(fd, json.dumps({"user": "alice", "host": "laptop", "pid": os.getpid(),
                                  "command": "rollback ecs --env prod", "since": "2026-11-26T03:00:00Z"}).encode())
         try:
-            r = self.app("--env", "prod", "--pr", str(number), "--yes")
+            r = self.app("--env", "prod", "--reason", "the PR broke checkout", "--pr", str(number), "--yes")
             self.assertExit(r, 4)
             self.assertIn("alice@laptop", r.stderr)
         finally:
             os.close(fd)
+
+    def test_protected_environment_without_a_reason_is_refused_and_nothing_changes(self):
+        number, _ = self.repos.merge_pr({"app/main.py": "def handler():\n    return 'broken'\n"}, "Break it")
+        before = self.repos.origin_log()
+        r = self.app("--env", "prod", "--pr", str(number), "--yes")
+        self.assertExit(r, 2)
+        self.assertIn("prod is a protected environment: `rollback app` there needs --reason", r.stderr)
+        self.assertIn("nothing was changed", r.stderr)
+        self.assertIn('--reason "', r.stderr)
+        self.assertEqual(self.repos.origin_log(), before)  # nothing pushed
+        self.assertEqual(self.journal(), [])  # nothing journaled, not even as running
+        locks = os.path.join(self.state, "rollback", "locks")
+        self.assertEqual(os.listdir(locks) if os.path.isdir(locks) else [], [])  # no lock left
+        # A dry run needs none, and says the real run will.
+        d = self.app("--env", "prod", "--pr", str(number), "--dry-run")
+        self.assertExit(d, 0)
+        self.assertIn("the real `rollback app` needs --reason", d.stdout)
 
 
 class AppRedeployTest(RollbackTestCase):

@@ -5,10 +5,11 @@ journal and shown by `rollback history` and `rollback report`. Against the sandb
 
 import json
 import os
+import threading
 import time
 import unittest
 
-from harness import EcsSandboxTestCase, wait_for
+from harness import EcsSandboxTestCase, GitRepos, git, wait_for
 
 PROD = ("connect2-api-cluster-prod", "connect2-api-service-prod")
 STAGING = ("connect2-api-cluster-staging", "connect2-api-service-staging")
@@ -168,6 +169,153 @@ class ChecklistTest(EcsSandboxTestCase):
         self.assertEqual(items["Team is notified"]["result"], "skipped")
         self.assertIn("no terminal", items["Team is notified"]["evidence"])
         self.assertEqual(items["Create incident report if production was affected"]["result"], "skipped")
+
+
+def logged_container(ecs, env, tag):
+    """Revision 4's container of connect2-api-<env> with image tag `tag`, sending its output to CloudWatch Logs."""
+    td = ecs.describe_task_definition(taskDefinition=f"connect2-api-{env}:4")["taskDefinition"]
+    container = dict(td["containerDefinitions"][0])
+    container["image"] = container["image"].rsplit(":", 1)[0] + ":" + tag
+    container["logConfiguration"] = {"logDriver": "awslogs",
+                                     "options": {"awslogs-group": log_group(env), "awslogs-region": "us-east-1",
+                                                 "awslogs-stream-prefix": "api"}}
+    return td["family"], container
+
+
+class AppLogsTest(EcsSandboxTestCase):
+    """`rollback app --wait` watches the logs like `rollback ecs`: once the redeploy of the revert
+    is followed, the error lines of the log group the service's task definition writes to."""
+
+    task_start_delay = 0.3
+    default_service = STAGING
+
+    def setUp(self):
+        super().setUp()
+        self.logs = self.sandbox.client("logs")
+        self.repos = GitRepos(self.work)
+        self.cfg = os.path.join(self.work, "rollback.yaml")
+        self.write_config(CONFIG + "repo: clone\n")
+
+    def fake_ci(self, branch, env, stop, seen):
+        """Deploys every new commit of `branch` as CI would: a logged revision tagged with the commit."""
+        while not stop.is_set():
+            head = git(self.repos.origin, "rev-parse", branch)
+            if head != seen:
+                seen = head
+                family, container = logged_container(self.ecs, env, head[:7])
+                new = self.ecs.register_task_definition(family=family, containerDefinitions=[container],
+                                                        requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+                                                        cpu="256", memory="512")["taskDefinition"]
+                self.ecs.update_service(cluster=STAGING[0], service=STAGING[1], taskDefinition=new["taskDefinitionArn"])
+            time.sleep(0.2)
+
+    def app_wait(self, number):
+        stop = threading.Event()
+        ci = threading.Thread(target=self.fake_ci,
+                              args=("staging", "staging", stop, git(self.repos.origin, "rev-parse", "staging")))
+        ci.start()
+        try:
+            return self.rollback("app", "--config", self.cfg, "--env", "staging", "--pr", str(number), "--wait",
+                                 "--timeout", "60s", sandbox=self.sandbox, timeout=180)
+        finally:
+            stop.set()
+            ci.join()
+
+    def test_errors_after_an_app_rollback_fail_the_logs_item(self):
+        number, _ = self.repos.merge_pr({"app/main.py": "broken\n"}, base="staging")
+        self.logs.create_log_group(logGroupName=log_group("staging"))
+        self.logs.create_log_stream(logGroupName=log_group("staging"), logStreamName="api/connect2-api/t1")
+        now = int(time.time() * 1000)
+        # A line every half second for two minutes from now: the reverted code fails too.
+        self.logs.put_log_events(logGroupName=log_group("staging"), logStreamName="api/connect2-api/t1",
+                                 logEvents=[{"timestamp": now + 500 * k, "message": "ERROR orders: KeyError 'total'"}
+                                            for k in range(240)])
+        r = self.app_wait(number)
+        self.assertExit(r, 0)  # the checklist records; the revert itself is done
+        [entry] = self.journal()
+        items = self.checklist_of(entry)
+        logs = items["Monitor logs for errors"]
+        self.assertEqual(logs["result"], "fail", logs)
+        self.assertIn(log_group("staging"), logs["evidence"])
+        self.assertIn("still failing", logs["evidence"])
+        self.assertIn("ERROR orders: KeyError 'total'", logs["evidence"])
+        self.assertIn("[fail] Monitor logs for errors", r.stdout)
+        self.assertIn("started:monitor-logs", entry["events"])
+        self.assertIn("done:monitor-logs", entry["events"])
+
+    def test_without_awslogs_the_item_is_skipped_and_says_why(self):
+        number, _ = self.repos.merge_pr({"app/main.py": "broken\n"}, base="staging")
+        self.fake_ci = self.plain_ci
+        r = self.app_wait(number)
+        self.assertExit(r, 0)
+        [entry] = self.journal()
+        logs = self.checklist_of(entry)["Monitor logs for errors"]
+        self.assertEqual(logs["result"], "skipped", logs)
+        self.assertIn("no awslogs logConfiguration", logs["evidence"])
+        self.assertNotIn("started:monitor-logs", entry["events"])
+
+    def plain_ci(self, branch, env, stop, seen):
+        """CI deploying revisions that write no CloudWatch Logs."""
+        while not stop.is_set():
+            head = git(self.repos.origin, "rev-parse", branch)
+            if head != seen:
+                seen = head
+                family, container = logged_container(self.ecs, env, head[:7])
+                del container["logConfiguration"]
+                new = self.ecs.register_task_definition(family=family, containerDefinitions=[container],
+                                                        requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+                                                        cpu="256", memory="512")["taskDefinition"]
+                self.ecs.update_service(cluster=STAGING[0], service=STAGING[1], taskDefinition=new["taskDefinitionArn"])
+            time.sleep(0.2)
+
+    def checklist_of(self, entry):
+        return {i["item"]: i for i in entry["details"]["checklist"]}
+
+
+class ReasonGateTest(EcsSandboxTestCase):
+    """On a protected environment a command that changes something needs --reason (issue 12): without
+    one it is a usage error before the lock and before any AWS write; a dry run only says so."""
+
+    task_start_delay = 0.3
+    default_service = PROD
+    config_text = CONFIG
+
+    def lock_files(self):
+        folder = os.path.join(self.state, "rollback", "locks")
+        return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+    def test_ecs_on_prod_without_a_reason_is_refused_and_changes_nothing(self):
+        before = self.service()["taskDefinition"]
+        self.sandbox.control("calls/reset", {})
+        r = self.rollback("ecs", "--env", "prod", "--yes", sandbox=self.sandbox)
+        self.assertExit(r, 2)
+        self.assertIn("prod is a protected environment", r.stderr)
+        self.assertIn("`rollback ecs` there needs --reason", r.stderr)
+        self.assertIn("nothing was changed", r.stderr)
+        self.assertIn('--reason "', r.stderr)  # the hint: how to run it
+        self.assertEqual(self.journal(), [])  # nothing journaled, not even as running
+        self.assertEqual(self.lock_files(), [])  # no lock taken, none left
+        self.assertEqual(self.service()["taskDefinition"], before)
+        counts = self.sandbox.control("calls")["counts"]
+        for write in ("UpdateService", "StopServiceDeployment", "RegisterTaskDefinition"):
+            self.assertNotIn(write, counts)
+
+        # A dry run needs none, and says the real run will.
+        d = self.rollback("ecs", "--env", "prod", "--dry-run", sandbox=self.sandbox)
+        self.assertExit(d, 0)
+        self.assertIn("the real `rollback ecs` needs --reason", d.stdout)
+
+        # A blank reason is no reason.
+        r = self.rollback("ecs", "--env", "prod", "--yes", "--reason", "  ", sandbox=self.sandbox)
+        self.assertExit(r, 2)
+
+        # With a reason it runs; on an unprotected environment none is needed.
+        r = self.rollback("ecs", "--env", "prod", "--yes", "--reason", "500s after deploy", sandbox=self.sandbox,
+                          timeout=180)
+        self.assertExit(r, 0)
+        self.assertNotEqual(self.service()["taskDefinition"], before)
+        [entry] = self.journal()
+        self.assertEqual(entry["reason"], "500s after deploy")
 
 
 if __name__ == "__main__":

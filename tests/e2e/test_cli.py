@@ -158,11 +158,11 @@ class JsonAndCannotStartTest(SharedSandboxTestCase):
     def test_expired_credentials_before_anything_changed_is_exit_5(self):
         before = self.prod_revision()
         self.sandbox.control("faults", {"rules": [{"operation": "*", "kind": "expired_token", "count": 50}]})
-        r = self.rollback("ecs", "--env", "prod", "--yes", sandbox=self.sandbox)
+        r = self.rollback("ecs", "--env", "prod", "--reason", "500s after deploy", "--yes", sandbox=self.sandbox)
         self.assertExit(r, 5)
         self.assertIn("ExpiredTokenException", r.stderr)
         self.assertIn("nothing was changed", r.stderr)
-        r = self.rollback("ecs", "--env", "prod", "--yes", "--output", "json", sandbox=self.sandbox)
+        r = self.rollback("ecs", "--env", "prod", "--reason", "500s after deploy", "--yes", "--output", "json", sandbox=self.sandbox)
         self.assertExit(r, 5)
         self.assertEqual(json.loads(r.stdout)["error"]["code"], "credentials")
         self.sandbox.control("faults", method="DELETE")
@@ -175,7 +175,7 @@ class JsonAndCannotStartTest(SharedSandboxTestCase):
             s.bind(("127.0.0.1", 0))
             closed = s.getsockname()[1]
         env = self.env(AWS_ENDPOINT_URL=f"http://127.0.0.1:{closed}", AWS_MAX_ATTEMPTS="1")
-        r = self.rollback("ecs", "--env", "prod", "--yes", "--output", "json", env=env)
+        r = self.rollback("ecs", "--env", "prod", "--reason", "500s after deploy", "--yes", "--output", "json", env=env)
         self.assertExit(r, 5)
         out = json.loads(r.stdout)
         self.assertEqual(out["error"]["code"], "aws_unreachable")

@@ -335,7 +335,7 @@ class DbPostgresTest(DbTestCase):
         self.upgrade()
         before = self.snapshot()
         target = "7a9b0c1d2e3f"  # -1 from the head
-        r = self.db("--env", "prod", "--yes")
+        r = self.db("--env", "prod", "--reason", "the migration broke orders", "--yes")
         self.assertExit(r, 3)
         self.assertIn("has not succeeded on dev or staging yet", r.stderr)
         self.assertIn(f"rollback db --env dev --to {target}", r.stderr)
@@ -369,12 +369,12 @@ class DbPostgresTest(DbTestCase):
         self.assertEqual(self.snapshot(), before)
 
         # A different downgrade on prod (two steps) is still refused.
-        r = self.db("--env", "prod", "--steps", "2", "--yes")
+        r = self.db("--env", "prod", "--reason", "the migration broke orders", "--steps", "2", "--yes")
         self.assertExit(r, 3)
         self.assertIn("rollback db --env dev --to backfill_nicknames_v2", r.stderr)
         self.assertEqual(self.snapshot(), before)
 
-        r = self.db("--env", "prod", "--yes")
+        r = self.db("--env", "prod", "--reason", "the migration broke orders", "--yes")
         self.assertExit(r, 0)
         self.assertEqual(self.rows(), ["2b8e5d9c4a10", target])  # and Alembic's depends_on row
         entry = self.journal()[0]
@@ -867,7 +867,7 @@ class DbTeamStagingTest(DbTestCase):
         self.assertExit(r, 0)
         self.assertIn("Staging first: passed: the same downgrade succeeded on staging at ", r.stdout)
         self.assertIn(" by alice@", r.stdout)
-        r = self.on("bob", "prod", "--yes")
+        r = self.on("bob", "prod", "--yes", "--reason", "the migration broke orders")
         self.assertExit(r, 0)
         self.assertEqual(self.alembic("current", url=self.urls["prod"]).stdout.split()[0], "7a9b0c1d2e3f")
 

@@ -189,7 +189,7 @@ class DbPitrTest(DbTestCase):
 
     def test_protected_environment_needs_confirmation(self):
         before = self.instances()
-        r = self.pitr("--env", "prod", "--to-time", "1s ago", input="")
+        r = self.pitr("--env", "prod", "--reason", "rows deleted by mistake", "--to-time", "1s ago", input="")
         self.assertExit(r, 3)
         self.assertIn("protected environment", r.stderr)
         self.assertEqual(set(self.instances()), set(before))
@@ -288,7 +288,8 @@ class DbPitrTest(DbTestCase):
         self.assertIn("(db.r6g.xlarge, the writer's class)", r.stdout)
         self.assertIn("dry run: nothing was changed", r.stdout)
 
-        r = self.pitr("--env", "auroraprod", "--to-time", "1s ago", "--name", "connect2-aurora-prod-check", input="")
+        r = self.pitr("--env", "auroraprod", "--to-time", "1s ago", "--name", "connect2-aurora-prod-check",
+                      "--reason", "rows deleted by mistake", input="")
         self.assertExit(r, 3)
         self.assertIn("protected environment", r.stderr)
 

@@ -170,7 +170,7 @@ class EcsRollbackTest(EcsSandboxTestCase):
         self.assertEqual(self.journal(), [])
 
     def test_protected_environment_needs_confirmation(self):
-        r = self.rollback("ecs", "--env", "prod", sandbox=self.sandbox)
+        r = self.rollback("ecs", "--env", "prod", "--reason", "500s after deploy", sandbox=self.sandbox)
         self.assertExit(r, 3)
         self.assertIn("protected", r.stderr)
         self.assertIn("--yes", r.stderr)
@@ -207,11 +207,11 @@ class EcsRollbackTest(EcsSandboxTestCase):
         return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
 
     def test_typed_confirmation_on_a_terminal(self):
-        code, out = self._run_on_terminal(["ecs", "--env", "prod"], "staging")
+        code, out = self._run_on_terminal(["ecs", "--env", "prod", "--reason", "500s after deploy"], "staging")
         self.assertEqual(code, 3, out)
         self.assertIn("confirmation did not match", out)
         self.assertEqual(self.primary_revision(), 6)
-        code, out = self._run_on_terminal(["ecs", "--env", "prod"], "prod")
+        code, out = self._run_on_terminal(["ecs", "--env", "prod", "--reason", "500s after deploy"], "prod")
         self.assertEqual(code, 0, out)
         self.assertEqual(self.running_revision(), 4)
         # The manual checklist items were asked on the terminal and recorded as confirmed.
@@ -220,7 +220,7 @@ class EcsRollbackTest(EcsSandboxTestCase):
         self.assertIn("on a terminal", checklist["Team is notified"]["evidence"])
 
     def test_a_checklist_item_answered_no_on_a_terminal_refuses_before_any_change(self):
-        code, out = self._run_on_terminal(["ecs", "--env", "prod"], "prod", checklist_answer="n")
+        code, out = self._run_on_terminal(["ecs", "--env", "prod", "--reason", "500s after deploy"], "prod", checklist_answer="n")
         self.assertEqual(code, 3, out)
         self.assertIn("was answered no: nothing was changed", out)
         self.assertEqual(self.update_calls(), [])
@@ -228,7 +228,7 @@ class EcsRollbackTest(EcsSandboxTestCase):
         self.assertEqual(self.journal(), [])
 
     def test_ctrl_c_at_a_checklist_question_is_an_interruption_not_a_no(self):
-        code, out = self._run_on_terminal(["ecs", "--env", "prod"], "prod", checklist_answer="\x03")
+        code, out = self._run_on_terminal(["ecs", "--env", "prod", "--reason", "500s after deploy"], "prod", checklist_answer="\x03")
         self.assertEqual(code, 130, out)
         self.assertIn("interrupted at the checklist: nothing was changed", out)
         self.assertEqual(self.update_calls(), [])

@@ -88,7 +88,8 @@ class EcsModernTest(EcsSandboxTestCase):
         self.write_config(self.config_text.replace("staging: { branch: staging }",
                                                    "staging: { branch: staging, protected: true }"))
         self.sandbox.control("calls/reset", {})
-        r = self.rollback("ecs", "--env", "staging", "--to-revision", "12", "--yes", sandbox=self.sandbox)
+        r = self.rollback("ecs", "--env", "staging", "--to-revision", "12", "--yes", "--reason", "500s after deploy",
+                          sandbox=self.sandbox)
         self.assertExit(r, 3)
         self.assertIn("connect2-api-staging:12 is known bad", r.stderr)
         self.assertIn(f"rollback {entry['id']} left it", r.stderr)
@@ -100,7 +101,7 @@ class EcsModernTest(EcsSandboxTestCase):
         self.write_config(self.config_text.replace("staging: { branch: staging }",
                                                    "staging: { branch: staging, protected: true }"))
         r = self.rollback("ecs", "--env", "staging", "--to-revision", str(bad), "--yes", "--force",
-                          sandbox=self.sandbox, timeout=180)
+                          "--reason", "500s after deploy", sandbox=self.sandbox, timeout=180)
         self.assertExit(r, 1)
         self.assertIn("ECS runs connect2-api-staging:6 now", r.stderr)
         self.assertIn("the next candidate is connect2-api-staging:4", r.stderr)

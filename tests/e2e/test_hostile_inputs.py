@@ -200,7 +200,7 @@ ROWS = [
         ["unlock", "--env", "prod", "--yes"], 0, [r"stale lock", r"lock of prod is broken"],
         prepare=write_stale_lock, then=[["history"]]),
     Row("stale_lock_with_huge_holder_refuses_a_rollback_cleanly",
-        ["ecs", "--env", "prod", "--yes"], 4, [r"prod", r"rollback unlock --env prod"],
+        ["ecs", "--env", "prod", "--reason", "500s after deploy", "--yes"], 4, [r"prod", r"rollback unlock --env prod"],
         prepare=write_stale_lock, sandbox=True),
 
     Row("mistyped_lock_file_can_be_broken", ["unlock", "--env", "prod", "--yes"], 0,

@@ -182,7 +182,7 @@ class HostileOpsTest(RollbackTestCase):
         pr = str(self.number)
         sha = self.merge
         m = self.marker
-        app = ["app", "--env", "prod", "--pr", pr]
+        app = ["app", "--env", "prod", "--reason", "the PR broke checkout", "--pr", pr]
         known_good = ["infra", "--env", "prod", "--known-good", sha[:12], "--dry-run"]
         R = lambda name, args, code, fragment, setup=None, remote=None, env=None: \
             dict(name=name, args=args, code=code, fragment=fragment, setup=setup, remote=remote, env=env)

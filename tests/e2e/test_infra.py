@@ -9,6 +9,7 @@ item and the .tflock object, plus the journal and the backup file."""
 import hashlib
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -326,7 +327,7 @@ environments:
         modules = load_state("modules.tfstate")
         v1, _ = self.put_versions([(simple, 1), (modules, 2)], env="prod")
         before = self.snapshot("prod")
-        r = self.restore("--version-id", v1, env="prod")
+        r = self.restore("--version-id", v1, "--reason", "the apply corrupted the state", env="prod")
         self.assertExit(r, 3)
         self.assertIn("protected environment", r.stderr)
         self.assertEqual(self.snapshot("prod"), before)
@@ -511,7 +512,7 @@ class InfraTest(InfraRepoCase):
     # -- Method 2 -------------------------------------------------------------------------------
     def test_known_good_deletes_need_typed_confirmation_and_apply_runs_the_saved_plan(self):
         self.break_infra()
-        r = self.infra("--env", "prod", "--known-good", self.good)
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--known-good", self.good)
         self.assertExit(r, 3)
         self.assertIn("destroys local_file.local_file", r.stderr)
         self.assertIn("Plan: 0 to add, 0 to change, 1 to destroy.", r.stdout)
@@ -524,7 +525,7 @@ class InfraTest(InfraRepoCase):
         self.assertEqual(entry["outcome"], "refused")
 
         os.remove(self.tf_log)
-        r = self.infra("--env", "prod", "--known-good", self.good, "--yes", "--output", "json")
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--known-good", self.good, "--yes", "--output", "json")
         self.assertExit(r, 0)
         calls = self.tf_calls()
         self.assertEqual([c[0] for c in calls], ["init", "plan", "show", "apply"])
@@ -606,13 +607,13 @@ class InfraTest(InfraRepoCase):
 
     def test_known_good_without_a_terraform_binary(self):
         self.write_config(self.config_text + "repo: clone\nterraform: { binary: no-such-terraform }\n")
-        r = self.infra("--env", "prod", "--known-good", self.good, "--yes")
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--known-good", self.good, "--yes")
         self.assertExit(r, 2)
         self.assertIn("no-such-terraform", r.stderr)
         self.assertEqual(self.journal(), [])
 
     def test_known_good_unknown_commit(self):
-        r = self.infra("--env", "prod", "--known-good", "0123456789abcdef", "--yes")
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--known-good", "0123456789abcdef", "--yes")
         self.assertExit(r, 2)
         self.assertEqual(self.tf_calls(), [])
 
@@ -637,7 +638,7 @@ class InfraTest(InfraRepoCase):
     def test_pure_application_pr_is_refused(self):
         number, _ = self.repos.merge_pr({"app/main.py": "broken\n"})
         before = self.repos.origin_log()
-        r = self.infra("--env", "prod", "--pr", str(number), "--yes")
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes")
         self.assertExit(r, 3)
         self.assertIn("application code", r.stderr)
         self.assertIn("rollback app", r.stderr)
@@ -646,7 +647,7 @@ class InfraTest(InfraRepoCase):
     def test_mixed_pr_warns_and_reverts(self):
         number, _ = self.repos.merge_pr({"app/main.py": "new\n",
                                          "infrastructure/terraform/environments/prod/main.tf": "# bad\n"})
-        r = self.infra("--env", "prod", "--pr", str(number), "--yes", "--no-wait")
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes", "--no-wait")
         self.assertExit(r, 0)
         self.assertIn("also changes application code", r.stderr)
         self.assertEqual(self.repos.origin_file("app/main.py"), "def handler():\n    return 'ok'\n")
@@ -709,7 +710,7 @@ class InfraApplyWaitTest(StateSandbox, InfraRepoCase):
     def test_waits_until_ci_wrote_a_new_state_version_and_released_the_lock(self):
         number, _ = self.break_infra()
         ci, wrote = self.fake_ci(self.repos.origin_log()[0])
-        r = self.infra("--env", "prod", "--pr", str(number), "--yes", "--output", "json")
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes", "--output", "json")
         ci.join(10)
         self.assertExit(r, 0)
         self.assertIn("version", wrote)
@@ -726,7 +727,7 @@ class InfraApplyWaitTest(StateSandbox, InfraRepoCase):
 
     def test_an_apply_that_never_comes_fails_the_rollback_after_the_timeout(self):
         number, _ = self.break_infra()
-        r = self.infra("--env", "prod", "--pr", str(number), "--yes", "--timeout", "3s")
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes", "--timeout", "3s")
         self.assertExit(r, 1)
         self.assertIn("CI's Terraform apply was not seen within 3s", r.stderr)
         self.assertIn("before the push", r.stderr)
@@ -735,6 +736,72 @@ class InfraApplyWaitTest(StateSandbox, InfraRepoCase):
         [entry] = self.journal()
         self.assertEqual(entry["outcome"], "failed")
         self.assertEqual(len(self.versions()), 1)  # read only: the watch wrote nothing
+
+    # -- the plan of the reverted folder after the apply (real terraform: terraform_data needs no provider)
+    def use_real_terraform(self):
+        tf = shutil.which("terraform") or "/usr/local/bin/terraform"
+        if not os.access(tf, os.X_OK):
+            self.skipTest("terraform is not installed")
+        with open(self.cfg) as f:
+            text = f.read()
+        self.write_config(text.replace(self.wrapper, tf))
+
+    def test_a_plan_of_the_reverted_folder_without_changes_completes_the_wait(self):
+        self.use_real_terraform()
+        number, _ = self.break_infra()
+        ci, wrote = self.fake_ci(self.repos.origin_log()[0], hold_lock=1.0)
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes",
+                       timeout=180)
+        ci.join(30)
+        self.assertExit(r, 0)
+        self.assertIn("shows no changes", r.stdout)
+        [entry] = self.journal()
+        check = entry["details"]["plan_check"]
+        self.assertEqual(check["result"], "pass", check)
+        self.assertIn("infrastructure/terraform/environments/prod", check["evidence"])
+
+    def test_a_plan_that_still_shows_changes_after_the_apply_fails_the_step(self):
+        self.use_real_terraform()
+        # The reverted folder declares a resource the state does not hold: the plan would create it.
+        self.repos.squash_pr({"infrastructure/terraform/environments/prod/main.tf": 'resource "terraform_data" "cache" {}\n'},
+                             "Declare the cache")
+        number, _ = self.break_infra()
+        ci, wrote = self.fake_ci(self.repos.origin_log()[0], hold_lock=1.0)
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes",
+                       timeout=180)
+        ci.join(30)
+        self.assertExit(r, 1)
+        self.assertIn("still shows 1 change", r.stderr)
+        self.assertIn("terraform_data.cache", r.stderr)
+        self.assertIn("rollback infra --env prod --known-good", r.stderr)  # what to run
+        [entry] = self.journal()
+        self.assertEqual(entry["outcome"], "failed")
+        self.assertEqual(entry["details"]["plan_check"]["result"], "fail")
+        self.assertEqual(entry["details"]["applied_state_version"], wrote["version"])  # the apply itself was seen
+
+    def test_a_folder_that_cannot_be_planned_is_recorded_as_skipped(self):
+        number, _ = self.break_infra()
+        ci, wrote = self.fake_ci(self.repos.origin_log()[0], hold_lock=1.0)
+        env = self.env(self.sandbox, FAKE_TF_LOG=self.tf_log, FAKE_TF_PLAN_JSON=os.path.join(PLANS, "delete.plan.json"),
+                       FAKE_TF_FAIL="init")
+        r = self.rollback("infra", "--config", self.cfg, "--env", "prod", "--reason", "the Redis change broke sessions",
+                          "--pr", str(number), "--yes", env=env, timeout=180)
+        ci.join(30)
+        self.assertExit(r, 0)
+        [entry] = self.journal()
+        check = entry["details"]["plan_check"]
+        self.assertEqual(check["result"], "skipped", check)
+        self.assertIn("terraform init failed", check["evidence"])
+        self.assertTrue(any("plan check after the apply was skipped" in e for e in entry["events"]), entry["events"])
+
+    def test_no_wait_skips_the_wait_and_the_plan(self):
+        number, _ = self.break_infra()
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes",
+                       "--no-wait")
+        self.assertExit(r, 0)
+        [entry] = self.journal()
+        self.assertNotIn("plan_check", entry["details"])
+        self.assertEqual(self.tf_calls(), [])  # terraform never ran
 
 
 if __name__ == "__main__":

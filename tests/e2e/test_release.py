@@ -394,6 +394,19 @@ class ReleaseTest(ReleaseBase):
         self.assertEqual(steps, ["db-downgrade", "revert", "revert"])
         self.assertEqual(children[-1]["outcome"], "succeeded")
         self.assertTrue(any("resumed by" in e for e in parent["events"]), parent["events"])
+        # The resumed release closes the checklist recorded when it began, as a fresh run does:
+        # the "before" items kept, each "after" item added once.
+        items = parent["details"]["checklist"]
+        self.assertEqual([i["phase"] for i in items].count("before"), 5, items)
+        after = {i["item"]: i for i in items if i["phase"] == "after"}
+        self.assertEqual(sorted(after), sorted(["Verify API is working", "Monitor logs for errors",
+                                                "Verify database integrity",
+                                                "Create incident report if production was affected",
+                                                "Schedule post-mortem"]), items)
+        self.assertEqual(len([i for i in items if i["phase"] == "after"]), 5, items)
+        self.assertEqual(after["Verify database integrity"]["result"], "pass", after)
+        self.assertIn("no step followed the service", after["Monitor logs for errors"]["evidence"])
+        self.assertEqual(result["checklist"], items)
 
     def test_resume_finds_the_revert_already_pushed_and_the_database_already_down(self):
         # A release killed after the push, before it could record it: the journal says the
@@ -502,7 +515,7 @@ class ReleaseTest(ReleaseBase):
     def test_protected_environment_needs_the_typed_confirmation(self):
         number, _ = self.repos.merge_pr({"app/main.py": "broken\n"}, base="main")
         before = self.repos.origin_log("main")
-        r = self.run_tool("release", "--env", "prod", "--pr", str(number), "--no-wait")
+        r = self.run_tool("release", "--env", "prod", "--reason", "the PR broke orders", "--pr", str(number), "--no-wait")
         self.assertExit(r, 3)
         self.assertIn("protected environment", r.stderr)
         self.assertEqual(self.repos.origin_log("main"), before)

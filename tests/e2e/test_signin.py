@@ -42,7 +42,7 @@ class SignInTest(RollbackTestCase):
     def test_wrong_account_is_refused_before_anything_changes(self):
         self.write_config(config_with(', account_id: "999999999999"'))
         before = self.service()
-        r = self.rollback("ecs", "--env", "prod", "--yes", sandbox=self.sandbox)
+        r = self.rollback("ecs", "--env", "prod", "--reason", "500s after deploy", "--yes", sandbox=self.sandbox)
         self.assertExit(r, 5)
         self.assertIn("999999999999", r.stderr)
         self.assertIn(MOTO_ACCOUNT, r.stderr)
@@ -105,7 +105,7 @@ class SignInTest(RollbackTestCase):
                        json.dumps({"accessToken": "expired-sso-token-value", "expiresAt": expired}))
         self.write_config(config_with(", aws_profile: sso-prod"))
         before = self.service()
-        r = self.rollback("ecs", "--env", "prod", "--yes", sandbox=self.sandbox)
+        r = self.rollback("ecs", "--env", "prod", "--reason", "500s after deploy", "--yes", sandbox=self.sandbox)
         self.assertExit(r, 5)
         self.assertIn("aws sso login --profile sso-prod", r.stderr)
         self.assertEqual(self.service()["deployments"][0]["taskDefinition"], before["deployments"][0]["taskDefinition"])

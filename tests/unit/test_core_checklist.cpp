@@ -93,6 +93,28 @@ TEST(Checklist, TheIssueIsConfirmedByAnySignalElseByTheOperator) {
   EXPECT_NE(warned.evidence.find("no --reason"), std::string::npos);
 }
 
+TEST(Checklist, AProtectedEnvironmentRefusesAChangeWithoutAReason) {
+  // Protected and no (or a blank) reason: a usage error (exit 2) naming the environment, the
+  // command and the fix.
+  for (const char* blank : {"", "   "}) {
+    auto st = require_reason("prod", true, blank, "ecs");
+    ASSERT_FALSE(st) << "reason \"" << blank << "\"";
+    EXPECT_EQ(st.error().code, ExitCode::Usage);
+    EXPECT_NE(st.error().message.find("prod is a protected environment"), std::string::npos) << st.error().message;
+    EXPECT_NE(st.error().message.find("`rollback ecs`"), std::string::npos) << st.error().message;
+    EXPECT_NE(st.error().message.find("nothing was changed"), std::string::npos) << st.error().message;
+    EXPECT_NE(st.error().hint.find("--reason \""), std::string::npos) << st.error().hint;
+  }
+  // With a reason, or on an unprotected environment, nothing is required.
+  EXPECT_TRUE(require_reason("prod", true, "500s after deploy", "app"));
+  EXPECT_TRUE(require_reason("staging", false, "", "app"));
+  // A dry run's note says the same without refusing; nothing to say when nothing is missing.
+  EXPECT_NE(reason_required_note("prod", true, "", "release").find("`rollback release` needs --reason"),
+            std::string::npos);
+  EXPECT_EQ(reason_required_note("prod", true, "why", "release"), "");
+  EXPECT_EQ(reason_required_note("dev", false, "", "release"), "");
+}
+
 TEST(Checklist, ErrorLinesAreCountedAndTheFrequentOnesNamed) {
   EXPECT_TRUE(is_error_message("ERROR db timeout"));
   EXPECT_TRUE(is_error_message("java.lang.IllegalStateException: x"));

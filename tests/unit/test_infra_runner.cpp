@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "../infra/test_support.hpp"
+#include "infra/apply_watch.hpp"
 #include "infra/terraform_runner.hpp"
 #include "util/fs.hpp"
 
@@ -216,4 +217,45 @@ TEST(infra_runner, LastLines) {
   EXPECT_EQ(last_lines("a\n\nb\nc\n\n", 2), "b\nc");
   EXPECT_EQ(last_lines("a\nb", 5), "a\nb");
   EXPECT_EQ(last_lines("", 3), "");
+}
+
+// The check after CI's apply (issue 12): plan the reverted folder; no changes is done, changes are
+// drift to report with their count, and a folder that cannot be planned is no verdict at all.
+TEST_F(infra_terraform_runner, TheCheckAfterTheApplyJudgesThePlansExitCode) {
+  {
+    auto o = options();
+    o.env["FAKE_TF_PLAN_EXIT"] = "0";
+    TerraformRunner tf(runner_, o);
+    auto check = check_no_changes(tf, "check.tfplan");
+    EXPECT_EQ(check.verdict, NoChangesVerdict::NoChanges) << check.detail;
+    // Without taking Terraform's lock: a read-only check must not block CI.
+    ASSERT_EQ(runner_.calls.size(), 2u);
+    EXPECT_EQ(runner_.calls[1].argv, (std::vector<std::string>{kFake, "plan", "-input=false", "-no-color", "-lock=false",
+                                                              "-detailed-exitcode", "-out=check.tfplan"}));
+  }
+  {
+    auto o = options("replace.plan.json");
+    o.env["FAKE_TF_PLAN_EXIT"] = "2";
+    TerraformRunner tf(runner_, o);
+    auto check = check_no_changes(tf, "check.tfplan");
+    EXPECT_EQ(check.verdict, NoChangesVerdict::Changes);
+    EXPECT_EQ(check.changes, 1u);
+    EXPECT_NE(check.detail.find("local_file.local_file"), std::string::npos) << check.detail;
+    EXPECT_EQ(check.plan_line.rfind("Plan: 1 to add, 0 to change, 1 to destroy", 0), 0u) << check.plan_line;
+  }
+  for (const char* failing : {"init", "plan"}) {
+    auto o = options();
+    o.env["FAKE_TF_FAIL"] = failing;
+    TerraformRunner tf(runner_, o);
+    auto check = check_no_changes(tf, "check.tfplan");
+    EXPECT_EQ(check.verdict, NoChangesVerdict::CannotPlan) << failing;
+    EXPECT_NE(check.detail.find(std::string("terraform ") + failing + " failed"), std::string::npos) << check.detail;
+  }
+  {
+    // An exit code other than 0 and 2 is an error, not an answer.
+    auto o = options();
+    o.env["FAKE_TF_PLAN_EXIT"] = "3";
+    TerraformRunner tf(runner_, o);
+    EXPECT_EQ(check_no_changes(tf, "check.tfplan").verdict, NoChangesVerdict::CannotPlan);
+  }
 }

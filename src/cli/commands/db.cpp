@@ -385,6 +385,8 @@ Result<std::string> run_prepared_downgrade(Context& ctx, const EnvironmentConfig
                                            Prepared& p, LockHandle& lock, const nlohmann::json& extra_details,
                                            nlohmann::json& result) {
   Output& out = ctx.out();
+  // "Monitor logs for errors" compares the window after the downgrade with the one before it.
+  const auto downgrade_wall_start = ctx.clock().wall_now();
   const EnvironmentConfig* env = &environment;
   const auto& plan = p.plan.plan;
   const std::string target = plan.target.value_or("base");
@@ -517,8 +519,14 @@ Result<std::string> run_prepared_downgrade(Context& ctx, const EnvironmentConfig
       after.push_back({std::string(kItemVerifyApi), std::string(kPhaseAfter),
                        h.healthy ? CheckResult::Pass : CheckResult::Fail, fmt::format("{} answered {}", url, h.answer)});
     }
-    after.push_back({std::string(kItemMonitorLogs), std::string(kPhaseAfter), CheckResult::Skipped,
-                     "a downgrade does not watch the API's logs: `rollback ecs` does"});
+    // The service's logs when this run uses the environment's AWS anyway (a local downgrade
+    // needs only the database URL, and must not start needing AWS for a checklist item).
+    if (p.task || p.snapshot.take)
+      after.push_back(service_logs_item(ctx, *env, *record, downgrade_wall_start, ctx.clock().wall_now()));
+    else
+      after.push_back({std::string(kItemMonitorLogs), std::string(kPhaseAfter), CheckResult::Skipped,
+                       "a local downgrade uses no AWS (no --via ecs-task, no snapshot): the service's CloudWatch "
+                       "Logs were not read"});
     for (auto& i : closing_items(ctx, *env, record->id())) after.push_back(std::move(i));
     out.line("checklist after the rollback:");
     for (const auto& line : checklist_lines(after)) out.line(line);
@@ -594,6 +602,7 @@ Status run(Context& ctx, const DbOptions& o) {
                          "rollback db --env ENV [--to REV | --steps N] --fix-forward [--dry-run]");
     return run_fix_forward(ctx, *env, o);
   }
+  RB_TRY(reason_gate(ctx, *env, o.reason, "db"));
   if (g.dry_run) {
     RB_TRY(ctx.check_lock(*env));  // the real run's first check
     RB_TRY_ASSIGN(auto p, prepare_downgrade(ctx, *env, o));

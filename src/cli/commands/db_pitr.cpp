@@ -7,6 +7,7 @@
 // switches the application over by itself.
 #include <fmt/format.h>
 
+#include "cli/checklist_flow.hpp"
 #include "cli/command.hpp"
 #include "db/database.hpp"
 #include "db/pitr.hpp"
@@ -99,6 +100,7 @@ Status run(Context& ctx, const PitrOptions& o) {
                                                                        : "cluster name (--name)"));
   const auto now = std::chrono::system_clock::now();
   RB_TRY_ASSIGN(auto when, db::parse_restore_time(o.to_time, now));
+  RB_TRY(reason_gate(ctx, *env, o.reason, "db pitr"));
   if (g.dry_run) RB_TRY(ctx.check_lock(*env));
 
   RB_TRY_ASSIGN(auto gateway, db::make_aws_restore_gateway(ctx.config(), *env, ctx.clock()));

@@ -82,6 +82,8 @@ Status run_ecs(Context& ctx, const EcsOptions& o, EcsStep* step) {
   // "Monitor logs for errors" compares the window after the rollback with the one before this command.
   const auto command_wall_start = ctx.clock().wall_now();
   RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
+  // A release's step runs under the release's own reason, checked when the release began.
+  if (!step) RB_TRY(reason_gate(ctx, *env, o.reason, "ecs"));
   RB_TRY_ASSIGN(auto gateway, ecs::make_aws_gateway(ctx.config(), *env, ctx.clock()));
   RB_TRY_ASSIGN(Journal * journal, ctx.journal());
   ecs::PlanOptions plan_options;
@@ -284,11 +286,8 @@ Status run_ecs(Context& ctx, const EcsOptions& o, EcsStep* step) {
                     : CheckItem{std::string(kItemVerifyApi), std::string(kPhaseAfter), CheckResult::Pass,
                                 verify_evidence});
     // A journaled step when the logs are watched, so the report shows the wait apart from the rollback.
-    const std::string group = log_group_of(*gateway, *env, plan);
-    const bool watches = !group.empty() && env->verify.logs_window.count() > 0;
-    if (watches) record->note("started:monitor-logs");
-    checklist.push_back(monitor_logs_item(ctx, *env, *verify, group, command_wall_start, finished));
-    if (watches) record->note("done:monitor-logs");
+    checklist.push_back(
+        watch_logs(ctx, *env, *verify, *record, log_group_of(*gateway, *env, plan), command_wall_start, finished));
     for (auto& i : closing_items(ctx, *env, record->id())) checklist.push_back(std::move(i));
     std::vector<CheckItem> after(checklist.end() - 4, checklist.end());
     out.line("checklist after the rollback:");

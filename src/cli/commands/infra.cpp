@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "cli/checklist_flow.hpp"
 #include "cli/command.hpp"
 #include "cli/revert_flow.hpp"
 #include "git/git.hpp"
@@ -86,7 +87,7 @@ Status follow_ci_apply(Context& ctx, const EnvironmentConfig& env, RollbackRecor
              "then verify the resources are restored;");
     record.add_details({{"apply_seen", false}});
   } else {
-    RB_TRY(wait_for_ci_apply(ctx, env, record, pushed_at));
+    RB_TRY(wait_for_ci_apply(ctx, env, record, pushed_at, outcome));
     record.add_details({{"apply_seen", true}});
   }
   out.line(fmt::format("  - if CI is unavailable, plan and apply it from here: rollback infra --env {} --known-good {}",
@@ -163,9 +164,7 @@ Status run_known_good(Context& ctx, const EnvironmentConfig& env, const InfraOpt
                          tf_rel, env.name, folder));
 
   // Terraform runs in the worktree: a relative path to the binary is taken from rollback.yaml's folder.
-  std::string binary = env.terraform.binary;
-  if (binary.find('/') != std::string::npos && fs::path(binary).is_relative())
-    binary = (cfg.file.has_parent_path() ? cfg.file.parent_path() : fs::current_path()) / binary;
+  const std::string binary = terraform_binary(cfg, env);
   if (!program_exists(binary))
     return usage_error(fmt::format("cannot find the Terraform binary \"{}\" (terraform.binary of {})", binary, env.name),
                        "install terraform (or tofu) in PATH, or set terraform.binary in rollback.yaml to its path");
@@ -310,6 +309,7 @@ Status run(Context& ctx, const InfraOptions& o) {
     if (r.no_push || !r.push_branch.empty() || r.allow_application || r.allow_migrations)
       return usage_error("--no-push, --push-branch, --allow-application and --allow-migrations apply to reverting a PR, "
                          "not to --known-good");
+    RB_TRY(reason_gate(ctx, *env, r.reason, "infra"));
     return run_known_good(ctx, *env, o);
   }
   return run_revert_pr(ctx, *env, o);

@@ -35,11 +35,14 @@ void register_release(Subcommand app, GlobalOptions& g, Action& action) {
 
 void register_resume(Subcommand app, GlobalOptions& g, Action& action) {
   auto id = std::make_shared<std::string>();
+  auto reason = std::make_shared<std::string>();
   Subcommand sub = app.add_subcommand(
       "resume", "Continue a release that stopped (failed, interrupted, killed) from its first unfinished step");
   sub.add_option("id", *id, "The release's id (printed when it stopped; `rollback history` lists it)").required();
+  sub.add_option("--reason", *reason,
+                 "Why (replaces the release's recorded reason; needed on a protected environment when it has none)");
   add_global_options(sub, g);
-  run_when_parsed(sub, g, action, true, [id](Context& ctx) { return run_resume(ctx, *id); });
+  run_when_parsed(sub, g, action, true, [id, reason](Context& ctx) { return run_resume(ctx, *id, *reason); });
 }
 
 }  // namespace rb::cli

@@ -3,6 +3,7 @@
 // digest (src/infra/state_restore.hpp has the sequence and its safety checks).
 #include <fmt/format.h>
 
+#include "cli/checklist_flow.hpp"
 #include "cli/command.hpp"
 #include "infra/aws_storage.hpp"
 #include "infra/state_diff.hpp"
@@ -292,6 +293,7 @@ Status run_restore(Context& ctx, const RestoreCliOptions& o) {
   Output& out = ctx.out();
   const bool dry_run = ctx.options().dry_run;
   RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
+  RB_TRY(reason_gate(ctx, *env, o.reason, "state restore"));
   RB_TRY_ASSIGN(auto b, infra::make_state_backend(ctx.config(), *env, ctx.clock()));
 
   // Before locking anything: the version must exist (and an id prefix becomes the full id).
