@@ -447,9 +447,9 @@ Status check_applied_plan(Context& ctx, const EnvironmentConfig& env, RollbackRe
   record_plan_check(record, "fail", evidence);
   return failure(evidence, fmt::format("the apply may have failed part-way, or the infrastructure was changed since: "
                                        "read the Terraform workflow's output in CI; to apply the reverted "
-                                       "configuration from here, run `rollback infra --env {} --known-good {}` "
+                                       "configuration from here, run `rollback infra --env {} --known-good {}{}` "
                                        "(it shows the plan first)",
-                                       env.name, sha));
+                                       env.name, sha, env.reason_hint()));
 }
 
 }  // namespace

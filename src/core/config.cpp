@@ -299,6 +299,10 @@ std::chrono::milliseconds EnvironmentConfig::bake() const {
   return is_protected ? kDefaultProtectedBake : std::chrono::milliseconds(0);
 }
 
+std::string reason_hint(bool is_protected) { return is_protected ? " --reason \"…\"" : ""; }
+
+std::string EnvironmentConfig::reason_hint() const { return rb::reason_hint(is_protected); }
+
 const std::string& EnvironmentConfig::verify_health_url() const {
   return verify.health_url.empty() ? health_url : verify.health_url;
 }

@@ -115,7 +115,12 @@ struct EnvironmentConfig {
   std::chrono::milliseconds bake() const;
   // verify.health_url, else health_url.
   const std::string& verify_health_url() const;
+  std::string reason_hint() const;
 };
+
+// For a command the tool prints for the engineer to run next: ` --reason "…"` on a protected
+// environment, which refuses to start without one, else nothing.
+std::string reason_hint(bool is_protected);
 
 struct Config {
   std::filesystem::path file;  // where it was read from

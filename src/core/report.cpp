@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/config.hpp"
 #include "util/json.hpp"
 #include "util/redact.hpp"
 #include "util/strings.hpp"
@@ -325,9 +326,10 @@ Report render_report(const ReportInput& in) {
       follow.push_back(
           commit.empty()
               ? fmt::format("- [ ] The bad change is still on the branch: revert it so the next deploy does not bring it back "
-                            "(`rollback app --env {}`)", markdown_cell(e.env))
+                            "(`rollback app --env {}{}`)", markdown_cell(e.env), reason_hint(in.is_protected))
               : fmt::format("- [ ] The bad change is still on the branch: revert it so the next deploy does not bring it back "
-                            "(`rollback app --env {} --commit {}`)", markdown_cell(e.env), markdown_cell(commit)));
+                            "(`rollback app --env {} --commit {}{}`)", markdown_cell(e.env), markdown_cell(commit),
+                            reason_hint(in.is_protected)));
     }
     auto backup = e.details.find("backup");
     if (backup != e.details.end() && backup->is_object()) {

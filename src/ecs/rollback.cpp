@@ -699,8 +699,9 @@ std::string after_failure_hint(EcsGateway& ecs, const EnvironmentConfig& env, co
   auto again = plan_rollback(ecs, env, next);
   if (!again)
     return fmt::format("ECS runs {} now; no other revision to try: {}", now, again.error().message);
-  return fmt::format("ECS runs {} now; the next candidate is {} ({}): `rollback ecs --env {} --to-revision {}`", now,
-                     again->target.ref.label(), again->choice.why, env.name, again->target.ref.revision);
+  return fmt::format("ECS runs {} now; the next candidate is {} ({}): `rollback ecs --env {} --to-revision {}{}`",
+                     now, again->target.ref.label(), again->choice.why, env.name, again->target.ref.revision,
+                     env.reason_hint());
 }
 
 }  // namespace rb::ecs

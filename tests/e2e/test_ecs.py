@@ -44,7 +44,8 @@ class EcsRollbackTest(EcsSandboxTestCase):
         self.assertIn("connect2-api-prod:6", r.stdout)
         self.assertIn("connect2-api-prod:4", r.stdout)
         self.assertIn("skipped INACTIVE (deregistered) revision: 5", r.stdout)
-        self.assertIn("rollback app --env prod --commit", r.stdout)  # the follow-up revert
+        # The follow-up revert, runnable as printed: prod refuses to start without a reason.
+        self.assertRegex(r.stdout, r'rollback app --env prod --commit [0-9a-f]{7,40} --reason "…"')
         # What ECS runs now: only the target, all tasks up.
         svc = self.service()
         self.assertEqual(len(svc["deployments"]), 1)

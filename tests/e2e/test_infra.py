@@ -773,7 +773,7 @@ class InfraApplyWaitTest(StateSandbox, InfraRepoCase):
         self.assertExit(r, 1)
         self.assertIn("still shows 1 change", r.stderr)
         self.assertIn("terraform_data.cache", r.stderr)
-        self.assertIn("rollback infra --env prod --known-good", r.stderr)  # what to run
+        self.assertRegex(r.stderr, r'rollback infra --env prod --known-good [0-9a-f]+ --reason "…"')  # what to run
         [entry] = self.journal()
         self.assertEqual(entry["outcome"], "failed")
         self.assertEqual(entry["details"]["plan_check"]["result"], "fail")

@@ -73,7 +73,7 @@ environments:
         self.assertIn("500s \\| &lt;b&gt;after&lt;/b&gt; deploy", md)
         self.assertRegex(md, r"\| Time to recover \| \d+(\.\d)?s ")
         # The follow-up names the commit the bad image was built from, never a placeholder.
-        self.assertRegex(md, r"`rollback app --env prod --commit [0-9a-f]{7,40}`")
+        self.assertRegex(md, r'`rollback app --env prod --commit [0-9a-f]{7,40} --reason "…"`')
         # The picture is well-formed SVG with one bar for the rollback.
         root = ET.fromstring(svg)
         self.assertTrue(root.tag.endswith("svg"))

@@ -639,7 +639,8 @@ Status run(Context& ctx, const DbOptions& o) {
   RB_TRY(run_prepared_downgrade(ctx, *env, o, p, lock, {{"checklist", checklist_to_json(checklist)}}, result));
   out.line("");
   out.line("Next (the runbook, scenario 3): revert the code PR that needed the newer schema, or fix forward:");
-  out.line(fmt::format("  rollback app --env {} --pr <PR number> --allow-migrations", env->name));
+  out.line(fmt::format("  rollback app --env {} --pr <PR number> --allow-migrations{}", env->name,
+                       env->reason_hint()));
   result["ok"] = true;
   result["outcome"] = kOutcomeSucceeded;
   out.result(result);

@@ -192,7 +192,8 @@ Status run(Context& ctx, const PitrOptions& o) {
   out.line(fmt::format("  2. point the service at {}:{}: change the database URL the task definition reads (its "
                        "secret or environment variable; locally ${})",
                        restored->address, restored->port, env->migrations.url_env));
-  out.line(fmt::format("  3. rollback ecs --env {} --restart   (new tasks read the new URL)", env->name));
+  out.line(fmt::format("  3. rollback ecs --env {} --restart{}   (new tasks read the new URL)", env->name,
+                       env->reason_hint()));
   out.line(fmt::format("  4. keep {} until the incident is closed; then delete the {} you no longer need",
                        source.identifier(), source.is_cluster ? "cluster (and its instances)" : "instance"));
   result["ok"] = true;

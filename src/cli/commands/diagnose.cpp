@@ -74,7 +74,7 @@ void diagnose_ecs(Context& ctx, const EnvironmentConfig& env, std::vector<Findin
     if (d.rollout_state == "FAILED")
       out.push_back({FindingLevel::Critical, "Scenario 1: Bad Code Deploy",
                      fmt::format("deployment {} of {} FAILED: {}", d.id, label, d.rollout_state_reason),
-                     fmt::format("`rollback ecs --env {}`", env.name)});
+                     fmt::format("`rollback ecs --env {}{}`", env.name, env.reason_hint())});
     auto stopped = gw->stopped_tasks(env.cluster, env.service, d.id);
     if (!stopped) {
       out.push_back(could_not("the stopped tasks of " + d.id, stopped.error()));
@@ -100,7 +100,8 @@ void diagnose_health(const EnvironmentConfig& env, std::vector<Finding>& out) {
   if (h.healthy) return;
   out.push_back({FindingLevel::Critical, "Scenario 1: Bad Code Deploy",
                  fmt::format("the health URL {} answers {}", env.health_url, h.answer),
-                 fmt::format("`rollback ecs --env {}` for immediate relief, then `rollback app --env {}`", env.name, env.name)});
+                 fmt::format("`rollback ecs --env {}{}` for immediate relief, then `rollback app --env {}`", env.name,
+                             env.reason_hint(), env.name)});
 }
 
 void diagnose_state(Context& ctx, const EnvironmentConfig& env, double deployed_at, std::vector<Finding>& out) {
@@ -126,8 +127,8 @@ void diagnose_state(Context& ctx, const EnvironmentConfig& env, double deployed_
                              newer, newer == 1 ? "" : "s", backend->url(),
                              deployed_at > 0 ? "the current ECS deployment started" : "24 hours ago", iso8601(newest)),
                  fmt::format("`rollback state list --env {}` shows what changed; revert the infrastructure PR with "
-                             "`rollback infra --env {} --pr N`",
-                             env.name, env.name)});
+                             "`rollback infra --env {} --pr N{}`",
+                             env.name, env.name, env.reason_hint())});
 }
 
 // The security groups `target` lists, described, judged against the tasks' groups and IPs.

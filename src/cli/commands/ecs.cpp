@@ -47,8 +47,8 @@ std::optional<std::string> commit_from_image(const std::string& image) {
 
 std::string follow_up_command(const EnvironmentConfig& env, const std::string& bad_image) {
   if (auto sha = commit_from_image(bad_image))
-    return fmt::format("rollback app --env {} --commit {}", env.name, *sha);
-  return fmt::format("rollback app --env {} --pr <PR number>", env.name);
+    return fmt::format("rollback app --env {} --commit {}{}", env.name, *sha, env.reason_hint());
+  return fmt::format("rollback app --env {} --pr <PR number>{}", env.name, env.reason_hint());
 }
 
 // The runbook's "Before Rollback" items for an emergency rollback (a release checks its own).

@@ -90,11 +90,11 @@ Status follow_ci_apply(Context& ctx, const EnvironmentConfig& env, RollbackRecor
     RB_TRY(wait_for_ci_apply(ctx, env, record, pushed_at, outcome));
     record.add_details({{"apply_seen", true}});
   }
-  out.line(fmt::format("  - if CI is unavailable, plan and apply it from here: rollback infra --env {} --known-good {}",
-                       env.name, short_sha(outcome.revert_sha)));
+  out.line(fmt::format("  - if CI is unavailable, plan and apply it from here: rollback infra --env {} --known-good {}{}",
+                       env.name, short_sha(outcome.revert_sha), env.reason_hint()));
   out.line(fmt::format("  - if the API still fails after the apply (new endpoints, credentials), restart its tasks: "
-                       "rollback ecs --env {} --restart",
-                       env.name));
+                       "rollback ecs --env {} --restart{}",
+                       env.name, env.reason_hint()));
   return {};
 }
 
