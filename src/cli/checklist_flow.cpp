@@ -18,14 +18,13 @@ std::int64_t epoch_ms(std::chrono::system_clock::time_point t) {
 
 }  // namespace
 
-ManualAnswer ask_manual(Context& ctx, const std::string& question) {
+ManualAnswer ask_manual(Context& ctx, const std::string& question, bool is_protected) {
   if (ctx.options().dry_run) return ManualAnswer::DryRun;
   if (ctx.options().yes) return ManualAnswer::YesFlag;
   if (!stdin_is_terminal()) return ManualAnswer::NoTerminal;
-  auto answer = prompt_line(fmt::format("checklist: {} [y/N] ", question));
+  auto answer = prompt_line(fmt::format("checklist: {} {} ", question, is_protected ? "[type yes]" : "[y/N]"));
   if (!answer) return ManualAnswer::No;
-  std::string a = to_lower(trim(*answer));
-  return a == "y" || a == "yes" ? ManualAnswer::Yes : ManualAnswer::No;
+  return manual_confirmation(*answer, is_protected) ? ManualAnswer::Yes : ManualAnswer::No;
 }
 
 Status reason_gate(Context& ctx, const EnvironmentConfig& env, const std::string& reason, std::string_view command) {
@@ -53,7 +52,7 @@ CheckItem aws_access_item(Context& ctx, const EnvironmentConfig& env) {
   return item;
 }
 
-CheckItem team_notified_item(Context& ctx) {
+CheckItem team_notified_item(Context& ctx, const EnvironmentConfig& env) {
   const auto& targets = ctx.notify_targets();
   if (!targets.empty()) {
     std::vector<std::string> names;
@@ -61,7 +60,7 @@ CheckItem team_notified_item(Context& ctx) {
     return {std::string(kItemTeamNotified), std::string(kPhaseBefore), CheckResult::Pass,
             fmt::format("announced when the rollback starts to {} (each delivery is journaled)", join(names, ", "))};
   }
-  auto item = manual_item(kItemTeamNotified, kPhaseBefore, ask_manual(ctx, "Is the team notified of this rollback?"),
+  auto item = manual_item(kItemTeamNotified, kPhaseBefore, ask_manual(ctx, "Is the team notified of this rollback?", env.is_protected),
                           "no team.notify target configured: is the team notified?");
   return item;
 }
@@ -111,7 +110,8 @@ CheckItem issue_item(Context& ctx, const EnvironmentConfig& env, const std::stri
   // A question only when no signal shows the problem: what the machine saw decides otherwise.
   ManualAnswer manual = issue_seen(s) ? ManualAnswer::YesFlag
                                       : ask_manual(ctx, "No health, alarm or task signal shows the problem. Is it "
-                                                        "confirmed, and will this rollback fix it?");
+                                                        "confirmed, and will this rollback fix it?",
+                                                   env.is_protected);
   return judge_issue(s, manual);
 }
 

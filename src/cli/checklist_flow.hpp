@@ -17,7 +17,7 @@ namespace rb::cli {
 
 // A manual item's question: Yes/No when asked on a terminal (y/N), YesFlag with --yes, DryRun
 // in a dry run (nobody is asked), NoTerminal otherwise.
-ManualAnswer ask_manual(Context& ctx, const std::string& question);
+ManualAnswer ask_manual(Context& ctx, const std::string& question, bool is_protected);
 
 // require_reason for `command` about to change `env` (call it before the lock and any change);
 // a dry run is not refused: it prints that the real run will need --reason.
@@ -29,7 +29,7 @@ CheckItem aws_access_item(Context& ctx, const EnvironmentConfig& env);
 
 // "Team is notified": the `team.notify` targets announce the rollback when it starts; without
 // any, the operator confirms (or --yes takes it as given).
-CheckItem team_notified_item(Context& ctx);
+CheckItem team_notified_item(Context& ctx, const EnvironmentConfig& env);
 
 // "Issue is confirmed and rollback will fix it": the health URL, the alarms in ALARM
 // (verify.alarms) and, with an ECS gateway and the service as planned, the tasks stopped since

@@ -386,7 +386,7 @@ std::vector<CheckItem> release_before_items(Context& ctx, const ReleaseState& st
                      st.db_target.empty() ? "the change has no migration"
                                           : fmt::format("the database is already at {}", st.db_target)});
   }
-  items.push_back(team_notified_item(ctx));
+  items.push_back(team_notified_item(ctx, env));
   return items;
 }
 

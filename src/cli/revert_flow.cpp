@@ -40,7 +40,7 @@ std::vector<CheckItem> app_before_items(Context& ctx, const EnvironmentConfig& e
                                   fmt::format("the revert touches {} migration file(s): downgrade the database first "
                                               "(`rollback db`, or `rollback release` for both)",
                                               r.categories.migrations.size())});
-  items.push_back(team_notified_item(ctx));
+  items.push_back(team_notified_item(ctx, env));
   return items;
 }
 

@@ -143,6 +143,11 @@ CheckItem judge_issue(const IssueSignals& s, ManualAnswer manual) {
   return item;
 }
 
+bool manual_confirmation(std::string_view answer, bool is_protected) {
+  const std::string a = to_lower(trim(answer));
+  return a == "yes" || (!is_protected && a == "y");
+}
+
 Status require_reason(std::string_view env, bool is_protected, std::string_view reason, std::string_view command) {
   if (!is_protected || !trim(reason).empty()) return {};
   return usage_error(fmt::format("{} is a protected environment: `rollback {}` there needs --reason (why this "

@@ -77,6 +77,10 @@ enum class ManualAnswer {
   DryRun,      // a dry run: would be asked
 };
 
+// Whether a typed answer to a manual item confirms it: "y" or "yes"; on a protected environment
+// only the whole word "yes" (a typed confirmation, not a reflex), as the runbook's items ask.
+bool manual_confirmation(std::string_view answer, bool is_protected);
+
 // A manual item from its answer: Confirmed, Given (--yes), Fail (answered no) or Skipped.
 // `question` is what was (or would be) asked; it becomes the evidence.
 CheckItem manual_item(std::string_view item, std::string_view phase, ManualAnswer answer, const std::string& question);

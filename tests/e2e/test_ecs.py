@@ -178,7 +178,7 @@ class EcsRollbackTest(EcsSandboxTestCase):
         self.assertEqual(self.update_calls(), [])
         self.assertEqual(self.primary_revision(), 6)
 
-    def _run_on_terminal(self, args, answer, checklist_answer="y"):
+    def _run_on_terminal(self, args, answer, checklist_answer="yes"):
         pid, fd = pty.fork()
         if pid == 0:
             os.chdir(self.work)
@@ -198,7 +198,7 @@ class EcsRollbackTest(EcsSandboxTestCase):
                     break
                 output += chunk
             # The runbook's manual checklist items are asked first (docs/CHECKLISTS.md): confirm them.
-            while output.count(b"[y/N]") > checklist_answers:
+            while output.count(b"[y/N]") + output.count(b"[type yes]") > checklist_answers:
                 os.write(fd, checklist_answer.encode() + b"\n")
                 checklist_answers += 1
             if not sent and b"Type 'prod' to continue" in output:
@@ -226,6 +226,14 @@ class EcsRollbackTest(EcsSandboxTestCase):
         self.assertIn("was answered no: nothing was changed", out)
         self.assertEqual(self.update_calls(), [])
         self.assertEqual(self.primary_revision(), 6)
+        self.assertEqual(self.journal(), [])
+
+    def test_a_reflexive_y_is_not_a_typed_confirmation_on_prod(self):
+        code, out = self._run_on_terminal(["ecs", "--env", "prod", "--reason", "500s after deploy"], "prod", checklist_answer="y")
+        self.assertEqual(code, 3, out)
+        self.assertIn("[type yes]", out)
+        self.assertIn("was answered no: nothing was changed", out)
+        self.assertEqual(self.update_calls(), [])
         self.assertEqual(self.journal(), [])
 
     def test_ctrl_c_at_a_checklist_question_is_an_interruption_not_a_no(self):

@@ -193,3 +193,16 @@ TEST(Checklist, LogsWindowIsConfigurable) {
     EXPECT_FALSE(r.ok()) << bad;
   }
 }
+
+TEST(Checklist, AProtectedEnvironmentTakesOnlyTheTypedWordYes) {
+  EXPECT_TRUE(manual_confirmation("y", false));
+  EXPECT_TRUE(manual_confirmation(" YES\n", false));
+  EXPECT_FALSE(manual_confirmation("", false));
+  EXPECT_FALSE(manual_confirmation("n", false));
+  // prod: a reflexive "y" is not a typed confirmation.
+  EXPECT_FALSE(manual_confirmation("y", true));
+  EXPECT_FALSE(manual_confirmation("ye", true));
+  EXPECT_FALSE(manual_confirmation("yes please", true));
+  EXPECT_TRUE(manual_confirmation("yes", true));
+  EXPECT_TRUE(manual_confirmation(" Yes ", true));
+}

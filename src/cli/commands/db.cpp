@@ -375,7 +375,7 @@ std::vector<CheckItem> db_before_items(Context& ctx, const EnvironmentConfig& en
                                dropped.empty() ? "" : ", drops " + join(dropped, ", "),
                                p.backup ? "backed up first" : "no backup",
                                p.plan.destroys_data && !p.backup ? " although it destroys data" : "")});
-  items.push_back(team_notified_item(ctx));
+  items.push_back(team_notified_item(ctx, env));
   return items;
 }
 

@@ -64,7 +64,7 @@ std::vector<CheckItem> before_items(Context& ctx, const EnvironmentConfig& env, 
   items.push_back(aws_access_item(ctx, env));
   items.push_back({std::string(kItemDatabasePlan), std::string(kPhaseBefore), CheckResult::Skipped,
                    "an ECS rollback changes no database (`rollback db` or `rollback release` plan one)"});
-  items.push_back(team_notified_item(ctx));
+  items.push_back(team_notified_item(ctx, env));
   return items;
 }
 
