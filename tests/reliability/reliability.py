@@ -743,15 +743,23 @@ def r7_hostile():
 SIZE_USED = ["-"]
 
 
+def write_json(figures, out, complete):
+    """The figures so far; written after each one, so a run of hours stopped part-way still
+    gives what it finished (render.py keeps the other rows)."""
+    if not out:
+        return
+    with open(out + ".part", "w") as fh:
+        json.dump({"figures": [f.as_dict() for f in figures], "binary": BINARY, "size": SIZE_USED[0],
+                   "complete": complete, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, fh, indent=2)
+    os.replace(out + ".part", out)
+
+
 def report(figures, out):
     for f in figures:
         print(f.line(), flush=True)
         for m in f.misses[:5]:
             print(f"    miss: {m}")
-    if out:
-        with open(out, "w") as fh:
-            json.dump({"figures": [f.as_dict() for f in figures], "binary": BINARY, "size": SIZE_USED[0],
-                       "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, fh, indent=2)
+    write_json(figures, out, True)
     return 0 if all(f.violations == 0 and (f.total > 0 or f.skipped) for f in figures) else 1
 
 
@@ -783,19 +791,21 @@ def main(argv):
     only = {s.strip().upper() for s in args.only.split(",") if s.strip()}
     rng = random.Random(args.seed)
     figures = []
+
+    def measured(figure):
+        figures.append(figure)
+        print(figure.line(), flush=True)
+        write_json(figures, args.json, False)
+
     if "R1" in only:
-        figures.append(r1_faults(sizes["R1"], args.seed))
-        print(figures[-1].line(), flush=True)
+        measured(r1_faults(sizes["R1"], args.seed))
     if "R2" in only:
         for fn in (r2_ecs, r2_app, r2_db, r2_state):
-            figures.append(fn(sizes["R2"], rng))
-            print(figures[-1].line(), flush=True)
+            measured(fn(sizes["R2"], rng))
     if "R3" in only:
-        figures.append(r3_races(sizes["R3"]))
-        print(figures[-1].line(), flush=True)
+        measured(r3_races(sizes["R3"]))
     if "R4" in only:
-        figures.append(r4_state(sizes["R4"], args.seed))
-        print(figures[-1].line(), flush=True)
+        measured(r4_state(sizes["R4"], args.seed))
     print("--")
     return report(figures, args.json)
 
