@@ -517,10 +517,15 @@ def r2_app(n, rng):
             for line in message.splitlines():
                 if line.startswith("Rollback-Id:") and line.split(":", 1)[1].strip() not in ids | before:
                     problems.append(f"origin has a revert whose {line.strip()} is not in the journal")
-            # The next command leaves no scratch worktree behind.
+            # The next command leaves no scratch worktree behind. Each run counts only what it
+            # left, then clears it, so one leftover is one miss, not a miss in every later run.
             ws.run("status", "--env", "dev")
-            extra = [w for w in git(repos.clone, "worktree", "list", "--porcelain").splitlines()
+            extra = [w[9:] for w in git(repos.clone, "worktree", "list", "--porcelain").splitlines()
                      if w.startswith("worktree ") and os.path.realpath(w[9:]) != os.path.realpath(repos.clone)]
+            for w in extra:
+                git(repos.clone, "worktree", "remove", "--force", w, check=False)
+                if os.path.basename(os.path.dirname(w)).startswith("rollback-revert-"):
+                    shutil.rmtree(os.path.dirname(w), ignore_errors=True)
             git(repos.clone, "worktree", "prune")
             if extra:
                 problems.append(f"{len(extra)} scratch worktree(s) left: {extra[0]}")
