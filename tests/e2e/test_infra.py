@@ -674,9 +674,20 @@ class InfraApplyWaitTest(StateSandbox, InfraRepoCase):
             f"repo: clone\nterraform: {{ binary: {self.wrapper} }}\n")
         self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=state_bytes({"serial": 1}, 1))
 
-    def infra(self, *args, plan="delete.plan.json", **kw):
-        env = self.env(self.sandbox, FAKE_TF_LOG=self.tf_log, FAKE_TF_PLAN_JSON=os.path.join(PLANS, plan))
+    def infra(self, *args, plan="delete.plan.json", tf_env=None, **kw):
+        env = self.env(self.sandbox, FAKE_TF_LOG=self.tf_log, FAKE_TF_PLAN_JSON=os.path.join(PLANS, plan),
+                       **(tf_env or {}))
         return self.rollback("infra", "--config", self.cfg, *args, env=env, **kw)
+
+    def revert_while_ci_applies(self, *extra, hold_lock=1.0, **kw):
+        """`infra --pr N` of a broken-infra PR on prod while the fake CI applies the revert; returns
+        the result and what CI wrote."""
+        number, _ = self.break_infra()
+        ci, wrote = self.fake_ci(self.repos.origin_log()[0], hold_lock=hold_lock)
+        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes",
+                       *extra, timeout=180, **kw)
+        ci.join(30)
+        return r, wrote
 
     def versions(self):
         r = self.s3.list_object_versions(Bucket=self.bucket, Prefix=self.key)
@@ -708,10 +719,7 @@ class InfraApplyWaitTest(StateSandbox, InfraRepoCase):
         return t, wrote
 
     def test_waits_until_ci_wrote_a_new_state_version_and_released_the_lock(self):
-        number, _ = self.break_infra()
-        ci, wrote = self.fake_ci(self.repos.origin_log()[0])
-        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes", "--output", "json")
-        ci.join(10)
+        r, wrote = self.revert_while_ci_applies("--output", "json", hold_lock=6.0)
         self.assertExit(r, 0)
         self.assertIn("version", wrote)
         result = json.loads(r.stdout)
@@ -748,11 +756,7 @@ class InfraApplyWaitTest(StateSandbox, InfraRepoCase):
 
     def test_a_plan_of_the_reverted_folder_without_changes_completes_the_wait(self):
         self.use_real_terraform()
-        number, _ = self.break_infra()
-        ci, wrote = self.fake_ci(self.repos.origin_log()[0], hold_lock=1.0)
-        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes",
-                       timeout=180)
-        ci.join(30)
+        r, _ = self.revert_while_ci_applies()
         self.assertExit(r, 0)
         self.assertIn("shows no changes", r.stdout)
         [entry] = self.journal()
@@ -765,11 +769,7 @@ class InfraApplyWaitTest(StateSandbox, InfraRepoCase):
         # The reverted folder declares a resource the state does not hold: the plan would create it.
         self.repos.squash_pr({"infrastructure/terraform/environments/prod/main.tf": 'resource "terraform_data" "cache" {}\n'},
                              "Declare the cache")
-        number, _ = self.break_infra()
-        ci, wrote = self.fake_ci(self.repos.origin_log()[0], hold_lock=1.0)
-        r = self.infra("--env", "prod", "--reason", "the Redis change broke sessions", "--pr", str(number), "--yes",
-                       timeout=180)
-        ci.join(30)
+        r, wrote = self.revert_while_ci_applies()
         self.assertExit(r, 1)
         self.assertIn("still shows 1 change", r.stderr)
         self.assertIn("terraform_data.cache", r.stderr)
@@ -780,13 +780,7 @@ class InfraApplyWaitTest(StateSandbox, InfraRepoCase):
         self.assertEqual(entry["details"]["applied_state_version"], wrote["version"])  # the apply itself was seen
 
     def test_a_folder_that_cannot_be_planned_is_recorded_as_skipped(self):
-        number, _ = self.break_infra()
-        ci, wrote = self.fake_ci(self.repos.origin_log()[0], hold_lock=1.0)
-        env = self.env(self.sandbox, FAKE_TF_LOG=self.tf_log, FAKE_TF_PLAN_JSON=os.path.join(PLANS, "delete.plan.json"),
-                       FAKE_TF_FAIL="init")
-        r = self.rollback("infra", "--config", self.cfg, "--env", "prod", "--reason", "the Redis change broke sessions",
-                          "--pr", str(number), "--yes", env=env, timeout=180)
-        ci.join(30)
+        r, _ = self.revert_while_ci_applies(tf_env={"FAKE_TF_FAIL": "init"})
         self.assertExit(r, 0)
         [entry] = self.journal()
         check = entry["details"]["plan_check"]
