@@ -195,6 +195,8 @@ Result<ResolvedRevert> resolve_with_id(Context& ctx, const EnvironmentConfig& en
   std::filesystem::path repo = o.repo.empty() ? ctx.config().repo : std::filesystem::path(o.repo);
   git::Git git(ctx.runner(), repo);
   RB_TRY(git.check_repository());
+  for (const auto& gone : git::sweep_abandoned_worktrees(git))
+    out.line(fmt::format("removed {}: a scratch worktree left by a rollback that was killed", gone.string()));
   const std::string& remote = ctx.config().remote;
   out.line(fmt::format("fetching {} from {}", env.branch, remote));
   RB_TRY(git.fetch(remote, env.branch));

@@ -1,5 +1,10 @@
 #include "git/revert.hpp"
 
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "util/clock.hpp"
@@ -12,15 +17,64 @@ namespace fs = std::filesystem;
 
 ScratchWorktree::ScratchWorktree(Git& repo) : repo_(repo) {}
 
+namespace {
+
+constexpr std::string_view kScratchPrefix = "rollback-revert";
+constexpr std::string_view kOwnerFile = "owner";
+
+// Whether `folder` is a scratch folder of ours whose process is gone: its owner file exists and
+// nobody holds its flock. Taking the lock (and closing it at once) is the test.
+bool owner_is_gone(const fs::path& folder) {
+  const fs::path owner = folder / kOwnerFile;
+  int fd = ::open(owner.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool gone = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  ::close(fd);
+  return gone;
+}
+
+bool is_scratch_worktree(const fs::path& worktree) {
+  return worktree.filename() == "worktree" &&
+         worktree.parent_path().filename().string().starts_with(std::string(kScratchPrefix) + "-");
+}
+
+}  // namespace
+
+std::vector<fs::path> sweep_abandoned_worktrees(Git& repo) {
+  std::vector<fs::path> removed;
+  auto listed = repo.try_run({"worktree", "list", "--porcelain", "-z"});
+  if (!listed.ok() || !listed->ok()) return removed;
+  for (const auto& field : split(listed->out, '\0')) {
+    if (!field.starts_with("worktree ")) continue;
+    const fs::path worktree = field.substr(9);
+    if (!is_scratch_worktree(worktree) || !owner_is_gone(worktree.parent_path())) continue;
+    auto r = repo.try_run({"worktree", "remove", "--force", "--", worktree.string()});
+    if (!r.ok() || !r->ok()) {
+      log_debug("git worktree remove {} failed: {}", worktree.string(), r.ok() ? r->err : r.error().message);
+      continue;
+    }
+    std::error_code ec;
+    fs::remove_all(worktree.parent_path(), ec);
+    removed.push_back(worktree);
+  }
+  return removed;
+}
+
 fs::path ScratchWorktree::scratch_dir() const { return tmp_ ? tmp_->path() : fs::path(); }
 
 Status ScratchWorktree::add(const std::string& commit) {
   if (tmp_) return failure("internal error: scratch worktree added twice");
   if (interrupted()) return interrupted_error("interrupted: the scratch worktree was not created");
   RB_TRY(check_commit_id(commit));
-  RB_TRY_ASSIGN(TempDir tmp, TempDir::create("rollback-revert"));
+  for (const auto& gone : sweep_abandoned_worktrees(repo_))
+    log_debug("removed {}, a scratch worktree left by a rollback that was killed", gone.string());
+  RB_TRY_ASSIGN(TempDir tmp, TempDir::create(std::string(kScratchPrefix)));
   tmp_.emplace(std::move(tmp));
   path_ = tmp_->path() / "worktree";
+  // Locked before the worktree exists, so a sweep never sees a worktree whose owner is unlocked.
+  RB_TRY_ASSIGN(owner_fd_, open_state_file(tmp_->path() / kOwnerFile));
+  if (::flock(owner_fd_, LOCK_EX | LOCK_NB) != 0)
+    return failure(fmt::format("cannot lock {}: {}", (tmp_->path() / kOwnerFile).string(), strerror(errno)));
   // --no-checkout + reset: the same files as a checkout, without running the user's
   // post-checkout hook (which may install dependencies or be slow) in a throwaway tree.
   RB_TRY(repo_.run({"worktree", "add", "--detach", "--no-checkout", "--", path_.string(), commit}));
@@ -46,7 +100,8 @@ ScratchWorktree::~ScratchWorktree() {
     auto r = repo_.try_run({"worktree", "prune"});
     if (!r.ok() || !r->ok()) log_debug("git worktree prune failed: {}", r.ok() ? r->err : r.error().message);
   }
-  // tmp_ (the folder around the worktree) is removed by TempDir.
+  // tmp_ (the folder around the worktree) is removed by TempDir; the owner's lock goes with it.
+  if (owner_fd_ >= 0) ::close(owner_fd_);
 }
 
 namespace {

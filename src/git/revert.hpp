@@ -19,6 +19,11 @@ namespace rb::git {
 // A detached worktree in a fresh temporary folder. The destructor removes it
 // (`git worktree remove --force`; when that fails, the folder is deleted and
 // `git worktree prune` drops the stale entry). Errors while removing are logged, not returned.
+//
+// A SIGKILL runs no destructor, so the folder also holds a file `owner`, flock(2)ed for the
+// worktree's whole life: the kernel drops that lock when its process dies, however it dies.
+// sweep_abandoned_worktrees (run by add() and by every command that opens the repository)
+// removes the scratch worktrees whose owner file nobody holds any more.
 class ScratchWorktree {
  public:
   explicit ScratchWorktree(Git& repo);
@@ -39,9 +44,17 @@ class ScratchWorktree {
  private:
   Git& repo_;
   std::optional<TempDir> tmp_;
+  int owner_fd_ = -1;  // flock held while the worktree lives
   std::filesystem::path path_;
   bool added_ = false;
 };
+
+// Removes the scratch worktrees of `repo` (a `rollback-revert-*/worktree` listed by `git worktree
+// list`) whose owner file is no longer locked: their rollback was killed. A scratch folder
+// without an owner file, or whose owner lives, is left alone; the user's own worktrees are never
+// touched. Returns the paths removed (for the caller to report); failures are logged, never
+// returned, since a leftover must not stop a rollback.
+std::vector<std::filesystem::path> sweep_abandoned_worktrees(Git& repo);
 
 struct RevertCommit {
   std::string sha;       // the new revert commit (its parent is base_sha)

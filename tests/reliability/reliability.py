@@ -517,9 +517,10 @@ def r2_app(n, rng):
             for line in message.splitlines():
                 if line.startswith("Rollback-Id:") and line.split(":", 1)[1].strip() not in ids | before:
                     problems.append(f"origin has a revert whose {line.strip()} is not in the journal")
-            # The next command leaves no scratch worktree behind. Each run counts only what it
-            # left, then clears it, so one leftover is one miss, not a miss in every later run.
-            ws.run("status", "--env", "dev")
+            # The next command that opens the repository (here a dry run of the same revert)
+            # leaves no scratch worktree behind. Each run counts only what is left after it, then
+            # clears it, so one leftover is one miss, not a miss in every later run.
+            ws.run("app", "--env", "dev", "--pr", str(number), "--dry-run")
             extra = [w[9:] for w in git(repos.clone, "worktree", "list", "--porcelain").splitlines()
                      if w.startswith("worktree ") and os.path.realpath(w[9:]) != os.path.realpath(repos.clone)]
             for w in extra:

@@ -1,6 +1,10 @@
 // The git layer against real repositories: a bare origin and clones in a temporary folder.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fstream>
 
 #include "../git/repo_fixture.hpp"
@@ -408,6 +412,49 @@ TEST_F(git_repo, CommitFailureStillRemovesTheWorktree) {
   EXPECT_NE(r.error().message.find("commit"), std::string::npos) << r.error().message;
   EXPECT_EQ(worktree_count(clone), 1);
   EXPECT_EQ(sh(clone, {"worktree", "list", "--porcelain"}).find("rollback-revert"), std::string::npos);
+}
+
+// SIGKILL runs no destructor: the scratch worktree of a killed run stays listed until the next
+// command that opens the repository sweeps it.
+TEST_F(git_repo, ScratchWorktreeOfAKilledRunIsSweptAndALiveOneIsNot) {
+  squash_pr(4, "Feature", {{"app/f.py", "f\n"}});
+  const std::string tip = origin_tip();
+  // A live scratch worktree: its owner (this process) holds the lock.
+  Git g = product();
+  ScratchWorktree live(g);
+  ASSERT_TRUE(live.add(tip).ok());
+  // Another run adds one (its own sweep leaves the live one alone), then is killed.
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    Git cg = product();
+    ScratchWorktree wt(cg);
+    if (!wt.add(tip)) _exit(1);
+    kill(getpid(), SIGKILL);
+    _exit(2);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  ASSERT_EQ(worktree_count(clone), 3);  // the killed run's worktree is left
+  // A scratch-looking folder without an owner file and the user's own worktree: never touched.
+  fs::path foreign = root() / "rollback-revert-user" / "worktree";
+  fs::create_directories(foreign.parent_path());
+  sh(clone, {"worktree", "add", "--detach", foreign.string(), tip});
+  fs::path users = root() / "users-worktree";
+  sh(clone, {"worktree", "add", "--detach", users.string(), tip});
+  ASSERT_EQ(worktree_count(clone), 5);
+
+  auto removed = sweep_abandoned_worktrees(g);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_NE(removed[0], live.path());
+  EXPECT_TRUE(removed[0].parent_path().filename().string().starts_with("rollback-revert-"));
+  EXPECT_FALSE(fs::exists(removed[0].parent_path()));
+  EXPECT_EQ(worktree_count(clone), 4);
+  EXPECT_TRUE(fs::exists(live.path()));
+  EXPECT_TRUE(fs::exists(foreign));
+  EXPECT_TRUE(fs::exists(users));
+  EXPECT_TRUE(sweep_abandoned_worktrees(g).empty());
 }
 
 TEST_F(git_repo, UsersCommitSigningConfigurationApplies) {
