@@ -235,7 +235,10 @@ fs::path sidecar_path(const fs::path& dir, const std::string& id) { return dir /
 
 Result<std::vector<std::string>> reconcile_unfinished(Journal& journal, const fs::path& unrecorded_dir,
                                                       const std::string& app, const std::string& env,
-                                                      const std::string& by_id, const std::string& parent_id) {
+                                                      const std::string& by_id, const std::string& parent_id,
+                                                      const std::string& closer_arg) {
+  const std::string closer = closer_arg.empty() ? "rollback " + by_id : closer_arg;
+  const std::string closed_by = closer_arg.empty() ? by_id : closer_arg;  // for the details: the id of a rollback
   JournalFilter f;
   f.app = app;
   f.env = env;
@@ -258,10 +261,10 @@ Result<std::vector<std::string>> reconcile_unfinished(Journal& journal, const fs
                    outcome == kOutcomeInterrupted || outcome == "started";
       if (j.is_object() && j.value("id", "") == e.id && known) {
         nlohmann::json details = j.value("details", nlohmann::json::object());
-        details["recorded_late_by"] = by_id;
-        RB_TRY(journal.event(e.id, fmt::format("outcome {} recorded late by rollback {} from {} (the journal could not "
+        details["recorded_late_by"] = closed_by;
+        RB_TRY(journal.event(e.id, fmt::format("outcome {} recorded late by {} from {} (the journal could not "
                                                "take it when the rollback ended)",
-                                               outcome, by_id, sidecar.string())));
+                                               outcome, closer, sidecar.string())));
         RB_TRY(journal.finish(e.id, outcome, details));
         fs::remove(sidecar, ec);
         closed.push_back(fmt::format("rollback {} ended as {} but the journal could not record it then: recorded now",
@@ -271,11 +274,11 @@ Result<std::vector<std::string>> reconcile_unfinished(Journal& journal, const fs
     }
     // Without a sidecar: only entries of this machine, whose lock we hold, are known to be dead.
     if (e.host != host) continue;
-    RB_TRY(journal.event(e.id, fmt::format("closed by rollback {}: its process ended without recording an outcome "
+    RB_TRY(journal.event(e.id, fmt::format("closed by {}: its process ended without recording an outcome "
                                            "(killed, or the journal failed); check what it changed with `rollback "
                                            "status --env {}`",
-                                           by_id, env)));
-    RB_TRY(journal.finish(e.id, kOutcomeInterrupted, {{"closed_by", by_id}, {"outcome_unknown", true}}));
+                                           closer, env)));
+    RB_TRY(journal.finish(e.id, kOutcomeInterrupted, {{"closed_by", closed_by}, {"outcome_unknown", true}}));
     closed.push_back(fmt::format("rollback {} was left \"running\" by a process that is gone: recorded as interrupted "
                                  "(outcome unknown; `rollback history --id {}` shows how far it got)",
                                  e.id, e.id));

@@ -147,10 +147,13 @@ class RollbackRecord {
 // environment's lock, so no live rollback of this machine is running there. An entry with a
 // sidecar file in `unrecorded_dir` gets the outcome saved there; any other entry of this host is
 // closed as interrupted with a note. `parent_id` (a release running `by_id` as one of its steps,
-// under the same lock) is alive and left alone. Returns one line per entry closed (for the output).
+// under the same lock) is alive and left alone. `closer` names who closes them in the journal
+// (default "rollback <by_id>"; `rollback unlock` passes its own). Returns one line per entry closed
+// (for the output).
 Result<std::vector<std::string>> reconcile_unfinished(Journal& journal, const std::filesystem::path& unrecorded_dir,
                                                       const std::string& app, const std::string& env,
-                                                      const std::string& by_id, const std::string& parent_id = {});
+                                                      const std::string& by_id, const std::string& parent_id = {},
+                                                      const std::string& closer = {});
 
 // Confirmation for protected environments: the user types the environment's name.
 // --yes skips it; without a terminal and without --yes it refuses (ExitCode::Refused).

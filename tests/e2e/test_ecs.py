@@ -1,5 +1,6 @@
 """rollback ecs / status / history / unlock against the sandbox (moto extended like ECS)."""
 
+import glob
 import json
 import os
 import pty
@@ -283,6 +284,29 @@ class EcsRollbackTest(EcsSandboxTestCase):
         self.assertIn("now recorded as interrupted", r.stdout)
         self.assertEqual(self.journal()[0]["outcome"], "interrupted")
         self.assertExit(self.rollback("unlock", "--env", "staging", sandbox=self.sandbox), 0)
+
+    def test_unlock_closes_the_entry_of_a_run_killed_before_its_lock_named_it(self):
+        # SIGKILL between the journal entry and the lock naming it: the lock points to no entry.
+        self.sandbox.control("config", {"task_start_delay": 60})
+        proc = self.start_rollback("ecs", "--env", "staging", "--to-revision", "3", sandbox=self.sandbox)
+        wait_for(lambda: self.update_calls(), message="UpdateService")
+        proc.kill()
+        proc.communicate()
+        [lock_file] = glob.glob(os.path.join(self.state, "**", "*staging*.lock"), recursive=True)
+        with open(lock_file) as f:
+            holder = json.load(f)
+        self.assertTrue(holder.pop("rollback_id"))
+        with open(lock_file, "w") as f:
+            json.dump(holder, f)
+        self.assertEqual(self.journal()[0]["outcome"], "running")
+        r = self.rollback("unlock", "--env", "staging", "--yes", sandbox=self.sandbox)
+        self.assertExit(r, 0)
+        self.assertIn("recorded as interrupted", r.stdout)
+        [entry] = self.journal()
+        self.assertEqual(entry["outcome"], "interrupted")
+        self.assertEqual(entry["details"]["closed_by"], "`rollback unlock` by e2e-tester")
+        status = self.rollback("status", "--env", "staging", sandbox=self.sandbox)
+        self.assertIn("lock     free", status.stdout)
 
     def test_status_and_history(self):
         self.assertExit(self.rollback("ecs", "--env", "dev", sandbox=self.sandbox), 0)

@@ -1,8 +1,13 @@
 // rollback unlock: break a lock left by a rollback whose process died.
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "core/lock.hpp"
 #include "core/team_lock.hpp"
+#include "util/clock.hpp"
+#include "util/log.hpp"
 
 namespace rb::cli {
 
@@ -76,6 +81,32 @@ Status run_team(Context& ctx, const EnvironmentConfig& env) {
   return {};
 }
 
+// A run killed after its journal entry was written but before the lock named it leaves an entry
+// "running" that the lock does not point to. With the lock taken for a moment (so no rollback of
+// this machine runs there), every such entry of this environment is closed, not only the named one.
+// Another command taking the lock first is fine: its own start closes them the same way.
+Status close_entries_of_dead_runs(Context& ctx, const EnvironmentConfig& env, nlohmann::json& j) {
+  LockHolder holder;
+  holder.user = current_user();
+  holder.host = current_host();
+  holder.pid = static_cast<long>(getpid());
+  holder.command = "rollback unlock";
+  holder.since = iso8601(ctx.clock().wall_now());
+  auto lock = EnvironmentLock::acquire(ctx.lock_dir(), ctx.config().app, env.name, std::move(holder));
+  if (!lock) {
+    log_debug("unlock: the lock was taken again at once ({}); that rollback closes the dead entries",
+              lock.error().message);
+    return {};
+  }
+  RB_TRY_ASSIGN(Journal * journal, ctx.journal());
+  RB_TRY_ASSIGN(auto closed, reconcile_unfinished(*journal, ctx.unrecorded_dir(), ctx.config().app, env.name, "", "",
+                                                  fmt::format("`rollback unlock` by {}", current_user())));
+  for (const auto& line : closed) ctx.out().line(line);
+  if (!closed.empty()) j["closed_entries"] = closed.size();
+  lock->release();
+  return {};
+}
+
 Status run(Context& ctx, const UnlockOptions& o) {
   Output& out = ctx.out();
   RB_TRY_ASSIGN(const EnvironmentConfig* env, ctx.environment(o.env));
@@ -109,6 +140,7 @@ Status run(Context& ctx, const UnlockOptions& o) {
     }
     j["rollback_id"] = broken.holder->rollback_id;
   }
+  RB_TRY(close_entries_of_dead_runs(ctx, *env, j));
   out.line(fmt::format("the lock of {} is broken; check `rollback status --env {}` before rolling back again",
                        env->name, env->name));
   out.result(j);
