@@ -106,6 +106,14 @@ Result<nlohmann::json> parse_json_document(std::string_view text, std::string_vi
                         "check that the file is complete and was not edited by hand");
     err.tag = "invalid_json";
     return err;
+  } catch (const nlohmann::json::exception& e) {
+    // A number beyond a double (`1e999`) is out_of_range (406), not a parse_error: found by fuzzing.
+    std::string why = e.what();
+    if (auto bracket = why.find("] "); bracket != std::string::npos) why = why.substr(bracket + 2);
+    Error err = failure(fmt::format("{} is not valid JSON: {}", what, why),
+                        "check that the file is complete and was not edited by hand");
+    err.tag = "invalid_json";
+    return err;
   }
 }
 

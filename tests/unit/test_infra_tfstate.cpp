@@ -150,6 +150,16 @@ TEST(infra_tfstate, RefusesOtherFormatVersionsSayingWhich) {
   EXPECT_NE(v5.error().message.find("newer"), std::string::npos);
 }
 
+// Found by fuzzing (fuzz/corpus/tfstate/crash-number-out-of-range): a number beyond a double is
+// not a parse_error for nlohmann, and escaped as an exception.
+TEST(infra_tfstate, NumberBeyondADoubleIsInvalidJsonNotAnException) {
+  auto r = parse_state(R"({"version": 4, "serial": 1e999, "lineage": "l"})", "state version abc");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().tag, "invalid_json");
+  EXPECT_NE(r.error().message.find("state version abc is not valid JSON"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("number overflow"), std::string::npos) << r.error().message;
+}
+
 TEST(conformance_infra_tfstate, InvalidJsonSaysLineAndColumn) {
   RB_REQUIRE_SHARED_FIXTURES();
   auto r = parse_state("{\n  \"version\": 4,\n  \"serial\": 1,,\n}", "state version abc");
