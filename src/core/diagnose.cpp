@@ -397,6 +397,39 @@ std::vector<Finding> secret_findings(const std::string& env, const std::vector<S
   return out;
 }
 
+namespace {
+
+bool command_needs_reason(const std::string& command) {
+  auto words = split(command, ' ');
+  if (words.size() < 2 || words[0] != "rollback") return false;
+  const std::string& sub = words[1];
+  if (sub == "ecs" || sub == "app" || sub == "infra" || sub == "release") return true;
+  if (sub == "db") return words.size() < 3 || words[2] != "status";
+  if (sub == "state") return words.size() >= 3 && words[2] == "restore";
+  return false;
+}
+
+}  // namespace
+
+std::string with_reason_in_commands(const std::string& text, const std::string& reason_hint) {
+  if (reason_hint.empty()) return text;
+  std::string out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t open = text.find('`', pos);
+    size_t close = open == std::string::npos ? std::string::npos : text.find('`', open + 1);
+    if (close == std::string::npos) break;
+    std::string command = text.substr(open + 1, close - open - 1);
+    out.append(text, pos, open + 1 - pos);
+    out += command;
+    if (command_needs_reason(command) && command.find("--reason") == std::string::npos) out += reason_hint;
+    out += '`';
+    pos = close + 1;
+  }
+  out.append(text, std::min(pos, text.size()), std::string::npos);
+  return out;
+}
+
 void rank_findings(std::vector<Finding>& findings) {
   std::stable_sort(findings.begin(), findings.end(),
                    [](const Finding& a, const Finding& b) { return static_cast<int>(a.level) < static_cast<int>(b.level); });

@@ -146,4 +146,10 @@ std::vector<Finding> secret_findings(const std::string& env, const std::vector<S
 // Most severe first; within a level, in the order found.
 void rank_findings(std::vector<Finding>& findings);
 
+// `text` with `reason_hint` (EnvironmentConfig::reason_hint(): ` --reason "…"` on a protected
+// environment, else empty) added inside every quoted command (`rollback ecs ...`) that changes
+// something and so needs a reason there: ecs, app, infra, release, db (not `db status`) and
+// `state restore`. Read-only commands and commands that already carry --reason are left as they are.
+std::string with_reason_in_commands(const std::string& text, const std::string& reason_hint);
+
 }  // namespace rb

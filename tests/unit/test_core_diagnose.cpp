@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "core/config.hpp"
 #include "core/diagnose.hpp"
 
 using namespace rb;
@@ -348,4 +349,22 @@ TEST(Diagnose, AMissingDependencyIsCriticalInItsScenario) {
   auto db = missing_dependency_finding("prod", NetworkTarget::Database, "RDS instance d does not exist");
   EXPECT_EQ(db.scenario, "Scenario 2: Infrastructure Change Broke API");
   EXPECT_NE(db.fix.find("database: in rollback.yaml"), std::string::npos);
+}
+
+TEST(Diagnose, FixesOnAProtectedEnvironmentCarryTheReasonItsCommandsNeed) {
+  const std::string hint = reason_hint(true);
+  Finding f = stopped_task_finding("prod", "app:7", "TaskFailedToStart", "ResourceInitializationError: unable to pull "
+                                   "secrets or registry auth", 1);
+  std::string fix = with_reason_in_commands(f.fix, hint);
+  EXPECT_NE(fix.find("`rollback infra --env prod --pr N --reason \"…\"`"), std::string::npos) << fix;
+  EXPECT_NE(fix.find("`rollback ecs --env prod --restart --reason \"…\"`"), std::string::npos) << fix;
+  // Read-only commands, commands that already say why, and other quoted text are left alone.
+  EXPECT_EQ(with_reason_in_commands("`rollback status --env prod` then `rollback db status --env prod`", hint),
+            "`rollback status --env prod` then `rollback db status --env prod`");
+  EXPECT_EQ(with_reason_in_commands("`rollback ecs --env prod --reason \"x\"`", hint), "`rollback ecs --env prod --reason \"x\"`");
+  EXPECT_EQ(with_reason_in_commands("`rollback state restore --env prod --version V` and `aws ecs describe`", hint),
+            "`rollback state restore --env prod --version V --reason \"…\"` and `aws ecs describe`");
+  EXPECT_EQ(with_reason_in_commands("an unclosed ` rollback ecs", hint), "an unclosed ` rollback ecs");
+  // Unprotected: no reason needed, nothing added.
+  EXPECT_EQ(with_reason_in_commands(f.fix, reason_hint(false)), f.fix);
 }
