@@ -392,6 +392,9 @@ class GitRepos:
     def origin_log(self, branch="main", n=5):
         return git(self.origin, "log", "--format=%H %s", f"-{n}", branch).splitlines()
 
+    def origin_message(self, branch="main"):
+        return git(self.origin, "log", "-1", "--format=%B", branch)
+
     def origin_file(self, path, branch="main"):
         r = subprocess.run(["git", "show", f"{branch}:{path}"], cwd=self.origin, capture_output=True, text=True)
         return r.stdout if r.returncode == 0 else None

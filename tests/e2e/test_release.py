@@ -376,7 +376,7 @@ class ReleaseTest(ReleaseBase):
         self.assertIn("dry run: nothing was changed", r.stdout)
         self.assertEqual(self.journal(), journal_before)
         os.unlink(hook)
-        r = self.run_tool("resume", parent["id"], "--yes", "--output", "json")
+        r = self.run_tool("resume", parent["id"], "--yes", "--output", "json", "--reason", "pushes unblocked")
         self.assertExit(r, 0)
         result = json.loads(r.stdout)  # one document: the steps' own results are not printed
         self.assertEqual(result["rollback_id"], parent["id"])
@@ -393,7 +393,11 @@ class ReleaseTest(ReleaseBase):
         self.assertEqual(steps.count("db-downgrade"), 1, steps)
         self.assertEqual(steps, ["db-downgrade", "revert", "revert"])
         self.assertEqual(children[-1]["outcome"], "succeeded")
-        self.assertTrue(any("resumed by" in e for e in parent["events"]), parent["events"])
+        self.assertTrue(any("resumed by" in e and "reason: pushes unblocked" in e for e in parent["events"]),
+                        parent["events"])
+        # --reason on resume replaces the recorded one for the steps it runs, the revert's message included.
+        self.assertEqual(children[-1]["reason"], "pushes unblocked")
+        self.assertIn("pushes unblocked", self.repos.origin_message("staging"))
         # The resumed release closes the checklist recorded when it began, as a fresh run does:
         # the "before" items kept, each "after" item added once.
         items = parent["details"]["checklist"]
