@@ -38,7 +38,9 @@ UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
 if [[ $# -eq 0 ]]; then
   # The short reliability run (docs/RELIABILITY.md): fails on any broken safety promise.
   stamp "reliability (short)"
-  ROLLBACK_BIN="$PWD/build/$preset/rollback" "$PY" tests/reliability/reliability.py secrets --capture "$capture"
+  # Its figure is kept in build/<preset>/secrets.json for tests/reliability/render.py (R6).
+  ROLLBACK_BIN="$PWD/build/$preset/rollback" "$PY" tests/reliability/reliability.py secrets --capture "$capture" \
+    --json "build/$preset/secrets.json"
   ROLLBACK_BIN="$PWD/build/$preset/rollback" "$PY" tests/reliability/reliability.py run --size short
 fi
 
