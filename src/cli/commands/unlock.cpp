@@ -85,7 +85,7 @@ Status run_team(Context& ctx, const EnvironmentConfig& env) {
 // "running" that the lock does not point to. With the lock taken for a moment (so no rollback of
 // this machine runs there), every such entry of this environment is closed, not only the named one.
 // Another command taking the lock first is fine: its own start closes them the same way.
-Status close_entries_of_dead_runs(Context& ctx, const EnvironmentConfig& env, nlohmann::json& j) {
+void close_entries_of_dead_runs(Context& ctx, const EnvironmentConfig& env, nlohmann::json& j) {
   LockHolder holder;
   holder.user = current_user();
   holder.host = current_host();
@@ -96,15 +96,22 @@ Status close_entries_of_dead_runs(Context& ctx, const EnvironmentConfig& env, nl
   if (!lock) {
     log_debug("unlock: the lock was taken again at once ({}); that rollback closes the dead entries",
               lock.error().message);
-    return {};
+    return;
   }
-  RB_TRY_ASSIGN(Journal * journal, ctx.journal());
-  RB_TRY_ASSIGN(auto closed, reconcile_unfinished(*journal, ctx.unrecorded_dir(), ctx.config().app, env.name, "", "",
-                                                  fmt::format("`rollback unlock` by {}", current_user())));
-  for (const auto& line : closed) ctx.out().line(line);
-  if (!closed.empty()) j["closed_entries"] = closed.size();
+  // Best effort: the lock is broken either way, and the next rollback closes what is left.
+  auto journal = ctx.journal();
+  auto closed = journal ? reconcile_unfinished(**journal, ctx.unrecorded_dir(), ctx.config().app, env.name, "", "",
+                                               fmt::format("`rollback unlock` by {}", current_user()))
+                        : Result<std::vector<std::string>>(journal.take_error());
+  if (!closed) {
+    ctx.out().warn(fmt::format("the journal entries left running could not be closed ({}); the next rollback of {} "
+                               "closes them",
+                               closed.error().message, env.name));
+  } else {
+    for (const auto& line : *closed) ctx.out().line(line);
+    if (!closed->empty()) j["closed_entries"] = closed->size();
+  }
   lock->release();
-  return {};
 }
 
 Status run(Context& ctx, const UnlockOptions& o) {
@@ -140,7 +147,7 @@ Status run(Context& ctx, const UnlockOptions& o) {
     }
     j["rollback_id"] = broken.holder->rollback_id;
   }
-  RB_TRY(close_entries_of_dead_runs(ctx, *env, j));
+  close_entries_of_dead_runs(ctx, *env, j);
   out.line(fmt::format("the lock of {} is broken; check `rollback status --env {}` before rolling back again",
                        env->name, env->name));
   out.result(j);
