@@ -147,13 +147,18 @@ Result<Journal*> Context::journal_for_reading() {
   return journal_.get();
 }
 
-Result<LockHandle> Context::lock(const EnvironmentConfig& env) {
+LockHolder Context::lock_holder() {
   LockHolder holder;
   holder.user = current_user();
   holder.host = current_host();
   holder.pid = static_cast<long>(getpid());
   holder.command = g_.command_line;
   holder.since = iso8601(is_team() ? team::wall_now(clock_) : clock_.wall_now());
+  return holder;
+}
+
+Result<LockHandle> Context::lock(const EnvironmentConfig& env) {
+  LockHolder holder = lock_holder();
   std::string note;
   if (is_team()) {
     if (!g_.local_lock) {

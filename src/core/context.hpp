@@ -70,6 +70,8 @@ class Context {
   // Takes the environment's lock for this invocation: the team lock on DynamoDB when the
   // configuration has `team:` (unless --local-lock), else the file lock.
   Result<LockHandle> lock(const EnvironmentConfig& env);
+  // Who this invocation is, as a lock records it: user, host, pid, command line, since now.
+  LockHolder lock_holder();
   // Team mode (`team:` in rollback.yaml).
   bool is_team() const { return config_ && config_->team.has_value(); }
   // The team table's client, opened once; exit 5 (CannotStart) when it cannot be set up.

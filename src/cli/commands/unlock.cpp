@@ -1,12 +1,9 @@
 // rollback unlock: break a lock left by a rollback whose process died.
-#include <unistd.h>
-
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
 #include "core/lock.hpp"
 #include "core/team_lock.hpp"
-#include "util/clock.hpp"
 #include "util/log.hpp"
 
 namespace rb::cli {
@@ -86,13 +83,7 @@ Status run_team(Context& ctx, const EnvironmentConfig& env) {
 // this machine runs there), every such entry of this environment is closed, not only the named one.
 // Another command taking the lock first is fine: its own start closes them the same way.
 void close_entries_of_dead_runs(Context& ctx, const EnvironmentConfig& env, nlohmann::json& j) {
-  LockHolder holder;
-  holder.user = current_user();
-  holder.host = current_host();
-  holder.pid = static_cast<long>(getpid());
-  holder.command = "rollback unlock";
-  holder.since = iso8601(ctx.clock().wall_now());
-  auto lock = EnvironmentLock::acquire(ctx.lock_dir(), ctx.config().app, env.name, std::move(holder));
+  auto lock = EnvironmentLock::acquire(ctx.lock_dir(), ctx.config().app, env.name, ctx.lock_holder());
   if (!lock) {
     log_debug("unlock: the lock was taken again at once ({}); that rollback closes the dead entries",
               lock.error().message);
