@@ -194,9 +194,7 @@ Result<ResolvedRevert> resolve_with_id(Context& ctx, const EnvironmentConfig& en
     return usage_error("--no-push and --push-branch contradict each other", "choose one");
   std::filesystem::path repo = o.repo.empty() ? ctx.config().repo : std::filesystem::path(o.repo);
   git::Git git(ctx.runner(), repo);
-  RB_TRY(git.check_repository());
-  for (const auto& gone : git::sweep_abandoned_worktrees(git))
-    out.line(fmt::format("removed {}: a scratch worktree left by a rollback that was killed", gone.string()));
+  RB_TRY(open_repository(out, git));
   const std::string& remote = ctx.config().remote;
   out.line(fmt::format("fetching {} from {}", env.branch, remote));
   RB_TRY(git.fetch(remote, env.branch));
@@ -380,6 +378,13 @@ Status follow_redeploy(Context& ctx, const EnvironmentConfig& env, RollbackRecor
     ctx.out().verified("health: " + env.health_url + " answered 2xx");
   }
   record.add_details({{"deployed_task_definition", task_definition}, {"waited", true}});
+  return {};
+}
+
+Status open_repository(Output& out, git::Git& git) {
+  RB_TRY(git.check_repository());
+  for (const auto& gone : git::sweep_abandoned_worktrees(git))
+    out.line(fmt::format("removed {}: a scratch worktree left by a rollback that was killed", gone.string()));
   return {};
 }
 

@@ -92,6 +92,10 @@ Status follow_redeploy(Context& ctx, const EnvironmentConfig& env, RollbackRecor
 Status wait_for_ci_apply(Context& ctx, const EnvironmentConfig& env, RollbackRecord& record,
                          std::chrono::system_clock::time_point pushed_at, const RevertOutcome& outcome);
 
+// `git.check_repository()`, then removes the scratch worktrees killed runs left in it
+// (git::sweep_abandoned_worktrees), saying which: every command that opens the repository.
+Status open_repository(Output& out, git::Git& git);
+
 // The environment's Terraform binary (terraform.binary): a relative path with a slash is taken
 // from rollback.yaml's folder, a bare name from PATH.
 std::string terraform_binary(const Config& cfg, const EnvironmentConfig& env);

@@ -140,9 +140,7 @@ Status run_known_good(Context& ctx, const EnvironmentConfig& env, const InfraOpt
 
   fs::path repo = o.revert.repo.empty() ? cfg.repo : fs::path(o.revert.repo);
   git::Git git(ctx.runner(), repo);
-  RB_TRY(git.check_repository());
-  for (const auto& gone : git::sweep_abandoned_worktrees(git))
-    out.line(fmt::format("removed {}: a scratch worktree left by a rollback that was killed", gone.string()));
+  RB_TRY(open_repository(out, git));
   out.line(fmt::format("fetching {} from {}", env.branch, cfg.remote));
   RB_TRY(git.fetch(cfg.remote, env.branch));
   RB_TRY_ASSIGN(std::string tip, git.resolve_commit(git::remote_ref(cfg.remote, env.branch)));
