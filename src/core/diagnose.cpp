@@ -426,7 +426,7 @@ std::string with_reason_in_commands(const std::string& text, const std::string& 
     out += '`';
     pos = close + 1;
   }
-  out.append(text, std::min(pos, text.size()), std::string::npos);
+  out.append(text, pos);
   return out;
 }
 

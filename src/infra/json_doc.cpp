@@ -91,6 +91,12 @@ TextPosition position_of(std::string_view text, size_t offset) {
 }
 
 Result<nlohmann::json> parse_json_document(std::string_view text, std::string_view what) {
+  auto invalid = [&](const std::string& why) {
+    Error err = failure(fmt::format("{} is not valid JSON: {}", what, why),
+                        "check that the file is complete and was not edited by hand");
+    err.tag = "invalid_json";
+    return err;
+  };
   try {
     return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& e) {
@@ -101,19 +107,13 @@ Result<nlohmann::json> parse_json_document(std::string_view text, std::string_vi
     std::string why = e.what();
     if (auto colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
     std::string excerpt = line_excerpt(text, offset);
-    Error err = failure(fmt::format("{} is not valid JSON: line {}, column {}: {}{}", what, pos.line, pos.column, why,
-                                    excerpt.empty() ? std::string() : fmt::format(" (near `{}`)", excerpt)),
-                        "check that the file is complete and was not edited by hand");
-    err.tag = "invalid_json";
-    return err;
+    return invalid(fmt::format("line {}, column {}: {}{}", pos.line, pos.column, why,
+                               excerpt.empty() ? std::string() : fmt::format(" (near `{}`)", excerpt)));
   } catch (const nlohmann::json::exception& e) {
     // A number beyond a double (`1e999`) is out_of_range (406), not a parse_error: found by fuzzing.
     std::string why = e.what();
     if (auto bracket = why.find("] "); bracket != std::string::npos) why = why.substr(bracket + 2);
-    Error err = failure(fmt::format("{} is not valid JSON: {}", what, why),
-                        "check that the file is complete and was not edited by hand");
-    err.tag = "invalid_json";
-    return err;
+    return invalid(why);
   }
 }
 
