@@ -30,7 +30,7 @@ class AppRollbackTest(RollbackTestCase):
         head, subject = self.repos.origin_log()[0].split(" ", 1)
         self.assertEqual(subject, f'Revert "Merge pull request #{number} from team/feature-{number}"')
         self.assertEqual(self.repos.origin_file("app/main.py"), "def handler():\n    return 'ok'\n")
-        message = git(self.repos.origin, "log", "-1", "--format=%B", "main")
+        message = self.repos.origin_message("main")
         self.assertIn(f"This reverts commit {merge}", message)
         self.assertIn("Reason: 500s on /orders", message)
         [entry] = self.journal()

@@ -202,7 +202,7 @@ class ReleaseTest(ReleaseBase):
         # The revert is on the remote branch; the migration script and the code are gone there.
         head, subject = self.repos.origin_log("staging")[0].split(" ", 1)
         self.assertEqual(subject, f'Revert "Merge pull request #{number} from team/feature-{number}"')
-        self.assertIn(f"This reverts commit {merge}", git(self.repos.origin, "log", "-1", "--format=%B", "staging"))
+        self.assertIn(f"This reverts commit {merge}", self.repos.origin_message("staging"))
         self.assertIsNone(self.repos.origin_file("alembic/versions/0002_orders.py", "staging"))
         self.assertIsNone(self.repos.origin_file("app/orders.py", "staging"))
         # The steps ran in the runbook's order, and the plan said why and what was exposed.
