@@ -29,7 +29,10 @@ constexpr const char* kFailFinishEnv = "ROLLBACK_TEST_JOURNAL_FAIL_FINISH";
 // How long a writer waits for another process holding the journal (SQLite busy timeout).
 constexpr int kBusyTimeoutMs = 5000;
 
+// One transaction: a reader opening the journal while the first run creates it sees either no
+// table or every table, never the rollbacks without their events.
 constexpr const char* kSchema = R"(
+BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS rollbacks (
   id TEXT PRIMARY KEY,
   app TEXT NOT NULL, env TEXT NOT NULL, layer TEXT NOT NULL,
@@ -44,6 +47,7 @@ CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   at TEXT NOT NULL, message TEXT NOT NULL
 );
+COMMIT;
 )";
 
 class Statement {
@@ -206,6 +210,14 @@ class SqliteJournal final : public Journal {
   fs::path path_;
 };
 
+// Whether the journal's tables exist. A database that cannot be read at all answers true, so
+// the error comes from the query that needs it, with its own message.
+bool has_schema(sqlite3* db) {
+  Statement st(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'rollbacks'");
+  if (!st.ok() || st.step() != SQLITE_ROW) return true;
+  return st.text(0) != "0";
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Journal>> open_sqlite_journal(const fs::path& path) {
@@ -228,6 +240,7 @@ Result<std::unique_ptr<Journal>> open_sqlite_journal(const fs::path& path) {
   if (sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     sqlite3_close(db);
     return failure(fmt::format("cannot initialise the journal {}: {}", path.string(), msg),
                    "if the file is not a rollback journal, point journal.path elsewhere");
@@ -259,6 +272,17 @@ Result<std::unique_ptr<Journal>> open_sqlite_journal_read_only(const fs::path& p
                    "check that the file exists and is readable");
   }
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  // A journal the first run has only just created (the file, not yet its tables) holds nothing
+  // yet: read it as the empty one, not as an error.
+  if (exists && !has_schema(db)) {
+    sqlite3_close(db);
+    db = nullptr;
+    if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+      sqlite3_close(db);
+      return failure("cannot prepare an empty journal: out of memory");
+    }
+    exists = false;
+  }
   if (!exists) {
     char* err = nullptr;
     if (sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {

@@ -240,3 +240,40 @@ TEST_F(JournalTest, RollbacksOfTheSameSecondListInTheOrderTheyBegan) {
   EXPECT_EQ((*all)[0].id, "20261130-101713-7ebb");
   EXPECT_EQ((*all)[1].id, "20261130-101713-d760");
 }
+
+// `rollback history` run the moment the first rollback creates the journal finds the file
+// without its tables: it reads as an empty journal, not as an error.
+TEST_F(JournalTest, AJournalFileWithoutItsTablesYetReadsAsEmpty) {
+  auto path = dir() / "j.db";
+  { std::ofstream(path.string()); }
+  auto journal = open_sqlite_journal_read_only(path);
+  ASSERT_TRUE(journal.ok()) << journal.error().message;
+  auto all = (*journal)->list({});
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  EXPECT_TRUE(all->empty());
+  auto none = (*journal)->get("20261130-000000-aaaa");
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_FALSE(none->has_value());
+}
+
+// The tables are created in one transaction: a writer that has opened the journal always
+// leaves both, and a second writer opening it meanwhile neither fails nor duplicates them.
+TEST_F(JournalTest, TwoWritersOpeningANewJournalAtOnceBothSucceed) {
+  auto path = dir() / "j.db";
+  std::vector<std::future<bool>> opened;
+  for (int i = 0; i < 4; ++i)
+    opened.push_back(std::async(std::launch::async, [&path] { return open_sqlite_journal(path).ok(); }));
+  for (auto& f : opened) EXPECT_TRUE(f.get());
+  auto journal = open_sqlite_journal_read_only(path);
+  ASSERT_TRUE(journal.ok());
+  JournalEntry e;
+  e.app = "app";
+  e.env = "dev";
+  e.layer = "ecs";
+  auto w = open_sqlite_journal(path);
+  ASSERT_TRUE(w.ok());
+  auto id = (*w)->begin(e);
+  ASSERT_TRUE(id.ok());
+  EXPECT_TRUE((*w)->event(*id, "x").ok());
+  EXPECT_EQ((*journal)->list({})->size(), 1u);
+}
