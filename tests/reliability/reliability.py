@@ -156,6 +156,9 @@ class Workspace:
         con = sqlite3.connect(path, timeout=10)  # not read-only: a killed writer may leave a hot journal to recover
         con.row_factory = sqlite3.Row
         try:
+            # Killed between creating the file and its tables (one transaction): nothing recorded.
+            if not con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'events'").fetchone()[0]:
+                return []
             rows = [dict(r) for r in con.execute("SELECT * FROM rollbacks ORDER BY started_at, rowid")]
             for r in rows:
                 r["events"] = [e[0] for e in con.execute(
