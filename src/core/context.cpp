@@ -345,6 +345,11 @@ void RollbackRecord::checkpoint(const nlohmann::json& details) {
   if (auto st = journal_.update_details(id_, details_); !st) ctx_.out().warn(st.error().message);
 }
 
+void RollbackRecord::step(const std::string& message, const nlohmann::json& details) {
+  add_details(details);
+  if (auto st = journal_.step(id_, message, details_); !st) ctx_.out().warn(st.error().message);
+}
+
 Status RollbackRecord::finish(const std::string& outcome, const nlohmann::json& details) {
   finished_ = true;
   add_details(details);

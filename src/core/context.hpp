@@ -117,6 +117,9 @@ class RollbackRecord {
   void add_details(const nlohmann::json& details);
   // add_details, written to the journal at once (a failure is a warning, as for note()).
   void checkpoint(const nlohmann::json& details);
+  // note() and checkpoint() in one journal write: for steps of a write-ahead log, whose event and
+  // details must never disagree.
+  void step(const std::string& message, const nlohmann::json& details);
   // Records the outcome. When the journal refuses it (disk full, read-only), the outcome is
   // saved to a sidecar file in Context::unrecorded_dir() for the next command to record, and the
   // error says what happened; for a succeeded rollback its code is ExitCode::NotRecorded and the

@@ -61,6 +61,13 @@ class Journal {
     (void)id, (void)details;
     return {};
   }
+  // A step of a write-ahead log: the event and the details that go with it, written together
+  // (one transaction where the journal has them), so a process killed between the two writes
+  // never leaves an event its details do not show.
+  virtual Status step(const std::string& id, const std::string& message, const nlohmann::json& details) {
+    RB_TRY(update_details(id, details));
+    return event(id, message);
+  }
   virtual Result<std::optional<JournalEntry>> get(const std::string& id) = 0;
   // Newest first.
   virtual Result<std::vector<JournalEntry>> list(const JournalFilter& filter) = 0;

@@ -138,6 +138,16 @@ class SqliteJournal final : public Journal {
     return {};
   }
 
+  Status step(const std::string& id, const std::string& message, const nlohmann::json& details) override {
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return db_error("record a step");
+    Status st = update_details(id, details);
+    if (st) st = event(id, message);
+    if (st && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK) return {};
+    if (st) st = db_error("record a step");
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return st;
+  }
+
   Result<std::optional<JournalEntry>> get(const std::string& id) override {
     Statement st(db_, (std::string(kSelect) + " WHERE id = ?").c_str());
     if (!st.ok()) return db_error("read the journal");

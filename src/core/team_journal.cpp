@@ -386,6 +386,23 @@ Status TeamJournal::event(const std::string& id, const std::string& message) {
   return {};
 }
 
+// Checkpoints are kept in the local journal at once (a process killed later still shows them)
+// and reach the team table with the entry's next push.
+Status TeamJournal::update_details(const std::string& id, const nlohmann::json& details) {
+  RB_TRY(impl_->ensure_local(id));
+  RB_TRY(impl_->local->update_details(id, details));
+  return impl_->enqueue_entry(id);
+}
+
+Status TeamJournal::step(const std::string& id, const std::string& message, const nlohmann::json& details) {
+  RB_TRY(impl_->ensure_local(id));
+  RB_TRY(impl_->local->step(id, message, details));
+  RB_TRY(impl_->enqueue_entry(id));
+  RB_TRY(impl_->enqueue_event(id, message));
+  (void)impl_->push(false);
+  return {};
+}
+
 Status TeamJournal::finish(const std::string& id, const std::string& outcome, const nlohmann::json& details) {
   RB_TRY(impl_->ensure_local(id));
   RB_TRY(impl_->local->finish(id, outcome, details));

@@ -50,6 +50,8 @@ class TeamJournal final : public Journal {
   Result<std::string> begin(JournalEntry entry) override;
   Status event(const std::string& id, const std::string& message) override;
   Status finish(const std::string& id, const std::string& outcome, const nlohmann::json& details) override;
+  Status update_details(const std::string& id, const nlohmann::json& details) override;
+  Status step(const std::string& id, const std::string& message, const nlohmann::json& details) override;
   Result<std::optional<JournalEntry>> get(const std::string& id) override;
   Result<std::vector<JournalEntry>> list(const JournalFilter& filter) override;
   Result<std::vector<JournalEvent>> events(const std::string& id) override;

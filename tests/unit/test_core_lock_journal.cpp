@@ -12,6 +12,7 @@
 
 #include "core/journal.hpp"
 #include "core/lock.hpp"
+#include "core/team_journal.hpp"
 #include "util/fs.hpp"
 
 using namespace rb;
@@ -276,4 +277,57 @@ TEST_F(JournalTest, TwoWritersOpeningANewJournalAtOnceBothSucceed) {
   ASSERT_TRUE(id.ok());
   EXPECT_TRUE((*w)->event(*id, "x").ok());
   EXPECT_EQ((*journal)->list({})->size(), 1u);
+}
+
+// A write-ahead step: the event and its details are both there, or (when the entry is not
+// there to update) neither.
+TEST_F(JournalTest, AStepWritesItsEventAndDetailsTogether) {
+  auto journal = open_sqlite_journal(dir() / "j.db");
+  ASSERT_TRUE(journal.ok());
+  JournalEntry e;
+  e.app = "app";
+  e.env = "dev";
+  e.layer = "state";
+  auto id = (*journal)->begin(e);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE((*journal)->step(*id, "started:write", {{"last_step", "started:write"}}).ok());
+  auto got = (*journal)->get(*id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->details["last_step"], "started:write");
+  auto events = (*journal)->events(*id);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].message, "started:write");
+
+  auto refused = (*journal)->step("no-such-rollback", "started:write", {{"last_step", "started:write"}});
+  EXPECT_FALSE(refused.ok());
+  EXPECT_TRUE((*journal)->events("no-such-rollback")->empty());
+  // The journal is usable after the rolled-back step.
+  EXPECT_TRUE((*journal)->step(*id, "done:write", {{"last_step", "done:write"}}).ok());
+  EXPECT_EQ((*journal)->events(*id)->size(), 2u);
+}
+
+// In team mode a checkpoint reaches the local journal at once, so a process killed before its
+// outcome still leaves what it had done (the team table gets it with the entry's next push).
+TEST_F(JournalTest, TeamModeKeepsCheckpointsAndStepsInTheLocalJournalAtOnce) {
+  auto path = dir() / "j.db";
+  auto local = open_sqlite_journal(path);
+  ASSERT_TRUE(local.ok());
+  auto journal = team::TeamJournal::open(std::move(*local), path, nullptr, "app", {"dev"}, [](const std::string&) {});
+  ASSERT_TRUE(journal.ok()) << journal.error().message;
+  JournalEntry e;
+  e.app = "app";
+  e.env = "dev";
+  e.layer = "state";
+  auto id = (*journal)->begin(e);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE((*journal)->update_details(*id, {{"backup", "/x"}}).ok());
+  ASSERT_TRUE((*journal)->step(*id, "started:write", {{"backup", "/x"}, {"last_step", "started:write"}}).ok());
+  auto reader = open_sqlite_journal_read_only(path);
+  ASSERT_TRUE(reader.ok());
+  auto got = (*reader)->get(*id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->details["backup"], "/x");
+  EXPECT_EQ((*got)->details["last_step"], "started:write");
+  ASSERT_EQ((*reader)->events(*id)->size(), 1u);
 }

@@ -373,20 +373,18 @@ Status run_restore(Context& ctx, const RestoreCliOptions& o) {
     out.warn(m);
     record->note("warning: " + m);
   };
-  // Each step is journaled before and after it (events are written at once), so a restore
-  // killed mid-write shows "started:write" without "done:write".
+  // Each step is journaled before and after it, event and details in one write, so a restore
+  // killed mid-write shows "started:write" without "done:write", in both.
   hooks.step_started = [&](const std::string& step) {
-    record->note("started:" + step);
-    record->checkpoint({{"last_step", "started:" + step}});
+    record->step("started:" + step, {{"last_step", "started:" + step}});
   };
   hooks.step_done = [&](const std::string& step, const nlohmann::json& facts) {
     steps.push_back(step);
-    record->note(fmt::format("done:{} {}", step, facts.dump()));
     nlohmann::json d = {{"steps_done", steps}, {"last_step", "done:" + step}};
     if (step == infra::kStepBackup) d["backup"] = facts.value("path", nlohmann::json());
     if (step == infra::kStepWrite) d["new_version_id"] = facts.value("version_id", "");
     if (step == infra::kStepLock) d["terraform_lock_id"] = facts.value("lock_id", "");
-    record->checkpoint(d);
+    record->step(fmt::format("done:{} {}", step, facts.dump()), d);
   };
   hooks.confirm = [&](const infra::StateRestoreReport& r) -> Status {
     if (r.lineage_forced) {
