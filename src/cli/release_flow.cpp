@@ -447,8 +447,7 @@ Status run_steps(Context& ctx, ReleaseState& st, LockHandle& lock, RollbackRecor
       Error e = ran.take_error();
       step.status = kStepFailed;
       step.note = e.message;
-      parent.checkpoint(details_of(st));
-      parent.note(fmt::format("step {} failed: {}", to_string(step.kind), e.message));
+      parent.step(fmt::format("step {} failed: {}", to_string(step.kind), e.message), details_of(st));
       std::vector<std::string> done, not_done;
       for (const auto& s : st.steps) (s.finished() ? done : not_done).push_back(to_string(s.kind));
       out.line("");
@@ -464,9 +463,9 @@ Status run_steps(Context& ctx, ReleaseState& st, LockHandle& lock, RollbackRecor
                            parent.id());
       return parent.fail(std::move(e));
     }
-    parent.checkpoint(details_of(st));
-    parent.note(fmt::format("step {} {}{}", to_string(step.kind), step.status,
-                            step.child.empty() ? "" : " (rollback " + step.child + ")"));
+    parent.step(fmt::format("step {} {}{}", to_string(step.kind), step.status,
+                            step.child.empty() ? "" : " (rollback " + step.child + ")"),
+                details_of(st));
     if (!step.exposed.empty() && i + 1 < n) out.line("exposed until the next steps are done: " + step.exposed);
     if (!step.exposed.empty() && i + 1 == n) out.line("still exposed: " + step.exposed);
   }
