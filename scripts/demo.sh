@@ -10,7 +10,7 @@ scripts/install-deps.sh
 PY=$(find_moto_python)
 
 echo "== build"
-cmake --preset release -DROLLBACK_PYTHON="$PY" >/dev/null
+cmake --preset release >/dev/null
 cmake --build --preset release -j "$(jobs_for_build)"
 BIN="$PWD/build/release/rollback"
 
