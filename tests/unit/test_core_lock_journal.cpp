@@ -279,16 +279,20 @@ TEST_F(JournalTest, TwoWritersOpeningANewJournalAtOnceBothSucceed) {
   EXPECT_EQ((*journal)->list({})->size(), 1u);
 }
 
+Result<std::string> begin_restore(Journal& journal) {
+  JournalEntry e;
+  e.app = "app";
+  e.env = "dev";
+  e.layer = "state";
+  return journal.begin(e);
+}
+
 // A write-ahead step: the event and its details are both there, or (when the entry is not
 // there to update) neither.
 TEST_F(JournalTest, AStepWritesItsEventAndDetailsTogether) {
   auto journal = open_sqlite_journal(dir() / "j.db");
   ASSERT_TRUE(journal.ok());
-  JournalEntry e;
-  e.app = "app";
-  e.env = "dev";
-  e.layer = "state";
-  auto id = (*journal)->begin(e);
+  auto id = begin_restore(**journal);
   ASSERT_TRUE(id.ok());
   ASSERT_TRUE((*journal)->step(*id, "started:write", {{"last_step", "started:write"}}).ok());
   auto got = (*journal)->get(*id);
@@ -315,11 +319,7 @@ TEST_F(JournalTest, TeamModeKeepsCheckpointsAndStepsInTheLocalJournalAtOnce) {
   ASSERT_TRUE(local.ok());
   auto journal = team::TeamJournal::open(std::move(*local), path, nullptr, "app", {"dev"}, [](const std::string&) {});
   ASSERT_TRUE(journal.ok()) << journal.error().message;
-  JournalEntry e;
-  e.app = "app";
-  e.env = "dev";
-  e.layer = "state";
-  auto id = (*journal)->begin(e);
+  auto id = begin_restore(**journal);
   ASSERT_TRUE(id.ok());
   ASSERT_TRUE((*journal)->update_details(*id, {{"backup", "/x"}}).ok());
   ASSERT_TRUE((*journal)->step(*id, "started:write", {{"backup", "/x"}, {"last_step", "started:write"}}).ok());
