@@ -269,38 +269,29 @@ Result<std::unique_ptr<Journal>> open_sqlite_journal_read_only(const fs::path& p
     e.tag = "unsafe-file";
     return e;
   }
-  bool exists = fs::exists(path, ec);
   sqlite3* db = nullptr;
-  // No journal yet: an empty one in memory, so readers say "nothing recorded" and no file or
-  // folder is created by a command that only reads.
-  int rc = exists ? sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr)
-                  : sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return failure(fmt::format("cannot open the journal {}: {}", path.string(), msg),
-                   "check that the file exists and is readable");
-  }
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  // A journal the first run has only just created (the file, not yet its tables) holds nothing
-  // yet: read it as the empty one, not as an error.
-  if (exists && !has_schema(db)) {
+  if (fs::exists(path, ec)) {
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+      sqlite3_close(db);
+      return failure(fmt::format("cannot open the journal {}: {}", path.string(), msg),
+                     "check that the file exists and is readable");
+    }
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    if (has_schema(db)) return std::unique_ptr<Journal>(new SqliteJournal(db, path));
+    // The first run has only just created it (the file, not yet its tables): nothing recorded yet.
     sqlite3_close(db);
     db = nullptr;
-    if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-      sqlite3_close(db);
-      return failure("cannot prepare an empty journal: out of memory");
-    }
-    exists = false;
   }
-  if (!exists) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "unknown error";
-      sqlite3_free(err);
-      sqlite3_close(db);
-      return failure(fmt::format("cannot prepare an empty journal: {}", msg));
-    }
+  // No journal yet: an empty one in memory, so readers say "nothing recorded" and no file or
+  // folder is created by a command that only reads.
+  char* err = nullptr;
+  if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK ||
+      sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    return failure(fmt::format("cannot prepare an empty journal: {}", msg));
   }
   return std::unique_ptr<Journal>(new SqliteJournal(db, path));
 }
