@@ -2,6 +2,7 @@
 substitutes (the moto sandbox, git repositories, PostgreSQL + Alembic) and check what it left
 behind, not only what it printed."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -201,38 +202,41 @@ class RollbackTestCase(unittest.TestCase):
     def journal_path(self):
         return os.path.join(self.state, "rollback", "journal.db")
 
+    @contextlib.contextmanager
+    def journal_connection(self):
+        """A connection to the journal, or None while there is nothing recorded: no file yet, or
+        the file polled in the moment before the first run creates its tables."""
+        if not os.path.exists(self.journal_path()):
+            yield None
+            return
+        con = sqlite3.connect(self.journal_path(), timeout=30)  # a busy CI machine: wait out a writer
+        try:
+            has_tables = con.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()[0] > 0
+            yield con if has_tables else None
+        finally:
+            con.close()
+
     def journal(self, undecodable="strict"):
         """Rows of the journal, newest first, as dicts (details parsed). `undecodable="replace"`
         reads text that is not UTF-8 as U+FFFD instead of failing."""
-        if not os.path.exists(self.journal_path()):
-            return []
-        con = sqlite3.connect(self.journal_path(), timeout=30)  # a busy CI machine: wait out a writer
-        try:
+        with self.journal_connection() as con:
+            if con is None:
+                return []
             if undecodable != "strict":
                 con.text_factory = lambda b: b.decode("utf-8", undecodable)
             con.row_factory = sqlite3.Row
-            if not journal_has_tables(con):
-                return []  # polled while the first run creates it: nothing recorded yet
             rows = [dict(r) for r in con.execute("SELECT * FROM rollbacks ORDER BY started_at DESC, rowid DESC")]
             for r in rows:
                 r["details"] = json.loads(r["details"])
                 r["events"] = [e[0] for e in con.execute(
                     "SELECT message FROM events WHERE rollback_id = ? ORDER BY seq", (r["id"],))]
             return rows
-        finally:
-            con.close()
 
     def journal_events(self):
-        """Every event message of the journal, oldest first ([] while it does not exist yet)."""
-        if not os.path.exists(self.journal_path()):
-            return []
-        con = sqlite3.connect(self.journal_path(), timeout=30)  # a busy CI machine: wait out a writer
-        try:
-            if not journal_has_tables(con):
-                return []
-            return [m for (m,) in con.execute("SELECT message FROM events ORDER BY seq")]
-        finally:
-            con.close()
+        """Every event message of the journal, oldest first."""
+        with self.journal_connection() as con:
+            return [] if con is None else [m for (m,) in con.execute("SELECT message FROM events ORDER BY seq")]
 
     def assertExit(self, proc, code):
         self.assertEqual(proc.returncode, code,
@@ -308,12 +312,6 @@ class EcsSandboxTestCase(RollbackTestCase):
         wait_for(lambda: any(d["taskDefinition"].endswith(f":{revision}") and d.get("failedTasks", 0) >= failed_tasks
                              for d in self.service()["deployments"]), message="failed tasks of the crashing image")
         return revision
-
-
-def journal_has_tables(con):
-    """Whether the journal's tables exist yet: a test polling the journal can open the file in
-    the moment between its creation and its schema's (which the tool creates in one transaction)."""
-    return con.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()[0] > 0
 
 
 def wait_for(predicate, timeout=30, interval=0.1, message="condition"):

@@ -250,9 +250,6 @@ class EcsModernTest(EcsSandboxTestCase):
         cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason="set by the test")
         return cw
 
-    def events(self):
-        return self.journal_events()
-
     def test_gate_checks_alarms_and_health_on_every_probe_and_history_shows_estimate_and_time(self):
         self.put_alarm("api-5xx")
         self.gate_config(bake="2s", probes=2)
@@ -270,7 +267,7 @@ class EcsModernTest(EcsSandboxTestCase):
         self.assertTrue(all(s["ok"] for s in entry["details"]["verify"]))
         self.assertGreater(entry["details"]["estimate_seconds"], 0)
         self.assertGreaterEqual(entry["details"]["duration_seconds"], 2)  # at least the bake window
-        self.assertIn("done:verify", self.events())
+        self.assertIn("done:verify", self.journal_events())
         h = self.rollback("history", sandbox=self.sandbox)
         self.assertExit(h, 0)
         self.assertIn("(estimated ", h.stdout)
@@ -282,7 +279,7 @@ class EcsModernTest(EcsSandboxTestCase):
         proc = self.start_rollback("ecs", "--env", "staging", sandbox=self.sandbox)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         # The first round of checks has seen the alarm OK: the bake window is running.
-        wait_for(lambda: any(m.startswith("verify: alarms: api-5xx OK (1/3)") for m in self.events()),
+        wait_for(lambda: any(m.startswith("verify: alarms: api-5xx OK (1/3)") for m in self.journal_events()),
                  timeout=90, message="the first round of the gate")
         cw.set_alarm_state(AlarmName="api-5xx", StateValue="ALARM",
                            StateReason="Threshold Crossed: 1 datapoint [42.0] was greater than the threshold (5.0)")
@@ -303,7 +300,7 @@ class EcsModernTest(EcsSandboxTestCase):
         self.assertNotIn("verification bake", r.stdout)  # the estimate leaves the skipped bake out
         [entry] = self.journal()
         self.assertEqual(entry["details"]["verify"], "skipped")
-        self.assertTrue(any(m.startswith("warning: verification skipped") for m in self.events()))
+        self.assertTrue(any(m.startswith("warning: verification skipped") for m in self.journal_events()))
 
     def test_gate_and_estimate_read_the_services_target_group(self):
         ec2, elbv2 = self.sandbox.client("ec2"), self.sandbox.client("elbv2")
